@@ -1,0 +1,186 @@
+//! Command-line flags (clap derive). Every subcommand has its own `--help` with an example.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use switchyard::trace::TraceFormat;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "switchyard",
+    version,
+    about = "Replay LLM gateway traffic against a model-and-region catalog, offline.",
+    long_about = "Replay recorded or synthetic LLM traffic against a catalog of model endpoints (latency, \
+availability, prices, quality per region) and a routing policy, and see what the policy does to cost, \
+tail latency, quality and failed requests before it ships.\n\nStart with `switchyard demo`.",
+    after_help = "Examples:\n  switchyard demo\n  switchyard simulate --trace traces/sample.csv --policy policies/field-report.yaml\n  switchyard trace synth -o day.parquet\n  switchyard validate --policy my-policy.yaml --trace day.parquet"
+)]
+pub struct Cli {
+    /// Worker threads (default: all cores, or RAYON_NUM_THREADS). Results do not depend on it.
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Synthesize a day of traffic, replay the field-report policy, print the summary and write
+    /// JSON and per-request Parquet under ./switchyard-demo/ (needs no files).
+    #[command(after_help = "Example:\n  switchyard demo --requests 200000 --out /tmp/demo")]
+    Demo(DemoArgs),
+    /// Replay a trace through a policy and report cost, latency, quality and failures.
+    #[command(
+        after_help = "Examples:\n  switchyard simulate --trace day.parquet --policy policy.yaml\n  switchyard simulate --trace ref/trace.csv --catalog policies/reference/catalog.yaml \\\n      --policy policies/reference/policy.yaml --seed 7 --replicates 5 --json result.json\n  switchyard simulate --trace logs.csv --map prompt_tokens=input_tokens --map completion_tokens=output_tokens \\\n      --skip-bad-rows --policy policy.yaml --per-request requests.parquet"
+    )]
+    Simulate(SimulateArgs),
+    /// Check a catalog and a policy (and optionally a trace) and report every problem at once.
+    #[command(
+        after_help = "Example:\n  switchyard validate --catalog catalog.yaml --policy policy.yaml --trace day.parquet"
+    )]
+    Validate(ValidateArgs),
+    /// Work with traces: synthesize, summarise, convert.
+    #[command(subcommand)]
+    Trace(TraceCommand),
+    /// Work with catalogs: show endpoints, print the embedded default.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct TraceInput {
+    /// Trace file: CSV, CSV.gz, Parquet or NDJSON (by extension, or --format).
+    #[arg(long, value_name = "FILE")]
+    pub trace: PathBuf,
+    #[command(flatten)]
+    pub read: ReadFlags,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReadFlags {
+    /// Trace format, when the extension does not tell.
+    #[arg(long, value_enum)]
+    pub format: Option<TraceFormat>,
+    /// Rename a column: SOURCE=CANONICAL (repeatable), e.g. --map prompt_tokens=input_tokens.
+    #[arg(long = "map", value_name = "SRC=DST")]
+    pub map: Vec<String>,
+    /// Skip malformed rows (and count them in every report) instead of stopping at the first.
+    #[arg(long)]
+    pub skip_bad_rows: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    #[command(flatten)]
+    pub input: TraceInput,
+    /// Catalog YAML (default: the embedded field-report catalog).
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
+    /// Policy YAML.
+    #[arg(long, value_name = "FILE")]
+    pub policy: PathBuf,
+    /// Random seed; the same seed gives byte-identical results at any thread count.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Independent replications; with 2 or more every figure gets a 95% confidence interval.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub replicates: u32,
+    /// Write the report as JSON (stable layout, see README).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write each request's route, attempts, latency, cost and outcome (Parquet, CSV or NDJSON by
+    /// extension; first replicate).
+    #[arg(long, value_name = "FILE")]
+    pub per_request: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Catalog YAML (default: the embedded field-report catalog).
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
+    /// Policy YAML.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Also check that the policy covers this trace's classes and origins.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    #[command(flatten)]
+    pub read: ReadFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Output folder.
+    #[arg(long, default_value = "switchyard-demo")]
+    pub out: PathBuf,
+    /// Requests in the synthetic day.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub requests: u64,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TraceCommand {
+    /// Synthesize traffic from a YAML spec (or the built-in default) and write Parquet or CSV.
+    #[command(
+        after_help = "Examples:\n  switchyard trace synth -o day.parquet\n  switchyard trace synth --print-default-spec > spec.yaml\n  switchyard trace synth --spec spec.yaml --seed 7 -o day.csv"
+    )]
+    Synth {
+        /// Spec YAML (default: built-in, see --print-default-spec).
+        #[arg(long, value_name = "FILE")]
+        spec: Option<PathBuf>,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Output file (.parquet or .csv).
+        #[arg(short, long, value_name = "FILE", required_unless_present = "print_default_spec")]
+        out: Option<PathBuf>,
+        /// Print the built-in spec as YAML and exit.
+        #[arg(long)]
+        print_default_spec: bool,
+    },
+    /// Summarise a trace: rows, span, rates, burstiness, class and origin mix, token percentiles.
+    #[command(after_help = "Example:\n  switchyard trace stats day.parquet --json stats.json")]
+    Stats {
+        /// Trace file.
+        file: PathBuf,
+        #[command(flatten)]
+        read: ReadFlags,
+        /// Also write the statistics as JSON.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
+    /// Convert a trace between formats (validating it on the way).
+    #[command(after_help = "Example:\n  switchyard trace convert trace.csv -o trace.parquet")]
+    Convert {
+        file: PathBuf,
+        #[command(flatten)]
+        read: ReadFlags,
+        /// Output file (.parquet, .csv or .ndjson).
+        #[arg(short, long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Show the endpoints of a catalog as a table (or JSON).
+    #[command(
+        after_help = "Examples:\n  switchyard catalog show\n  switchyard catalog show --catalog policies/reference/catalog.yaml --json"
+    )]
+    Show {
+        /// Catalog YAML (default: the embedded field-report catalog).
+        #[arg(long, value_name = "FILE")]
+        catalog: Option<PathBuf>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the embedded default catalog's YAML (with the source of every figure).
+    #[command(after_help = "Example:\n  switchyard catalog default > my-catalog.yaml")]
+    Default,
+}

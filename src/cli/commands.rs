@@ -1,0 +1,350 @@
+//! One function per subcommand: load inputs, call the library, write outputs.
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde_json::{Value, json};
+use switchyard::catalog::Catalog;
+use switchyard::engine::{self, NOT_SERVED, Outcomes, ReplayOptions};
+use switchyard::error::{Error, Problems};
+use switchyard::metrics::{self, Summary};
+use switchyard::output;
+use switchyard::policy::{Policy, RoutingTable};
+use switchyard::report::{self, RunMeta};
+use switchyard::trace::write::{ColumnData, Table};
+use switchyard::trace::{self, ReadOptions, Trace};
+
+use super::args::*;
+use super::progress;
+
+pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    let quiet = cli.quiet;
+    match cli.command {
+        Command::Demo(a) => super::demo::run(&a, quiet),
+        Command::Simulate(a) => simulate(&a, quiet),
+        Command::Validate(a) => validate(&a),
+        Command::Trace(t) => trace_command(t),
+        Command::Catalog(c) => catalog_command(c),
+    }
+}
+
+pub fn read_options(flags: &ReadFlags) -> anyhow::Result<ReadOptions> {
+    let mut column_map = Vec::new();
+    for spec in &flags.map {
+        column_map.push(trace::read::parse_column_map(spec)?);
+    }
+    Ok(ReadOptions { format: flags.format, column_map, skip_bad_rows: flags.skip_bad_rows })
+}
+
+pub fn load_catalog(path: Option<&Path>) -> anyhow::Result<(Catalog, String)> {
+    match path {
+        Some(p) => Ok((Catalog::load(p)?, p.display().to_string())),
+        None => Ok((Catalog::default_catalog(), "embedded default (field report 2026)".into())),
+    }
+}
+
+pub fn load_trace(path: &Path, opts: &ReadOptions) -> anyhow::Result<Trace> {
+    let trace = trace::read(path, opts)?;
+    if trace.sorted_on_load {
+        eprintln!("warning: {} is not in time order; sorted it by timestamp_s (stable) before replay", path.display());
+    }
+    if trace.skipped_rows > 0 {
+        eprintln!("warning: skipped {} malformed rows of {} (--skip-bad-rows)", trace.skipped_rows, path.display());
+    }
+    Ok(trace)
+}
+
+/// Replay `replicates` times and summarise each; keeps the first replicate's outcomes if asked.
+pub fn run_replicates(
+    catalog: &Catalog,
+    table: &RoutingTable,
+    trace: &Trace,
+    seed: u64,
+    replicates: u32,
+    keep_first: bool,
+    quiet: bool,
+) -> (Vec<Summary>, Option<Outcomes>) {
+    let pb = progress::bar(trace.len() as u64 * replicates as u64, "replaying", quiet);
+    let mut summaries = Vec::with_capacity(replicates as usize);
+    let mut first = None;
+    for replicate in 0..replicates {
+        let opts = ReplayOptions { seed, replicate };
+        let outcomes = engine::replay::replay_with_progress(catalog, table, trace, &opts, &|k| pb.inc(k));
+        summaries.push(metrics::summarize(catalog, table, trace, &outcomes));
+        if keep_first && replicate == 0 {
+            first = Some(outcomes);
+        }
+    }
+    pb.finish_and_clear();
+    (summaries, first)
+}
+
+fn simulate(a: &SimulateArgs, quiet: bool) -> anyhow::Result<()> {
+    let (catalog, catalog_name) = load_catalog(a.catalog.as_deref())?;
+    let trace = load_trace(&a.input.trace, &read_options(&a.input.read)?)?;
+    let policy = Policy::load(&a.policy, &catalog)?;
+    let table = policy.bind(&catalog, &trace)?;
+    let (summaries, first) =
+        run_replicates(&catalog, &table, &trace, a.seed, a.replicates, a.per_request.is_some(), quiet);
+    let meta = RunMeta {
+        trace: a.input.trace.display().to_string(),
+        catalog: catalog_name,
+        policy: a.policy.display().to_string(),
+        engine: "replay".into(),
+        seed: a.seed,
+        skipped_rows: trace.skipped_rows as u64,
+        sorted_on_load: trace.sorted_on_load,
+    };
+    let report = report::simulate_json(&meta, &summaries);
+    print!("{}", report::render_text(&report));
+    if let Some(path) = &a.json {
+        write_json(path, &report)?;
+        eprintln!("wrote {}", path.display());
+    }
+    if let (Some(path), Some(outcomes)) = (&a.per_request, first) {
+        write_per_request(path, &catalog, &table, &trace, &outcomes)?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+pub fn write_json(path: &Path, value: &Value) -> anyhow::Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    output::write_bytes(path, text.as_bytes())?;
+    Ok(())
+}
+
+/// Each request's route and outcome as a table.
+pub fn write_per_request(
+    path: &Path,
+    catalog: &Catalog,
+    table: &RoutingTable,
+    trace: &Trace,
+    o: &Outcomes,
+) -> anyhow::Result<()> {
+    let n = trace.len();
+    let ep = |e: u16| catalog.endpoints[e as usize].id.clone();
+    let route: Vec<String> = (0..n)
+        .map(|i| {
+            let rule = &table.rules
+                [table.segment_rule[trace.class[i] as usize * table.n_origins + trace.origin[i] as usize] as usize];
+            let mut hops = vec![ep(o.primary[i])];
+            hops.extend(rule.fallbacks.iter().take(o.attempts[i] as usize - 1).map(|&e| ep(e)));
+            hops.join(" > ")
+        })
+        .collect();
+    let t = Table {
+        columns: vec![
+            ("request_index".into(), ColumnData::U64((0..n as u64).collect())),
+            ("timestamp_s".into(), ColumnData::F64(trace.timestamp_s.clone())),
+            ("class".into(), ColumnData::Str((0..n).map(|i| trace.class_name(i).to_string()).collect())),
+            ("origin_region".into(), ColumnData::Str((0..n).map(|i| trace.origin_name(i).to_string()).collect())),
+            ("input_tokens".into(), ColumnData::U32(trace.input_tokens.clone())),
+            ("output_tokens".into(), ColumnData::U32(trace.output_tokens.clone())),
+            ("primary".into(), ColumnData::Str(o.primary.iter().map(|&e| ep(e)).collect())),
+            (
+                "served_by".into(),
+                ColumnData::OptStr(o.served.iter().map(|&e| (e != NOT_SERVED).then(|| ep(e))).collect()),
+            ),
+            ("route".into(), ColumnData::Str(route)),
+            ("attempts".into(), ColumnData::U8(o.attempts.clone())),
+            ("status".into(), ColumnData::Str(o.status.iter().map(|s| s.as_str().to_string()).collect())),
+            ("latency_s".into(), ColumnData::F64(o.latency_s.clone())),
+            ("cost_usd".into(), ColumnData::F64(o.cost_usd.clone())),
+        ],
+    };
+    trace::write::write_table(&t, path)?;
+    Ok(())
+}
+
+fn validate(a: &ValidateArgs) -> anyhow::Result<()> {
+    let mut problems = Problems::default();
+    let catalog = match a.catalog.as_deref() {
+        Some(p) => match Catalog::load(p) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                problems.extend(e).map_or(Err(()), Ok).ok();
+                None
+            }
+        },
+        None => Some(Catalog::default_catalog()),
+    };
+    let trace = match &a.trace {
+        Some(p) => match trace::read(p, &read_options(&a.read)?) {
+            Ok(t) => Some(t),
+            Err(e @ Error::Invalid(_)) => {
+                problems.extend(e);
+                None
+            }
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
+    let policy = match (&a.policy, &catalog) {
+        (Some(p), Some(c)) => match Policy::load(p, c) {
+            Ok(pol) => Some(pol),
+            Err(e @ Error::Invalid(_)) => {
+                problems.extend(e);
+                None
+            }
+            Err(e) => return Err(e.into()),
+        },
+        _ => None,
+    };
+    if let (Some(c), Some(p), Some(t)) = (&catalog, &policy, &trace)
+        && let Err(e) = p.bind(c, t)
+    {
+        problems.extend(e);
+    }
+    let checked: Vec<String> = [
+        Some(
+            a.catalog.as_ref().map_or("catalog (embedded default)".to_string(), |p| format!("catalog {}", p.display())),
+        ),
+        a.policy.as_ref().map(|p| format!("policy {}", p.display())),
+        a.trace.as_ref().map(|p| format!("trace {}", p.display())),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if problems.is_empty() {
+        println!("ok: {}", checked.join(", "));
+        if let Some(c) = &catalog {
+            println!("  {} endpoints ({} models x {} regions)", c.endpoints.len(), c.models.len(), c.regions.len());
+        }
+        if let Some(p) = &policy {
+            println!("  {} rules", p.rules.len());
+        }
+        if let Some(t) = &trace {
+            println!("  {} requests, {} classes, {} origins", t.len(), t.class_names.len(), t.origin_names.len());
+        }
+        Ok(())
+    } else {
+        problems.finish()?;
+        unreachable!()
+    }
+}
+
+fn trace_command(t: TraceCommand) -> anyhow::Result<()> {
+    match t {
+        TraceCommand::Synth { spec, seed, out, print_default_spec } => {
+            if print_default_spec {
+                print!("{}", trace::synth::default_spec_yaml());
+                return Ok(());
+            }
+            let spec = match &spec {
+                Some(p) => trace::synth::load_spec(p)?,
+                None => trace::synth::SynthSpec::default(),
+            };
+            let out = out.context("--out is required")?;
+            let tr = trace::synth::synth(&spec, seed)?;
+            trace::write::write(&tr, &out, None)?;
+            eprintln!("wrote {} requests to {}", tr.len(), out.display());
+            Ok(())
+        }
+        TraceCommand::Stats { file, read, json } => {
+            let tr = load_trace(&file, &read_options(&read)?)?;
+            let stats = trace::stats::stats(&tr);
+            print!("{}", stats.render_text());
+            if let Some(path) = json {
+                write_json(&path, &serde_json::to_value(&stats)?)?;
+            }
+            Ok(())
+        }
+        TraceCommand::Convert { file, read, out } => {
+            let tr = load_trace(&file, &read_options(&read)?)?;
+            trace::write::write(&tr, &out, None)?;
+            eprintln!("wrote {} requests to {}", tr.len(), out.display());
+            Ok(())
+        }
+    }
+}
+
+fn catalog_command(c: CatalogCommand) -> anyhow::Result<()> {
+    match c {
+        CatalogCommand::Default => {
+            print!("{}", switchyard::catalog::DEFAULT_CATALOG_YAML);
+            Ok(())
+        }
+        CatalogCommand::Show { catalog, json } => {
+            let (cat, name) = load_catalog(catalog.as_deref())?;
+            let rows: Vec<Value> = cat
+                .endpoints
+                .iter()
+                .map(|e| {
+                    json!({
+                        "endpoint": e.id, "model": e.model, "region": e.region, "provider": e.provider,
+                        "family": e.family, "tier": e.tier,
+                        "ttft_p50_s": e.ttft.quantile(0.5), "ttft_p99_s": e.ttft.quantile(0.99),
+                        "decode_tokens_per_s_p50": e.decode.median_tokens_per_s(),
+                        "availability": e.availability,
+                        "price_input_per_mtok": e.prices.input_per_mtok,
+                        "price_output_per_mtok": e.prices.output_per_mtok,
+                        "price_cached_input_per_mtok": e.prices.cached_input_per_mtok,
+                        "vision": e.capabilities.vision, "audio": e.capabilities.audio,
+                        "max_context_tokens": e.capabilities.max_context_tokens,
+                        "rpm": e.limits.rpm, "tpm": e.limits.tpm, "max_concurrency": e.limits.max_concurrency,
+                        "quality": e.quality.per_class, "quality_default": e.quality.default,
+                    })
+                })
+                .collect();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&json!({"catalog": name, "endpoints": rows}))?);
+            } else {
+                print!("{}", render_catalog(&cat, &name));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn render_catalog(cat: &Catalog, name: &str) -> String {
+    let header =
+        ["endpoint", "tier", "ttft p50", "ttft p99", "tok/s", "avail", "$in/M", "$out/M", "vision", "ctx", "rpm"];
+    let rows: Vec<[String; 11]> = cat
+        .endpoints
+        .iter()
+        .map(|e| {
+            [
+                e.id.clone(),
+                e.tier.clone(),
+                format!("{:.2}s", e.ttft.quantile(0.5)),
+                format!("{:.2}s", e.ttft.quantile(0.99)),
+                format!("{:.0}", e.decode.median_tokens_per_s()),
+                format!("{:.2}%", e.availability * 100.0),
+                format!("{:.4}", e.prices.input_per_mtok),
+                format!("{:.2}", e.prices.output_per_mtok),
+                if e.capabilities.vision { "yes".into() } else { "-".into() },
+                e.capabilities.max_context_tokens.map_or("-".into(), |c| format!("{}k", c / 1000)),
+                e.limits.rpm.map_or("-".into(), |r| r.to_string()),
+            ]
+        })
+        .collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.len());
+        }
+    }
+    let fmt = |cells: Vec<&str>| -> String {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| if i == 0 { format!("{c:<w$}", w = widths[i]) } else { format!("{c:>w$}", w = widths[i]) })
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    let mut out = format!(
+        "{name}: {} endpoints, {} models, regions {}\n\n",
+        cat.endpoints.len(),
+        cat.models.len(),
+        cat.regions.join(", ")
+    );
+    out.push_str(&fmt(header.to_vec()));
+    out.push('\n');
+    for r in &rows {
+        out.push_str(&fmt(r.iter().map(String::as_str).collect()));
+        out.push('\n');
+    }
+    out
+}

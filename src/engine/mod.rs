@@ -1,0 +1,72 @@
+//! Engines replay a trace through a routing table and record what happened to each request.
+//!
+//! [`replay`] is the stateless Monte Carlo engine of `SEMANTICS.md` section 3, generalised to
+//! fallback chains and per-attempt timeouts. No IO and no clock: the same inputs, seed and replicate
+//! give identical [`Outcomes`] at any thread count, because each request's random stream is keyed by
+//! (seed, replicate, request index) rather than by which thread runs it.
+//!
+//! Per request, in this order: one uniform picks the primary by the rule's cumulative weights; then
+//! per attempt one uniform decides success (`u < availability`), one time-to-first-token draw is
+//! taken whether the attempt succeeds or not, and a successful attempt with a lognormal decode speed
+//! draws its speed. A failed attempt wastes its TTFT; an attempt that would exceed the rule's timeout
+//! fails at the timeout and wastes the whole timeout. The next endpoint of the fallback chain is then
+//! tried, up to the rule's attempt limit. A successful attempt's latency is its TTFT plus the RTT
+//! between the request's origin and the endpoint's region plus output tokens over decode speed, and
+//! the request's latency adds every wasted time before it. Only the successful attempt is billed.
+
+pub mod replay;
+
+pub use replay::{ReplayOptions, replay};
+
+/// What became of one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Status {
+    /// Served (possibly after fallbacks).
+    Ok = 0,
+    /// Every attempt failed; the last with an error.
+    Failed = 1,
+    /// Every attempt failed; the last by exceeding the timeout.
+    TimedOut = 2,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+            Status::TimedOut => "timeout",
+        }
+    }
+}
+
+/// Marker in [`Outcomes::served`] for a request that was not served.
+pub const NOT_SERVED: u16 = u16::MAX;
+
+/// Per-request results, columnar, in trace order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcomes {
+    /// The endpoint of the first attempt.
+    pub primary: Vec<u16>,
+    /// The endpoint that served the request, or [`NOT_SERVED`].
+    pub served: Vec<u16>,
+    /// Attempts made (1 = no fallback).
+    pub attempts: Vec<u8>,
+    pub status: Vec<Status>,
+    /// Seconds from arrival to the full response; for unserved requests, to the last failure.
+    pub latency_s: Vec<f64>,
+    /// Dollars billed (0 for unserved requests).
+    pub cost_usd: Vec<f64>,
+    /// The seed and replicate that produced these outcomes.
+    pub seed: u64,
+    pub replicate: u32,
+}
+
+impl Outcomes {
+    pub fn len(&self) -> usize {
+        self.served.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.served.is_empty()
+    }
+}

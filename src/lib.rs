@@ -1,0 +1,51 @@
+//! switchyard: replay LLM gateway traffic against a model-and-region catalog, offline.
+//!
+//! The data flow, one module per arrow:
+//!
+//! ```text
+//! trace ──► (catalog + policy) ──► engine ──► metrics ──► report
+//! ```
+//!
+//! * [`trace`] loads a request trace (CSV, CSV.gz, Parquet, NDJSON) or synthesizes one; it is the only
+//!   module that knows polars.
+//! * [`catalog`] describes endpoints (model x region): latency, availability, prices, quality, limits.
+//! * [`policy`] validates routing rules against a catalog, then binds them to a trace's classes and
+//!   origins as a [`policy::RoutingTable`].
+//! * [`engine`] replays the trace through the routing table: no IO, no clock, deterministic by seed.
+//! * [`metrics`] turns outcomes into summaries (exact quantiles, cost, shares, confidence intervals).
+//! * [`report`] renders summaries as a terminal table and as the stable JSON layout.
+//!
+//! A whole pipeline, on the embedded default catalog:
+//!
+//! ```
+//! use switchyard::{catalog::Catalog, engine, metrics, policy::Policy, trace::Trace, trace::Row};
+//!
+//! let catalog = Catalog::default_catalog();
+//! let policy = Policy::from_yaml_str(
+//!     "rules:\n  - name: all\n    targets: {deepseek-v4-flash@us-east-1: 1.0}\n    fallback: [qwen3-32b@us-east-1]\n",
+//!     "inline.yaml".as_ref(),
+//!     &catalog,
+//! )
+//! .unwrap();
+//! let rows: Vec<Row> = (0..1000)
+//!     .map(|i| Row { timestamp_s: i as f64, class: "chat", origin: Some("us-east-1"),
+//!                    input_tokens: 800, output_tokens: 300 })
+//!     .collect();
+//! let trace = Trace::from_rows("example", &rows);
+//! let table = policy.bind(&catalog, &trace).unwrap();
+//! let outcomes = engine::replay(&catalog, &table, &trace, &engine::ReplayOptions::default());
+//! let summary = metrics::summarize(&catalog, &table, &trace, &outcomes);
+//! assert_eq!(summary.overall.requests, 1000);
+//! ```
+
+pub mod catalog;
+pub mod engine;
+pub mod error;
+pub mod metrics;
+pub mod output;
+pub mod policy;
+pub mod report;
+pub mod trace;
+pub mod yaml;
+
+pub use error::{Error, Result};

@@ -1,0 +1,18 @@
+//! The `switchyard` command: parse the command line, run, map errors to an exit code.
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match cli::run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // Invalid input (a Problem list) exits 2; anything else (IO, internal) exits 1.
+            let invalid =
+                err.downcast_ref::<switchyard::Error>().is_some_and(|e| matches!(e, switchyard::Error::Invalid(_)));
+            eprintln!("error: {err:#}");
+            if invalid { ExitCode::from(2) } else { ExitCode::from(1) }
+        }
+    }
+}

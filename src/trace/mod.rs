@@ -1,0 +1,174 @@
+//! Traces: the canonical in-memory request table, and the only module that knows polars.
+//!
+//! A trace is columnar (one `Vec` per column) so that the replay engine can stream over it without
+//! touching polars. Loading ([`read`]) accepts CSV (also `.csv.gz`), Parquet and NDJSON, renames
+//! columns with `--map`, validates every row (naming file, row, column, value and what was expected),
+//! and sorts an unsorted trace with a warning. [`synth`] makes synthetic traffic from a YAML spec,
+//! [`stats`] summarises a trace, and [`write`] stores one as Parquet or CSV.
+//!
+//! Deliberately absent: no routing, no sampling of outcomes; those belong to `engine`.
+
+pub mod read;
+pub mod stats;
+pub mod synth;
+pub mod write;
+
+pub use read::{ReadOptions, TraceFormat, read};
+
+/// Name used for the origin region when a trace has no `origin_region` column. The catalog's RTT to
+/// and from it is zero.
+pub const UNSPECIFIED_ORIGIN: &str = "unspecified";
+
+/// Canonical column names.
+pub mod columns {
+    pub const TIMESTAMP_S: &str = "timestamp_s";
+    pub const CLASS: &str = "class";
+    pub const ORIGIN_REGION: &str = "origin_region";
+    pub const INPUT_TOKENS: &str = "input_tokens";
+    pub const OUTPUT_TOKENS: &str = "output_tokens";
+    pub const CACHED_INPUT_TOKENS: &str = "cached_input_tokens";
+    pub const REQUEST_ID: &str = "request_id";
+    pub const MODEL: &str = "model";
+    pub const REGION: &str = "region";
+    pub const LATENCY_S: &str = "latency_s";
+    pub const TTFT_S: &str = "ttft_s";
+    pub const STATUS: &str = "status";
+    pub const COST_USD: &str = "cost_usd";
+}
+
+/// Default class for traces without a `class` column.
+pub const DEFAULT_CLASS: &str = "default";
+
+/// A request trace in arrival order.
+///
+/// Invariants (established by every constructor): all columns have `len()` rows; `timestamp_s` is
+/// finite and non-decreasing; `class[i] < class_names.len()`; `origin[i] < origin_names.len()`;
+/// `class_names` and `origin_names` are sorted and unique.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Trace {
+    /// Where it came from (file path or "synthetic: ..."), for reports.
+    pub source: String,
+    pub timestamp_s: Vec<f64>,
+    pub class: Vec<u16>,
+    pub class_names: Vec<String>,
+    pub origin: Vec<u16>,
+    pub origin_names: Vec<String>,
+    pub input_tokens: Vec<u32>,
+    pub output_tokens: Vec<u32>,
+    /// Input tokens served from the provider's prompt cache (priced at the cached-input rate), if the
+    /// trace records them. Always <= `input_tokens`.
+    pub cached_input_tokens: Option<Vec<u32>>,
+    /// Recorded outcomes, kept when present in the input (later work replays and calibrates on them).
+    pub recorded: Recorded,
+    /// Rows skipped with `--skip-bad-rows` (0 otherwise). Reported in every summary.
+    pub skipped_rows: usize,
+    /// True if the input was not in time order and was sorted on load (stable sort).
+    pub sorted_on_load: bool,
+}
+
+/// Optional recorded outcome columns; each is `None` when the column is absent, and holds `None`
+/// entries for null cells.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Recorded {
+    pub request_id: Option<Vec<Option<String>>>,
+    pub model: Option<Vec<Option<String>>>,
+    pub region: Option<Vec<Option<String>>>,
+    pub latency_s: Option<Vec<Option<f64>>>,
+    pub ttft_s: Option<Vec<Option<f64>>>,
+    pub status: Option<Vec<Option<String>>>,
+    pub cost_usd: Option<Vec<Option<f64>>>,
+}
+
+impl Recorded {
+    /// Names of the recorded columns present.
+    pub fn present(&self) -> Vec<&'static str> {
+        use columns::*;
+        let mut out = Vec::new();
+        if self.request_id.is_some() {
+            out.push(REQUEST_ID);
+        }
+        if self.model.is_some() {
+            out.push(MODEL);
+        }
+        if self.region.is_some() {
+            out.push(REGION);
+        }
+        if self.latency_s.is_some() {
+            out.push(LATENCY_S);
+        }
+        if self.ttft_s.is_some() {
+            out.push(TTFT_S);
+        }
+        if self.status.is_some() {
+            out.push(STATUS);
+        }
+        if self.cost_usd.is_some() {
+            out.push(COST_USD);
+        }
+        out
+    }
+}
+
+impl Trace {
+    pub fn len(&self) -> usize {
+        self.timestamp_s.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.timestamp_s.is_empty()
+    }
+    /// Class name of row `i`.
+    pub fn class_name(&self, i: usize) -> &str {
+        &self.class_names[self.class[i] as usize]
+    }
+    /// Origin name of row `i`.
+    pub fn origin_name(&self, i: usize) -> &str {
+        &self.origin_names[self.origin[i] as usize]
+    }
+    /// Whether the trace has a real origin column (not the single unspecified origin).
+    pub fn has_origin(&self) -> bool {
+        !(self.origin_names.len() == 1 && self.origin_names[0] == UNSPECIFIED_ORIGIN)
+    }
+
+    /// Build a trace from row-wise data (tests, synthesis, small tools). Sorts by time (stable) if
+    /// needed; class and origin names are interned in sorted order.
+    pub fn from_rows(source: impl Into<String>, rows: &[Row<'_>]) -> Trace {
+        let mut class_names: Vec<String> = rows.iter().map(|r| r.class.to_string()).collect();
+        class_names.sort();
+        class_names.dedup();
+        let mut origin_names: Vec<String> =
+            rows.iter().map(|r| r.origin.unwrap_or(UNSPECIFIED_ORIGIN).to_string()).collect();
+        origin_names.sort();
+        origin_names.dedup();
+        let class_idx = |n: &str| class_names.binary_search_by(|c| c.as_str().cmp(n)).unwrap() as u16;
+        let origin_idx = |n: &str| origin_names.binary_search_by(|c| c.as_str().cmp(n)).unwrap() as u16;
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        let sorted = rows.windows(2).all(|w| w[0].timestamp_s <= w[1].timestamp_s);
+        if !sorted {
+            order.sort_by(|&a, &b| rows[a].timestamp_s.total_cmp(&rows[b].timestamp_s));
+        }
+        Trace {
+            source: source.into(),
+            timestamp_s: order.iter().map(|&i| rows[i].timestamp_s).collect(),
+            class: order.iter().map(|&i| class_idx(rows[i].class)).collect(),
+            origin: order.iter().map(|&i| origin_idx(rows[i].origin.unwrap_or(UNSPECIFIED_ORIGIN))).collect(),
+            input_tokens: order.iter().map(|&i| rows[i].input_tokens).collect(),
+            output_tokens: order.iter().map(|&i| rows[i].output_tokens).collect(),
+            class_names: class_names.clone(),
+            origin_names: origin_names.clone(),
+            cached_input_tokens: None,
+            recorded: Recorded::default(),
+            skipped_rows: 0,
+            sorted_on_load: !sorted,
+        }
+    }
+}
+
+/// One request, row-wise, for [`Trace::from_rows`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Row<'a> {
+    pub timestamp_s: f64,
+    pub class: &'a str,
+    pub origin: Option<&'a str>,
+    pub input_tokens: u32,
+    pub output_tokens: u32,
+}

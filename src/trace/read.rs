@@ -1,0 +1,2130 @@
+//! Loading a trace file into a [`Trace`]: CSV (also gzip-compressed), Parquet and NDJSON.
+//!
+//! Every format goes through the same steps: resolve the file's column names to the canonical ones
+//! (after `--map` renames), convert each row, validate it, intern class and origin names, and sort by
+//! time if needed. Every bad cell becomes a [`Problem`] naming the file, the 1-based data row (and for
+//! CSV the line), the column, the value and what was expected; the first ten bad rows are reported
+//! together. With [`ReadOptions::skip_bad_rows`] they are dropped and counted instead.
+//!
+//! Two paths, one set of rules:
+//!
+//! * **CSV fast path** (plain and gzip): a streaming, two-thread parser written for the canonical
+//!   layout. It reads the file in blocks (never the whole file at once), parses numbers straight into
+//!   the output columns and class/origin names straight into codes, so a 10M-row trace costs little
+//!   more memory than the [`Trace`] itself. It handles bad values itself, with exact row and line
+//!   numbers.
+//! * **polars path**: Parquet and NDJSON, and CSV files the fast parser does not take (any file with a
+//!   `"` quote, whose quoted fields may hide commas and newlines). Parquet is read one row group at a
+//!   time and converted in parallel.
+//!
+//! Both paths share the per-cell conversions below, so a value is accepted or rejected the same way
+//! in every format. Deliberately absent: no printing (the caller warns about sorting and skipped
+//! rows), no guessing of separators or units.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufReader, Cursor, Read};
+use std::path::Path;
+
+use polars::prelude::{
+    CsvReadOptions, DataFrame, DataType, JsonFormat, JsonReader, ParquetReader, PolarsResult, Schema, SerReader, Series,
+};
+use rayon::prelude::*;
+
+use super::{DEFAULT_CLASS, Recorded, Trace, UNSPECIFIED_ORIGIN, columns};
+use crate::error::{Error, Place, Problem, Problems, Result, closest, one_of};
+
+/// File formats a trace can be read from (and written to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TraceFormat {
+    /// Comma-separated values with a header line.
+    Csv,
+    /// Gzip-compressed CSV.
+    CsvGz,
+    /// Apache Parquet.
+    Parquet,
+    /// Newline-delimited JSON, one object per line.
+    Ndjson,
+}
+
+impl TraceFormat {
+    /// The format named by a file's extension: `.csv`, `.csv.gz` (or `.gz`), `.parquet` (or `.pq`),
+    /// `.ndjson` (or `.jsonl`); case-insensitive.
+    pub fn from_path(path: &Path) -> Option<TraceFormat> {
+        let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+        if name.ends_with(".gz") {
+            Some(TraceFormat::CsvGz)
+        } else if name.ends_with(".csv") {
+            Some(TraceFormat::Csv)
+        } else if name.ends_with(".parquet") || name.ends_with(".pq") {
+            Some(TraceFormat::Parquet)
+        } else if name.ends_with(".ndjson") || name.ends_with(".jsonl") {
+            Some(TraceFormat::Ndjson)
+        } else {
+            None
+        }
+    }
+
+    /// The name used on the command line (`--format`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TraceFormat::Csv => "csv",
+            TraceFormat::CsvGz => "csv-gz",
+            TraceFormat::Parquet => "parquet",
+            TraceFormat::Ndjson => "ndjson",
+        }
+    }
+
+    /// The usual file extension, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            TraceFormat::Csv => "csv",
+            TraceFormat::CsvGz => "csv.gz",
+            TraceFormat::Parquet => "parquet",
+            TraceFormat::Ndjson => "ndjson",
+        }
+    }
+}
+
+/// How to read a trace file.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// The format; `None` means "from the file's extension".
+    pub format: Option<TraceFormat>,
+    /// Column renames applied before validation: (name in the file, canonical name).
+    pub column_map: Vec<(String, String)>,
+    /// Drop rows with bad values (counted in [`Trace::skipped_rows`]) instead of failing.
+    pub skip_bad_rows: bool,
+}
+
+/// Every canonical column name, in the order of [`columns`].
+pub const CANONICAL_COLUMNS: [&str; N_COLS] = [
+    columns::TIMESTAMP_S,
+    columns::CLASS,
+    columns::ORIGIN_REGION,
+    columns::INPUT_TOKENS,
+    columns::OUTPUT_TOKENS,
+    columns::CACHED_INPUT_TOKENS,
+    columns::REQUEST_ID,
+    columns::MODEL,
+    columns::REGION,
+    columns::LATENCY_S,
+    columns::TTFT_S,
+    columns::STATUS,
+    columns::COST_USD,
+];
+
+/// Parse one `--map` argument, `source=canonical` (whitespace around either name is ignored).
+pub fn parse_column_map(spec: &str) -> Result<(String, String)> {
+    let place = Place::default().field("--map");
+    let Some((source, canonical)) = spec.split_once('=') else {
+        return Err(Error::one(Problem::new(
+            place,
+            format!("`{spec}` is not of the form source=canonical"),
+            format!(
+                "write the file's column name, `=`, then the canonical name, e.g. `--map tokens_in=input_tokens`; canonical names: {}",
+                one_of(&canonical_names())
+            ),
+        )));
+    };
+    let (source, canonical) = (source.trim(), canonical.trim());
+    if source.is_empty() || canonical.is_empty() {
+        return Err(Error::one(Problem::new(
+            place,
+            format!("`{spec}` has an empty {} name", if source.is_empty() { "source" } else { "canonical" }),
+            "write both names, e.g. `--map tokens_in=input_tokens`",
+        )));
+    }
+    if Col::from_name(canonical).is_none() {
+        return Err(Error::one(unknown_canonical(place, spec, canonical)));
+    }
+    Ok((source.to_string(), canonical.to_string()))
+}
+
+fn canonical_names() -> Vec<String> {
+    CANONICAL_COLUMNS.iter().map(|s| s.to_string()).collect()
+}
+
+fn unknown_canonical(place: Place, spec: &str, canonical: &str) -> Problem {
+    let suggestions = closest(canonical, CANONICAL_COLUMNS);
+    Problem::new(
+        place,
+        format!("`{spec}`: `{canonical}` is not a canonical column name"),
+        format!("did you mean {}? canonical names: {}", one_of(&suggestions), one_of(&canonical_names())),
+    )
+}
+
+/// Read a trace file. See the module documentation for the rules.
+pub fn read(path: &Path, opts: &ReadOptions) -> Result<Trace> {
+    let format = match opts.format.or_else(|| TraceFormat::from_path(path)) {
+        Some(f) => f,
+        None => {
+            return Err(Error::one(Problem::new(
+                Place::file(path),
+                "cannot tell the trace format from the file name",
+                "name the file .csv, .csv.gz, .parquet or .ndjson, or pass --format csv|csv-gz|parquet|ndjson",
+            )));
+        }
+    };
+    check_map(opts)?;
+    let mut trace = match format {
+        TraceFormat::Csv => read_csv(path, opts, false)?,
+        TraceFormat::CsvGz => read_csv(path, opts, true)?,
+        TraceFormat::Parquet => read_parquet(path, opts)?,
+        TraceFormat::Ndjson => read_ndjson(path, opts)?,
+    };
+    trace.source = path.display().to_string();
+    Ok(trace)
+}
+
+/// Checks on the map itself (names known, no name mapped twice), before the file is opened.
+fn check_map(opts: &ReadOptions) -> Result<()> {
+    let mut problems = Problems::default();
+    for (i, (source, canonical)) in opts.column_map.iter().enumerate() {
+        let spec = format!("{source}={canonical}");
+        if Col::from_name(canonical).is_none() {
+            problems.0.push(unknown_canonical(Place::default().field("--map"), &spec, canonical));
+        }
+        if opts.column_map[..i].iter().any(|(s, _)| s == source) {
+            problems.push(
+                Place::default().field("--map"),
+                format!("column `{source}` is mapped more than once"),
+                "give each source column one --map",
+            );
+        }
+        if opts.column_map[..i].iter().any(|(_, c)| c == canonical) {
+            problems.push(
+                Place::default().field("--map"),
+                format!("two --map arguments name the canonical column `{canonical}`"),
+                "map exactly one source column to each canonical name",
+            );
+        }
+    }
+    problems.finish()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Canonical columns and how their cells are converted.
+
+const N_COLS: usize = 13;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    Timestamp,
+    Class,
+    Origin,
+    Input,
+    Output,
+    Cached,
+    RequestId,
+    Model,
+    Region,
+    Latency,
+    Ttft,
+    Status,
+    Cost,
+}
+
+const ALL_COLS: [Col; N_COLS] = [
+    Col::Timestamp,
+    Col::Class,
+    Col::Origin,
+    Col::Input,
+    Col::Output,
+    Col::Cached,
+    Col::RequestId,
+    Col::Model,
+    Col::Region,
+    Col::Latency,
+    Col::Ttft,
+    Col::Status,
+    Col::Cost,
+];
+
+/// What a column holds, which decides how a cell is converted and what a message says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Timestamp,
+    Tokens,
+    CachedTokens,
+    Name,
+    Text,
+    Seconds,
+    Dollars,
+}
+
+impl Col {
+    fn idx(self) -> usize {
+        self as usize
+    }
+    fn name(self) -> &'static str {
+        CANONICAL_COLUMNS[self.idx()]
+    }
+    fn from_name(name: &str) -> Option<Col> {
+        ALL_COLS.iter().copied().find(|c| c.name() == name)
+    }
+    fn required(self) -> bool {
+        matches!(self, Col::Timestamp | Col::Input | Col::Output)
+    }
+    fn kind(self) -> Kind {
+        match self {
+            Col::Timestamp => Kind::Timestamp,
+            Col::Input | Col::Output => Kind::Tokens,
+            Col::Cached => Kind::CachedTokens,
+            Col::Class | Col::Origin => Kind::Name,
+            Col::RequestId | Col::Model | Col::Region | Col::Status => Kind::Text,
+            Col::Latency | Col::Ttft => Kind::Seconds,
+            Col::Cost => Kind::Dollars,
+        }
+    }
+    /// Slot in [`Chunk::text`] (recorded string columns).
+    fn text_slot(self) -> usize {
+        match self {
+            Col::RequestId => 0,
+            Col::Model => 1,
+            Col::Region => 2,
+            _ => 3,
+        }
+    }
+    /// Slot in [`Chunk::nums`] (recorded number columns).
+    fn num_slot(self) -> usize {
+        match self {
+            Col::Latency => 0,
+            Col::Ttft => 1,
+            _ => 2,
+        }
+    }
+}
+
+impl Kind {
+    fn expected(self) -> &'static str {
+        match self {
+            Kind::Timestamp => {
+                "a finite number of seconds (e.g. 12.5 or 1732700000.25) or a date-time (e.g. 2023-11-16 18:15:46.68, UTC)"
+            }
+            Kind::Tokens => "a whole number of tokens from 0 to 4294967295",
+            Kind::CachedTokens => "a whole number of tokens from 0 to 4294967295, or empty",
+            Kind::Name => "a non-empty name",
+            Kind::Text => "text, or empty",
+            Kind::Seconds => "a non-negative number of seconds, or empty",
+            Kind::Dollars => "a non-negative amount of US dollars, or empty",
+        }
+    }
+}
+
+/// Why a cell was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CellError {
+    Empty,
+    NotNumber,
+    NotFinite,
+    Negative,
+    Fractional,
+    TooLarge,
+}
+
+impl CellError {
+    fn describe(self, value: &str) -> String {
+        match self {
+            CellError::Empty => "is empty".to_string(),
+            CellError::NotNumber => format!("`{value}` is not a number"),
+            CellError::NotFinite => format!("`{value}` is not a finite number"),
+            CellError::Negative => format!("`{value}` is negative"),
+            CellError::Fractional => format!("`{value}` is not a whole number"),
+            CellError::TooLarge => format!("`{value}` is larger than 4294967295"),
+        }
+    }
+}
+
+/// One cell as a file holds it: typed (Parquet, NDJSON) or text (CSV).
+#[derive(Debug, Clone, Copy)]
+enum Cell<'a> {
+    Null,
+    F64(f64),
+    I64(i64),
+    U64(u64),
+    Str(&'a str),
+}
+
+impl Cell<'_> {
+    fn display(&self) -> String {
+        match self {
+            Cell::Null => String::new(),
+            Cell::F64(v) => v.to_string(),
+            Cell::I64(v) => v.to_string(),
+            Cell::U64(v) => v.to_string(),
+            Cell::Str(s) => s.to_string(),
+        }
+    }
+}
+
+/// A cell's number, or why it is not one. Text is trimmed; empty text counts as null.
+fn cell_number(cell: Cell<'_>) -> std::result::Result<f64, CellError> {
+    match cell {
+        Cell::Null => Err(CellError::Empty),
+        Cell::F64(v) => Ok(v),
+        Cell::I64(v) => Ok(v as f64),
+        Cell::U64(v) => Ok(v as f64),
+        Cell::Str(s) => {
+            let s = s.trim();
+            if s.is_empty() {
+                return Err(CellError::Empty);
+            }
+            if let Some(v) = parse_f64_fast(s.as_bytes()) {
+                return Ok(v);
+            }
+            s.parse::<f64>().map_err(|_| CellError::NotNumber)
+        }
+    }
+}
+
+fn timestamp_cell(cell: Cell<'_>) -> std::result::Result<f64, CellError> {
+    let v = match cell_number(cell) {
+        Err(CellError::NotNumber) => match cell {
+            Cell::Str(s) => utc_seconds(s.trim()).ok_or(CellError::NotNumber)?,
+            _ => return Err(CellError::NotNumber),
+        },
+        other => other?,
+    };
+    if !v.is_finite() {
+        return Err(CellError::NotFinite);
+    }
+    // -0.0 becomes 0.0, so that sorting and the order check agree.
+    Ok(v + 0.0)
+}
+
+fn tokens_cell(cell: Cell<'_>) -> std::result::Result<u32, CellError> {
+    if let Cell::Str(s) = cell
+        && let Some(v) = parse_u32_fast(s.as_bytes())
+    {
+        return Ok(v);
+    }
+    match cell {
+        Cell::I64(v) => {
+            if v < 0 {
+                Err(CellError::Negative)
+            } else {
+                u32::try_from(v).map_err(|_| CellError::TooLarge)
+            }
+        }
+        Cell::U64(v) => u32::try_from(v).map_err(|_| CellError::TooLarge),
+        _ => {
+            // Whole numbers written as floats ("12.0", "1e3") are accepted; fractions are not.
+            let v = cell_number(cell)?;
+            if v.is_nan() || v.is_infinite() {
+                Err(CellError::NotFinite)
+            } else if v < 0.0 {
+                Err(CellError::Negative)
+            } else if v.fract() != 0.0 {
+                Err(CellError::Fractional)
+            } else if v > u32::MAX as f64 {
+                Err(CellError::TooLarge)
+            } else {
+                Ok(v as u32)
+            }
+        }
+    }
+}
+
+/// Cached input tokens: like tokens, but an empty cell means none were cached.
+fn cached_cell(cell: Cell<'_>) -> std::result::Result<u32, CellError> {
+    match tokens_cell(cell) {
+        Err(CellError::Empty) => Ok(0),
+        other => other,
+    }
+}
+
+/// Recorded seconds or dollars: empty is `None`; otherwise finite and non-negative.
+fn amount_cell(cell: Cell<'_>) -> std::result::Result<Option<f64>, CellError> {
+    match cell_number(cell) {
+        Err(CellError::Empty) => Ok(None),
+        Err(e) => Err(e),
+        Ok(v) if !v.is_finite() => Err(CellError::NotFinite),
+        Ok(v) if v < 0.0 => Err(CellError::Negative),
+        Ok(v) => Ok(Some(v + 0.0)),
+    }
+}
+
+/// Unix seconds of an ISO-8601-like date-time: `YYYY-MM-DD`, optionally followed by `T` or a space
+/// and `HH:MM[:SS[.fraction]]`, optionally followed by `Z` or an offset `+HH:MM`/`-HH:MM`. Without
+/// an offset the time is taken as UTC.
+fn utc_seconds(s: &str) -> Option<f64> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = b.get(r)?;
+        if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(part).ok()?.parse().ok()
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1..=12).contains(&month) || day < 1 || day > month_days[(month - 1) as usize] {
+        return None;
+    }
+    let (mut seconds, mut fraction, mut i) = (0i64, 0.0f64, 10);
+    if i < b.len() && (b[i] == b'T' || b[i] == b' ') {
+        let (hour, minute) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
+        if b.get(i + 3) != Some(&b':') || hour > 23 || minute > 59 {
+            return None;
+        }
+        seconds = hour * 3600 + minute * 60;
+        i += 6;
+        if b.get(i) == Some(&b':') {
+            let second = num(i + 1..i + 3)?;
+            if second > 60 {
+                return None;
+            }
+            seconds += second;
+            i += 3;
+            if b.get(i) == Some(&b'.') {
+                let start = i + 1;
+                i = start;
+                while i < b.len() && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+                if i == start {
+                    return None;
+                }
+                fraction = format!("0.{}", &s[start..i]).parse().ok()?;
+            }
+        }
+    }
+    match b.get(i) {
+        None => {}
+        Some(b'Z') if i + 1 == b.len() => {}
+        Some(&sign) if (sign == b'+' || sign == b'-') && b.len() == i + 6 && b[i + 3] == b':' => {
+            let offset = num(i + 1..i + 3)? * 3600 + num(i + 4..i + 6)? * 60;
+            seconds -= if sign == b'+' { offset } else { -offset };
+        }
+        _ => return None,
+    }
+    // Days since 1970-01-01 in the proleptic Gregorian calendar (Hinnant's days_from_civil).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some((days * 86_400 + seconds) as f64 + fraction)
+}
+
+/// 10^0 ..= 10^22, all exact in f64.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+    1e21, 1e22,
+];
+
+/// Plain decimals (`-?digits[.digits]`) with at most 2^53 as the digit string and at most 22
+/// fraction digits: then m / 10^k of two exact doubles is the correctly rounded value (Clinger's
+/// fast path), identical to `str::parse`. Anything else returns `None` for the general parser.
+#[inline]
+fn parse_f64_fast(s: &[u8]) -> Option<f64> {
+    let (negative, mut i) = match s.first() {
+        Some(b'-') => (true, 1),
+        _ => (false, 0),
+    };
+    let mut mantissa: u64 = 0;
+    let int_start = i;
+    while i < s.len() && s[i].is_ascii_digit() {
+        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(s[i] - b'0'));
+        i += 1;
+    }
+    let int_digits = i - int_start;
+    let mut frac_digits = 0;
+    if i < s.len() && s[i] == b'.' {
+        i += 1;
+        let frac_start = i;
+        while i < s.len() && s[i].is_ascii_digit() {
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(s[i] - b'0'));
+            i += 1;
+        }
+        frac_digits = i - frac_start;
+    }
+    let digits = int_digits + frac_digits;
+    if i != s.len() || digits == 0 || digits > 19 || frac_digits > 22 || mantissa > (1 << 53) {
+        return None;
+    }
+    let v = mantissa as f64 / POW10[frac_digits];
+    Some(if negative { -v } else { v })
+}
+
+/// Plain non-negative integers up to u32::MAX.
+#[inline]
+fn parse_u32_fast(s: &[u8]) -> Option<u32> {
+    if s.is_empty() || s.len() > 10 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &b in s {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u64::from(b - b'0');
+    }
+    u32::try_from(v).ok()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Column resolution: which source column feeds which canonical column.
+
+struct Layout {
+    /// For each canonical column, the index of its source column in the file.
+    index: [Option<usize>; N_COLS],
+    /// The file's name for each canonical column (differs from the canonical name when mapped).
+    source: [String; N_COLS],
+    /// Number of columns in the file.
+    n_fields: usize,
+}
+
+impl Layout {
+    fn has(&self, col: Col) -> bool {
+        self.index[col.idx()].is_some()
+    }
+    /// Canonical column of each source column (`None`: ignored).
+    fn roles(&self) -> Vec<Option<Col>> {
+        let mut roles = vec![None; self.n_fields];
+        for col in ALL_COLS {
+            if let Some(i) = self.index[col.idx()] {
+                roles[i] = Some(col);
+            }
+        }
+        roles
+    }
+    fn present(&self) -> impl Iterator<Item = (Col, usize)> + '_ {
+        ALL_COLS.iter().filter_map(|&c| self.index[c.idx()].map(|i| (c, i)))
+    }
+}
+
+fn resolve_columns(names: &[String], opts: &ReadOptions, path: &Path) -> Result<Layout> {
+    let mut problems = Problems::default();
+    let found = || {
+        let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+        if quoted.is_empty() { "(none)".to_string() } else { quoted.join(", ") }
+    };
+    for (i, name) in names.iter().enumerate() {
+        if names[..i].contains(name) {
+            problems.push(
+                Place::file(path).field(name.clone()),
+                format!("column `{name}` appears more than once; columns found: {}", found()),
+                "rename one of the two columns",
+            );
+        }
+    }
+    for (source, canonical) in &opts.column_map {
+        if !names.contains(source) {
+            let suggestions = closest(source, names.iter().map(|s| s.as_str()));
+            let fix = match suggestions.first() {
+                Some(best) => format!("map a column the file has, e.g. `--map {best}={canonical}`"),
+                None => "check that this is the right file".to_string(),
+            };
+            problems.push(
+                Place::file(path).field(source.clone()),
+                format!(
+                    "--map {source}={canonical} names column `{source}`, which the file does not have; columns found: {}",
+                    found()
+                ),
+                fix,
+            );
+        }
+    }
+    let effective: Vec<&str> = names
+        .iter()
+        .map(|n| opts.column_map.iter().find(|(s, _)| s == n).map_or(n.as_str(), |(_, c)| c.as_str()))
+        .collect();
+    let mut index = [None; N_COLS];
+    let mut source: [String; N_COLS] = Default::default();
+    for col in ALL_COLS {
+        let hits: Vec<usize> = (0..names.len()).filter(|&i| effective[i] == col.name()).collect();
+        if hits.len() > 1 {
+            let which: Vec<String> = hits.iter().map(|&i| names[i].clone()).collect();
+            problems.push(
+                Place::file(path).field(col.name()),
+                format!("{} columns would become `{}`", one_of(&which), col.name()),
+                "map only one column to each canonical name, or rename the other column in the file",
+            );
+        }
+        if let Some(&i) = hits.first() {
+            index[col.idx()] = Some(i);
+            source[col.idx()] = names[i].clone();
+        } else if col.required() {
+            let unused: Vec<&str> = names
+                .iter()
+                .zip(&effective)
+                .filter(|(_, e)| Col::from_name(e).is_none())
+                .map(|(n, _)| n.as_str())
+                .collect();
+            let mut fix = match suggest_source(col, &unused) {
+                Some(best) => format!(
+                    "rename the column in the file, or pass `--map {}`",
+                    shell_quote(&format!("{best}={}", col.name()))
+                ),
+                None => format!(
+                    "add a `{}` column to the file, or pass `--map yourname={}` to use a column under another name",
+                    col.name(),
+                    col.name()
+                ),
+            };
+            if names.len() == 1 && (names[0].contains(';') || names[0].contains('\t')) {
+                fix.push_str("; the header looks like it uses `;` or tabs as separators: convert the file to comma-separated values");
+            }
+            problems.push(
+                Place::file(path).field(col.name()),
+                format!("required column `{}` is missing; columns found: {}", col.name(), found()),
+                fix,
+            );
+        }
+    }
+    problems.finish()?;
+    Ok(Layout { index, source, n_fields: names.len() })
+}
+
+/// Names other traces use for a required column (lowercase, letters and digits only): Azure LLM
+/// inference traces (`TIMESTAMP`, `ContextTokens`, `GeneratedTokens`), BurstGPT (`Timestamp`,
+/// `Request tokens`, `Response tokens`), Mooncake (`timestamp`, `input_length`, `output_length`),
+/// OpenAI-style usage logs (`prompt_tokens`, `completion_tokens`).
+fn aliases(col: Col) -> &'static [&'static str] {
+    match col {
+        Col::Timestamp => &[
+            "timestamp",
+            "timestamps",
+            "ts",
+            "time",
+            "times",
+            "t",
+            "arrivaltime",
+            "arrival",
+            "arrivals",
+            "arrivaltimes",
+            "starttime",
+            "start",
+            "createdat",
+            "created",
+            "requesttime",
+            "timestamps",
+        ],
+        Col::Input => &[
+            "inputtokens",
+            "prompttokens",
+            "contexttokens",
+            "requesttokens",
+            "inputlength",
+            "inputlen",
+            "promptlength",
+            "promptlen",
+            "tokensin",
+            "intokens",
+            "tokin",
+            "input",
+            "prompt",
+            "prefilltokens",
+            "numprompttokens",
+            "numinputtokens",
+        ],
+        Col::Output => &[
+            "outputtokens",
+            "completiontokens",
+            "generatedtokens",
+            "responsetokens",
+            "outputlength",
+            "outputlen",
+            "completionlength",
+            "completionlen",
+            "tokensout",
+            "outtokens",
+            "tokout",
+            "output",
+            "completion",
+            "decodetokens",
+            "numcompletiontokens",
+            "numoutputtokens",
+        ],
+        _ => &[],
+    }
+}
+
+/// The file's column most likely meant as `col`: a known alias, else a name with a telling part.
+fn suggest_source<'n>(col: Col, unused: &[&'n str]) -> Option<&'n str> {
+    let normal = |s: &str| -> String {
+        s.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase()
+    };
+    if let Some(hit) = unused.iter().find(|n| aliases(col).contains(&normal(n).as_str())) {
+        return Some(hit);
+    }
+    let parts: &[&str] = match col {
+        Col::Timestamp => &["time", "ts"],
+        Col::Input => &["prompt", "input", "context", "request"],
+        Col::Output => &["completion", "output", "generat", "response"],
+        _ => &[],
+    };
+    unused.iter().find(|n| parts.iter().any(|p| normal(n).contains(p))).copied()
+}
+
+/// Quote a `--map` argument for a POSIX shell when it has anything but plain name characters.
+fn shell_quote(arg: &str) -> String {
+    if arg.chars().all(|c| c.is_ascii_alphanumeric() || "_-.=/:".contains(c)) {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chunks (a piece of the file, converted) and the builder they are merged into.
+
+/// At most this many bad rows are reported in one error.
+const MAX_REPORTED: usize = 10;
+
+#[derive(Debug, Clone)]
+struct BadCell {
+    /// 0-based data row within its chunk.
+    row: usize,
+    /// 0-based line within its chunk (CSV only).
+    line: Option<usize>,
+    /// The column, or `None` for a whole-row problem (wrong number of fields).
+    col: Option<Col>,
+    /// What is wrong, including the value.
+    message: String,
+}
+
+/// Names seen in one chunk, with codes in order of first appearance.
+#[derive(Default)]
+struct LocalDict {
+    names: Vec<Vec<u8>>,
+    map: HashMap<Vec<u8>, u32>,
+    last: u32,
+}
+
+impl LocalDict {
+    /// Traces have a handful of classes and origins: check the last hit, then scan; hash only when
+    /// there are many names.
+    #[inline]
+    fn code(&mut self, name: &[u8]) -> u32 {
+        if let Some(last) = self.names.get(self.last as usize)
+            && last.as_slice() == name
+        {
+            return self.last;
+        }
+        let code = if self.names.len() <= 16 {
+            match self.names.iter().position(|n| n.as_slice() == name) {
+                Some(i) => i as u32,
+                None => self.insert(name),
+            }
+        } else {
+            match self.map.get(name) {
+                Some(&i) => i,
+                None => self.insert(name),
+            }
+        };
+        self.last = code;
+        code
+    }
+    fn insert(&mut self, name: &[u8]) -> u32 {
+        let code = self.names.len() as u32;
+        self.names.push(name.to_vec());
+        if self.names.len() > 16 {
+            if self.map.is_empty() {
+                for (i, n) in self.names.iter().enumerate() {
+                    self.map.insert(n.clone(), i as u32);
+                }
+            } else {
+                self.map.insert(name.to_vec(), code);
+            }
+        }
+        code
+    }
+}
+
+/// One piece of input, converted: good rows only, plus the first bad cells.
+#[derive(Default)]
+struct Chunk {
+    /// Data rows seen (good and bad).
+    rows: usize,
+    /// Text lines consumed (CSV; blank lines count here but not in `rows`).
+    lines: usize,
+    ts: Vec<f64>,
+    class: Vec<u32>,
+    class_dict: LocalDict,
+    origin: Vec<u32>,
+    origin_dict: LocalDict,
+    input: Vec<u32>,
+    output: Vec<u32>,
+    cached: Vec<u32>,
+    text: [Vec<Option<String>>; 4],
+    nums: [Vec<Option<f64>>; 3],
+    bad: Vec<BadCell>,
+    n_bad: usize,
+}
+
+impl Chunk {
+    fn with_capacity(rows: usize, layout: &Layout) -> Chunk {
+        let mut c = Chunk {
+            ts: Vec::with_capacity(rows),
+            input: Vec::with_capacity(rows),
+            output: Vec::with_capacity(rows),
+            ..Chunk::default()
+        };
+        if layout.has(Col::Class) {
+            c.class.reserve(rows);
+        }
+        if layout.has(Col::Origin) {
+            c.origin.reserve(rows);
+        }
+        c
+    }
+    fn push_bad(&mut self, cell: BadCell) {
+        self.n_bad += 1;
+        if self.bad.len() < MAX_REPORTED {
+            self.bad.push(cell);
+        }
+    }
+}
+
+/// A global name table: codes in order of first appearance, renumbered in sorted order at the end.
+#[derive(Default)]
+struct GlobalDict {
+    names: Vec<Vec<u8>>,
+    map: HashMap<Vec<u8>, u16>,
+}
+
+impl GlobalDict {
+    /// Global codes for a chunk's local names; `None` if there would be more than 65535 names.
+    fn map_local(&mut self, local: &LocalDict) -> Option<Vec<u16>> {
+        let mut out = Vec::with_capacity(local.names.len());
+        for name in &local.names {
+            let code = match self.map.get(name) {
+                Some(&c) => c,
+                None => {
+                    if self.names.len() >= u16::MAX as usize {
+                        return None;
+                    }
+                    let c = self.names.len() as u16;
+                    self.names.push(name.clone());
+                    self.map.insert(name.clone(), c);
+                    c
+                }
+            };
+            out.push(code);
+        }
+        Some(out)
+    }
+
+    /// Sorted unique names, and the new code of each old code.
+    fn into_sorted(self) -> (Vec<String>, Vec<u16>) {
+        let names: Vec<String> = self.names.into_iter().map(|n| String::from_utf8_lossy(&n).into_owned()).collect();
+        let mut order: Vec<usize> = (0..names.len()).collect();
+        order.sort_by(|&a, &b| names[a].cmp(&names[b]));
+        let mut sorted: Vec<String> = Vec::with_capacity(names.len());
+        let mut remap = vec![0u16; names.len()];
+        for &old in &order {
+            // Two byte strings can become equal after lossy UTF-8 repair: they share a code.
+            if sorted.last() != Some(&names[old]) {
+                sorted.push(names[old].clone());
+            }
+            remap[old] = (sorted.len() - 1) as u16;
+        }
+        (sorted, remap)
+    }
+}
+
+/// Where bad rows are reported: the file, how its rows map to lines, how columns are named.
+struct Reporter<'a> {
+    path: &'a Path,
+    /// Lines before the first data row (the CSV header), or `None` for formats without lines.
+    header_lines: Option<usize>,
+    source: [String; N_COLS],
+}
+
+impl Reporter<'_> {
+    fn problem(&self, cell: &BadCell, row_base: usize, line_base: usize) -> Problem {
+        let mut place = Place::file(self.path).row(row_base + cell.row + 1);
+        if let (Some(header), Some(line)) = (self.header_lines, cell.line) {
+            place = place.line(header + line_base + line + 1);
+        }
+        let mut message = cell.message.clone();
+        if let Some(col) = cell.col {
+            let source = &self.source[col.idx()];
+            place = place.field(source.clone());
+            if source != col.name() {
+                message.push_str(&format!(" (column mapped to `{}`)", col.name()));
+            }
+        }
+        Problem::new(
+            place,
+            message,
+            "correct or delete the row, or pass --skip-bad-rows to drop bad rows (they are counted in the summary)",
+        )
+    }
+}
+
+struct Builder<'a> {
+    reporter: Reporter<'a>,
+    has: [bool; N_COLS],
+    rows: usize,
+    lines: usize,
+    ts: Vec<f64>,
+    class: Vec<u16>,
+    class_dict: GlobalDict,
+    origin: Vec<u16>,
+    origin_dict: GlobalDict,
+    input: Vec<u32>,
+    output: Vec<u32>,
+    cached: Vec<u32>,
+    text: [Vec<Option<String>>; 4],
+    nums: [Vec<Option<f64>>; 3],
+    bad: Vec<Problem>,
+    n_bad: usize,
+}
+
+impl<'a> Builder<'a> {
+    fn new(path: &'a Path, layout: &Layout, header_lines: Option<usize>) -> Builder<'a> {
+        let mut has = [false; N_COLS];
+        for col in ALL_COLS {
+            has[col.idx()] = layout.has(col);
+        }
+        Builder {
+            reporter: Reporter { path, header_lines, source: layout.source.clone() },
+            has,
+            rows: 0,
+            lines: 0,
+            ts: Vec::new(),
+            class: Vec::new(),
+            class_dict: GlobalDict::default(),
+            origin: Vec::new(),
+            origin_dict: GlobalDict::default(),
+            input: Vec::new(),
+            output: Vec::new(),
+            cached: Vec::new(),
+            text: Default::default(),
+            nums: Default::default(),
+            bad: Vec::new(),
+            n_bad: 0,
+        }
+    }
+
+    /// Reserve room for about `rows` more rows (an estimate; a good one saves copies and memory).
+    fn reserve(&mut self, rows: usize) {
+        self.ts.reserve_exact(rows);
+        self.input.reserve_exact(rows);
+        self.output.reserve_exact(rows);
+        if self.has[Col::Class.idx()] {
+            self.class.reserve_exact(rows);
+        }
+        if self.has[Col::Origin.idx()] {
+            self.origin.reserve_exact(rows);
+        }
+        if self.has[Col::Cached.idx()] {
+            self.cached.reserve_exact(rows);
+        }
+    }
+
+    fn merge(&mut self, chunk: Chunk) -> Result<()> {
+        for cell in &chunk.bad {
+            if self.bad.len() < MAX_REPORTED {
+                self.bad.push(self.reporter.problem(cell, self.rows, self.lines));
+            }
+        }
+        self.n_bad += chunk.n_bad;
+        self.rows += chunk.rows;
+        self.lines += chunk.lines;
+        let too_many = |col: Col| {
+            Error::one(Problem::new(
+                Place::file(self.reporter.path).field(self.reporter.source[col.idx()].clone()),
+                format!("more than 65535 distinct values in `{}`", col.name()),
+                "group rare values into fewer names before replaying",
+            ))
+        };
+        if self.has[Col::Class.idx()] {
+            let map = self.class_dict.map_local(&chunk.class_dict).ok_or_else(|| too_many(Col::Class))?;
+            self.class.extend(chunk.class.iter().map(|&c| map[c as usize]));
+        }
+        if self.has[Col::Origin.idx()] {
+            let map = self.origin_dict.map_local(&chunk.origin_dict).ok_or_else(|| too_many(Col::Origin))?;
+            self.origin.extend(chunk.origin.iter().map(|&c| map[c as usize]));
+        }
+        self.ts.extend_from_slice(&chunk.ts);
+        self.input.extend_from_slice(&chunk.input);
+        self.output.extend_from_slice(&chunk.output);
+        self.cached.extend_from_slice(&chunk.cached);
+        for (dst, src) in self.text.iter_mut().zip(chunk.text) {
+            dst.extend(src);
+        }
+        for (dst, src) in self.nums.iter_mut().zip(chunk.nums) {
+            dst.extend(src);
+        }
+        Ok(())
+    }
+
+    fn finish(self, opts: &ReadOptions) -> Result<Trace> {
+        let path = self.reporter.path;
+        if self.n_bad > 0 && !opts.skip_bad_rows {
+            let mut problems = self.bad;
+            if self.n_bad > problems.len() {
+                problems.push(Problem::new(
+                    Place::file(path),
+                    format!(
+                        "... and {} more bad rows ({} of {} data rows are bad)",
+                        self.n_bad - problems.len(),
+                        self.n_bad,
+                        self.rows
+                    ),
+                    "pass --skip-bad-rows to drop all bad rows",
+                ));
+            }
+            return Err(Error::Invalid(problems));
+        }
+        if self.ts.is_empty() {
+            let (message, fix) = if self.rows == 0 {
+                (
+                    if self.reporter.header_lines.is_some() {
+                        "has a header but no data rows".to_string()
+                    } else {
+                        "has no data rows".to_string()
+                    },
+                    "add rows, or check that this is the right file",
+                )
+            } else {
+                (
+                    format!("all {} data rows are bad, so no rows are left", self.rows),
+                    "run without --skip-bad-rows to see which rows are bad and why",
+                )
+            };
+            return Err(Error::one(Problem::new(Place::file(path), message, fix)));
+        }
+        let n = self.ts.len();
+        let (class_names, class) = if self.has[Col::Class.idx()] {
+            let (names, remap) = self.class_dict.into_sorted();
+            let mut codes = self.class;
+            codes.iter_mut().for_each(|c| *c = remap[*c as usize]);
+            (names, codes)
+        } else {
+            (vec![DEFAULT_CLASS.to_string()], vec![0; n])
+        };
+        let (origin_names, origin) = if self.has[Col::Origin.idx()] {
+            let (names, remap) = self.origin_dict.into_sorted();
+            let mut codes = self.origin;
+            codes.iter_mut().for_each(|c| *c = remap[*c as usize]);
+            (names, codes)
+        } else {
+            (vec![UNSPECIFIED_ORIGIN.to_string()], vec![0; n])
+        };
+        let has = self.has;
+        let [request_id, model, region, status] = self.text;
+        let [latency_s, ttft_s, cost_usd] = self.nums;
+        let keep = |col: Col| has[col.idx()];
+        let recorded = Recorded {
+            request_id: keep(Col::RequestId).then_some(request_id),
+            model: keep(Col::Model).then_some(model),
+            region: keep(Col::Region).then_some(region),
+            latency_s: keep(Col::Latency).then_some(latency_s),
+            ttft_s: keep(Col::Ttft).then_some(ttft_s),
+            status: keep(Col::Status).then_some(status),
+            cost_usd: keep(Col::Cost).then_some(cost_usd),
+        };
+        let mut trace = Trace {
+            source: path.display().to_string(),
+            timestamp_s: self.ts,
+            class,
+            class_names,
+            origin,
+            origin_names,
+            input_tokens: self.input,
+            output_tokens: self.output,
+            cached_input_tokens: keep(Col::Cached).then_some(self.cached),
+            recorded,
+            skipped_rows: if opts.skip_bad_rows { self.n_bad } else { 0 },
+            sorted_on_load: false,
+        };
+        shrink(&mut trace);
+        sort_by_time(&mut trace);
+        Ok(trace)
+    }
+}
+
+/// Give back capacity an estimate over-reserved by more than a few percent.
+fn shrink(trace: &mut Trace) {
+    fn fit<T>(v: &mut Vec<T>) {
+        if v.capacity() > v.len() + v.len() / 32 + 1024 {
+            v.shrink_to_fit();
+        }
+    }
+    fit(&mut trace.timestamp_s);
+    fit(&mut trace.class);
+    fit(&mut trace.origin);
+    fit(&mut trace.input_tokens);
+    fit(&mut trace.output_tokens);
+    if let Some(c) = &mut trace.cached_input_tokens {
+        fit(c);
+    }
+}
+
+/// Stable sort by timestamp, if the rows are not already in time order.
+pub(crate) fn sort_by_time(trace: &mut Trace) {
+    if trace.timestamp_s.windows(2).all(|w| w[0] <= w[1]) {
+        return;
+    }
+    // Sorting (time, index) pairs with an unstable sort is a stable sort by time.
+    let mut keyed: Vec<(f64, usize)> = trace.timestamp_s.iter().copied().enumerate().map(|(i, t)| (t, i)).collect();
+    keyed.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let perm: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
+    fn apply<T: Clone>(v: &mut Vec<T>, perm: &[usize]) {
+        *v = perm.iter().map(|&i| v[i].clone()).collect();
+    }
+    fn apply_opt<T: Clone>(v: &mut Option<Vec<T>>, perm: &[usize]) {
+        if let Some(v) = v {
+            apply(v, perm);
+        }
+    }
+    apply(&mut trace.timestamp_s, &perm);
+    apply(&mut trace.class, &perm);
+    apply(&mut trace.origin, &perm);
+    apply(&mut trace.input_tokens, &perm);
+    apply(&mut trace.output_tokens, &perm);
+    apply_opt(&mut trace.cached_input_tokens, &perm);
+    let r = &mut trace.recorded;
+    apply_opt(&mut r.request_id, &perm);
+    apply_opt(&mut r.model, &perm);
+    apply_opt(&mut r.region, &perm);
+    apply_opt(&mut r.latency_s, &perm);
+    apply_opt(&mut r.ttft_s, &perm);
+    apply_opt(&mut r.status, &perm);
+    apply_opt(&mut r.cost_usd, &perm);
+    trace.sorted_on_load = true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One row's values, collected before the row is accepted (so that a bad row leaves no trace).
+
+#[derive(Default)]
+struct RowValues<'b> {
+    ts: f64,
+    class: &'b [u8],
+    origin: &'b [u8],
+    input: u32,
+    output: u32,
+    cached: u32,
+    text: [Option<String>; 4],
+    nums: [Option<f64>; 3],
+}
+
+impl<'b> RowValues<'b> {
+    /// The common case, straight from bytes: plain numbers in the numeric columns.
+    #[inline]
+    fn set_fast(&mut self, col: Col, raw: &[u8]) -> bool {
+        match col {
+            Col::Timestamp => parse_f64_fast(raw).map(|v| self.ts = v + 0.0).is_some(),
+            Col::Input => parse_u32_fast(raw).map(|v| self.input = v).is_some(),
+            Col::Output => parse_u32_fast(raw).map(|v| self.output = v).is_some(),
+            _ => false,
+        }
+    }
+
+    /// Convert one cell into this row; `Err` carries the message.
+    fn set(&mut self, col: Col, cell: Cell<'_>, raw: &'b [u8]) -> std::result::Result<(), String> {
+        let fail = |e: CellError| format!("{}; expected {}", e.describe(&cell.display()), col.kind().expected());
+        match col.kind() {
+            Kind::Timestamp => self.ts = timestamp_cell(cell).map_err(fail)?,
+            Kind::Tokens => {
+                let v = tokens_cell(cell).map_err(fail)?;
+                if col == Col::Input {
+                    self.input = v;
+                } else {
+                    self.output = v;
+                }
+            }
+            Kind::CachedTokens => self.cached = cached_cell(cell).map_err(fail)?,
+            Kind::Name => {
+                if raw.is_empty() {
+                    return Err(fail(CellError::Empty));
+                }
+                if col == Col::Class {
+                    self.class = raw;
+                } else {
+                    self.origin = raw;
+                }
+            }
+            Kind::Text => {
+                self.text[col.text_slot()] = match cell {
+                    Cell::Null => None,
+                    Cell::Str("") => None,
+                    other => Some(other.display()),
+                }
+            }
+            Kind::Seconds | Kind::Dollars => {
+                self.nums[col.num_slot()] = amount_cell(cell).map_err(fail)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks across columns.
+    fn check(&self, layout: &Layout) -> std::result::Result<(), (Col, String)> {
+        if layout.has(Col::Cached) && self.cached > self.input {
+            return Err((
+                Col::Cached,
+                format!(
+                    "`{}` is greater than input_tokens `{}`; expected cached input tokens <= input tokens",
+                    self.cached, self.input
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn push(self, chunk: &mut Chunk, layout: &Layout) {
+        chunk.ts.push(self.ts);
+        if layout.has(Col::Class) {
+            let code = chunk.class_dict.code(self.class);
+            chunk.class.push(code);
+        }
+        if layout.has(Col::Origin) {
+            let code = chunk.origin_dict.code(self.origin);
+            chunk.origin.push(code);
+        }
+        chunk.input.push(self.input);
+        chunk.output.push(self.output);
+        if layout.has(Col::Cached) {
+            chunk.cached.push(self.cached);
+        }
+        for (i, v) in self.text.into_iter().enumerate() {
+            if layout.has([Col::RequestId, Col::Model, Col::Region, Col::Status][i]) {
+                chunk.text[i].push(v);
+            }
+        }
+        for (i, v) in self.nums.into_iter().enumerate() {
+            if layout.has([Col::Latency, Col::Ttft, Col::Cost][i]) {
+                chunk.nums[i].push(v);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV fast path.
+
+/// Bytes read per worker per batch.
+const BLOCK: usize = 8 << 20;
+
+enum Fast<T> {
+    Done(T),
+    /// The fast parser does not take this file (quoted fields); use polars.
+    Fallback,
+}
+
+fn open(path: &Path) -> Result<File> {
+    File::open(path).map_err(|e| Error::io(path, e))
+}
+
+fn is_gzip(path: &Path) -> Result<bool> {
+    let mut magic = [0u8; 2];
+    let mut f = open(path)?;
+    let mut got = 0;
+    while got < 2 {
+        match f.read(&mut magic[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+    }
+    Ok(got == 2 && magic == [0x1f, 0x8b])
+}
+
+fn read_csv(path: &Path, opts: &ReadOptions, gz: bool) -> Result<Trace> {
+    // A gzip file named .csv is read as what it is.
+    let gz = gz || is_gzip(path)?;
+    let file = open(path)?;
+    let file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let outcome = if gz {
+        let hint = gzip_size_hint(path, file_len);
+        let decoder = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, file));
+        csv_fast(decoder, path, opts, hint, BLOCK)?
+    } else {
+        csv_fast(file, path, opts, file_len, BLOCK)?
+    };
+    match outcome {
+        Fast::Done(trace) => Ok(trace),
+        Fast::Fallback => {
+            let bytes = if gz { gunzip(path)? } else { std::fs::read(path).map_err(|e| Error::io(path, e))? };
+            csv_polars(bytes, path, opts)
+        }
+    }
+}
+
+/// The uncompressed size stored in a gzip trailer (modulo 4 GiB; last member only), as a capacity
+/// hint, bounded by a plausible compression ratio.
+fn gzip_size_hint(path: &Path, file_len: u64) -> u64 {
+    use std::io::{Seek, SeekFrom};
+    let read_trailer = || -> std::io::Result<u64> {
+        let mut f = File::open(path)?;
+        f.seek(SeekFrom::End(-4))?;
+        let mut b = [0u8; 4];
+        f.read_exact(&mut b)?;
+        Ok(u64::from(u32::from_le_bytes(b)))
+    };
+    match read_trailer() {
+        Ok(size) if file_len > 18 => size.min(file_len.saturating_mul(50)),
+        _ => 0,
+    }
+}
+
+fn gunzip(path: &Path) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(BufReader::new(open(path)?))
+        .read_to_end(&mut out)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(out)
+}
+
+/// A batch of input: `buf[..cut]` holds whole lines; `buf[cut..]` is the start of a line that
+/// continues in the next batch.
+struct Batch {
+    buf: Vec<u8>,
+    cut: usize,
+    eof: bool,
+}
+
+fn read_batch<R: Read>(src: &mut R, carry: &[u8], want: usize) -> std::io::Result<Batch> {
+    let mut buf = Vec::with_capacity(carry.len() + want);
+    buf.extend_from_slice(carry);
+    let mut want = want;
+    loop {
+        let got = src.by_ref().take(want as u64).read_to_end(&mut buf)?;
+        let eof = got < want;
+        if eof {
+            let cut = buf.len();
+            return Ok(Batch { buf, cut, eof });
+        }
+        if let Some(nl) = buf.iter().rposition(|&b| b == b'\n') {
+            return Ok(Batch { buf, cut: nl + 1, eof });
+        }
+        // One line longer than a whole block: read on.
+        want = want.max(1 << 20);
+    }
+}
+
+/// Split whole lines into about `n` pieces at line ends.
+fn split_lines(bytes: &[u8], n: usize) -> Vec<&[u8]> {
+    let mut pieces = Vec::with_capacity(n);
+    let mut start = 0;
+    let target = bytes.len() / n.max(1) + 1;
+    while start < bytes.len() {
+        let mut end = (start + target).min(bytes.len());
+        if end < bytes.len() {
+            end = match bytes[end..].iter().position(|&b| b == b'\n') {
+                Some(p) => end + p + 1,
+                None => bytes.len(),
+            };
+        }
+        pieces.push(&bytes[start..end]);
+        start = end;
+    }
+    pieces
+}
+
+/// The fast path over any byte source; `block` bytes per worker per batch.
+fn csv_fast<R: Read + Send>(
+    mut src: R,
+    path: &Path,
+    opts: &ReadOptions,
+    size_hint: u64,
+    block: usize,
+) -> Result<Fast<Trace>> {
+    let io = |e| Error::io(path, e);
+    let threads = rayon::current_num_threads().max(1);
+    let want = block * threads;
+    let mut batch = read_batch(&mut src, &[], want).map_err(io)?;
+    let bom = if batch.buf.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+    let data = &batch.buf[bom.min(batch.cut)..batch.cut];
+    if data.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::one(Problem::new(
+            Place::file(path),
+            "is empty; expected a header line, then one row per request",
+            "write a header such as `timestamp_s,class,origin_region,input_tokens,output_tokens`, then the rows",
+        )));
+    }
+    if data.contains(&b'"') {
+        return Ok(Fast::Fallback);
+    }
+    let header_end = data.iter().position(|&b| b == b'\n').map_or(data.len(), |p| p + 1);
+    let header = String::from_utf8_lossy(&data[..header_end]);
+    let names: Vec<String> = header.trim_end_matches(['\n', '\r']).split(',').map(|s| s.to_string()).collect();
+    let layout = resolve_columns(&names, opts, path)?;
+    let roles = layout.roles();
+    let mut builder = Builder::new(path, &layout, Some(1));
+    let mut offset = bom + header_end;
+    let mut reserved = false;
+    loop {
+        let body = &batch.buf[offset..batch.cut];
+        if body.contains(&b'"') {
+            return Ok(Fast::Fallback);
+        }
+        let carry = &batch.buf[batch.cut..];
+        let eof = batch.eof;
+        let (chunks, next) = rayon::join(
+            || {
+                split_lines(body, threads)
+                    .into_par_iter()
+                    .map(|piece| parse_piece(piece, &layout, &roles))
+                    .collect::<Vec<Chunk>>()
+            },
+            || if eof { Ok(None) } else { read_batch(&mut src, carry, want).map(Some) },
+        );
+        if !reserved {
+            // Size the columns once, from the first batch's bytes per row.
+            let rows: usize = chunks.iter().map(|c| c.rows).sum();
+            if rows > 0 && size_hint > body.len() as u64 {
+                let per_row = body.len() as f64 / rows as f64;
+                let estimate = (size_hint as f64 / per_row * 1.02) as usize + 1024;
+                builder.reserve(estimate.min(2_000_000_000));
+            }
+            reserved = true;
+        }
+        for chunk in chunks {
+            builder.merge(chunk)?;
+        }
+        match next.map_err(io)? {
+            None => break,
+            Some(b) => {
+                batch = b;
+                offset = 0;
+            }
+        }
+    }
+    builder.finish(opts).map(Fast::Done)
+}
+
+/// Parse whole CSV lines (the last may lack its newline).
+fn parse_piece(buf: &[u8], layout: &Layout, roles: &[Option<Col>]) -> Chunk {
+    let mut chunk = Chunk::with_capacity(buf.len() / 32 + 16, layout);
+    let n_fields = layout.n_fields;
+    let mut pos = 0;
+    while pos < buf.len() {
+        let line = chunk.lines;
+        chunk.lines += 1;
+        // Blank lines (also "\r\n") are skipped; they count as lines, not rows.
+        if buf[pos] == b'\n' {
+            pos += 1;
+            continue;
+        }
+        if buf[pos] == b'\r' && buf.get(pos + 1).is_none_or(|&b| b == b'\n') {
+            pos += 2;
+            continue;
+        }
+        let row = chunk.rows;
+        chunk.rows += 1;
+        let mut values = RowValues::default();
+        let mut error: Option<(Option<Col>, String)> = None;
+        let mut field = 0;
+        loop {
+            let mut end = pos;
+            while end < buf.len() && buf[end] != b',' && buf[end] != b'\n' {
+                end += 1;
+            }
+            let at_eol = end >= buf.len() || buf[end] == b'\n';
+            let mut raw = &buf[pos..end];
+            if at_eol && raw.last() == Some(&b'\r') {
+                raw = &raw[..raw.len() - 1];
+            }
+            if error.is_none()
+                && let Some(Some(col)) = roles.get(field)
+                && !values.set_fast(*col, raw)
+            {
+                let text = std::str::from_utf8(raw).unwrap_or("\u{FFFD}");
+                let cell = if raw.is_empty() { Cell::Null } else { Cell::Str(text) };
+                if let Err(message) = values.set(*col, cell, raw) {
+                    error = Some((Some(*col), message));
+                }
+            }
+            field += 1;
+            pos = end + 1;
+            if at_eol {
+                break;
+            }
+        }
+        if error.is_none() && field != n_fields {
+            error = Some((
+                None,
+                format!("has {field} fields, but the header has {n_fields}; expected one value per column"),
+            ));
+        }
+        if error.is_none()
+            && let Err((col, message)) = values.check(layout)
+        {
+            error = Some((Some(col), message));
+        }
+        match error {
+            None => values.push(&mut chunk, layout),
+            Some((col, message)) => chunk.push_bad(BadCell { row, line: Some(line), col, message }),
+        }
+    }
+    chunk
+}
+
+// ---------------------------------------------------------------------------------------------
+// polars path: Parquet, NDJSON, and CSV the fast parser does not take.
+
+fn polars_err<'a>(path: &'a Path, what: &str) -> impl Fn(polars::prelude::PolarsError) -> Error + 'a {
+    let what = what.to_string();
+    move |e| Error::Format { path: path.to_path_buf(), message: format!("cannot read as {what}: {e}") }
+}
+
+fn csv_polars(bytes: Vec<u8>, path: &Path, opts: &ReadOptions) -> Result<Trace> {
+    // Every column as text: the cell conversions decide what is valid, with exact messages.
+    let df = CsvReadOptions::default()
+        .with_infer_schema_length(Some(0))
+        .with_raise_if_empty(false)
+        .into_reader_with_file_handle(Cursor::new(bytes))
+        .finish()
+        .map_err(polars_err(path, "CSV"))?;
+    if df.width() == 0 {
+        return Err(Error::one(Problem::new(
+            Place::file(path),
+            "is empty; expected a header line, then one row per request",
+            "write a header such as `timestamp_s,class,origin_region,input_tokens,output_tokens`, then the rows",
+        )));
+    }
+    frame_to_trace(df, path, opts, Some(1))
+}
+
+fn read_ndjson(path: &Path, opts: &ReadOptions) -> Result<Trace> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::one(Problem::new(
+            Place::file(path),
+            "is empty; expected one JSON object per line",
+            "write one object per request, e.g. {\"timestamp_s\": 0.5, \"input_tokens\": 800, \"output_tokens\": 300}",
+        )));
+    }
+    let typed = JsonReader::new(Cursor::new(bytes.as_slice()))
+        .with_json_format(JsonFormat::JsonLines)
+        .infer_schema_len(None)
+        .finish();
+    let df = match typed {
+        Ok(df) => df,
+        Err(_) => {
+            // Mixed types in a column (a string among numbers): read the canonical columns as text
+            // so that the cell conversions can name the bad rows.
+            let inferred = JsonReader::new(Cursor::new(bytes.as_slice()))
+                .with_json_format(JsonFormat::JsonLines)
+                .infer_schema_len(std::num::NonZeroUsize::new(1))
+                .finish()
+                .map_err(polars_err(path, "NDJSON"))?;
+            let mut overwrite = Schema::default();
+            for name in inferred.get_column_names() {
+                overwrite.insert(name.clone(), DataType::String);
+            }
+            JsonReader::new(Cursor::new(bytes.as_slice()))
+                .with_json_format(JsonFormat::JsonLines)
+                .with_schema(std::sync::Arc::new(overwrite))
+                .finish()
+                .map_err(polars_err(path, "NDJSON"))?
+        }
+    };
+    frame_to_trace(df, path, opts, None)
+}
+
+fn frame_names(df: &DataFrame) -> Vec<String> {
+    df.get_column_names().iter().map(|s| s.to_string()).collect()
+}
+
+fn frame_to_trace(df: DataFrame, path: &Path, opts: &ReadOptions, header_lines: Option<usize>) -> Result<Trace> {
+    let layout = resolve_columns(&frame_names(&df), opts, path)?;
+    let mut builder = Builder::new(path, &layout, header_lines);
+    for chunk in frame_chunks(&df, &layout, header_lines.is_some(), path)? {
+        builder.merge(chunk)?;
+    }
+    drop(df);
+    builder.finish(opts)
+}
+
+/// Convert a frame in parallel pieces.
+fn frame_chunks(df: &DataFrame, layout: &Layout, lines: bool, path: &Path) -> Result<Vec<Chunk>> {
+    let n = df.height();
+    let threads = rayon::current_num_threads().max(1);
+    let piece = (n / threads + 1).max(65_536);
+    let starts: Vec<usize> = (0..n).step_by(piece).collect();
+    starts
+        .into_par_iter()
+        .map(|start| {
+            let part = df.slice(start as i64, piece.min(n - start));
+            frame_chunk(&part, layout, lines).map_err(polars_err(path, "a trace"))
+        })
+        .collect()
+}
+
+fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<Trace> {
+    let err = polars_err(path, "Parquet");
+    let mut reader = ParquetReader::new(open(path)?);
+    let schema = reader.schema().map_err(&err)?;
+    let metadata = reader.get_metadata().map_err(&err)?.clone();
+    let names: Vec<String> = schema.iter_names().map(|s| s.to_string()).collect();
+    let layout = resolve_columns(&names, opts, path)?;
+    // Read only the columns used, one row group at a time.
+    let wanted: Vec<String> = layout.present().map(|(_, i)| names[i].clone()).collect();
+    let mut sub_names = wanted.clone();
+    sub_names.sort_by_key(|n| names.iter().position(|m| m == n));
+    let sub_layout = resolve_columns(&sub_names, opts, path)?;
+    let mut builder = Builder::new(path, &sub_layout, None);
+    builder.reserve(metadata.num_rows);
+    let mut offset = 0;
+    for group in &metadata.row_groups {
+        let len = group.num_rows();
+        if len == 0 {
+            continue;
+        }
+        let mut reader =
+            ParquetReader::new(open(path)?).with_columns(Some(sub_names.clone())).with_slice(Some((offset, len)));
+        reader.set_metadata(metadata.clone());
+        let df = reader.finish().map_err(&err)?;
+        // polars may return the projection in file order or in the order asked; look columns up by name.
+        let df = df.select(sub_names.iter().map(|s| s.as_str())).map_err(&err)?;
+        for chunk in frame_chunks(&df, &sub_layout, false, path)? {
+            builder.merge(chunk)?;
+        }
+        offset += len;
+    }
+    builder.finish(opts)
+}
+
+/// How a column's cells are read: as numbers of one type, or as text.
+enum Cells {
+    F64(Series),
+    I64(Series),
+    U64(Series),
+    Str(Series),
+}
+
+fn cells_of(s: &Series, numeric: bool) -> PolarsResult<Cells> {
+    let dtype = s.dtype();
+    Ok(if numeric && dtype.is_float() {
+        Cells::F64(s.cast(&DataType::Float64)?)
+    } else if numeric && dtype.is_unsigned_integer() {
+        Cells::U64(s.cast(&DataType::UInt64)?)
+    } else if numeric && dtype.is_integer() {
+        Cells::I64(s.cast(&DataType::Int64)?)
+    } else if dtype.is_string() {
+        Cells::Str(s.clone())
+    } else {
+        Cells::Str(s.cast(&DataType::String)?)
+    })
+}
+
+fn for_each_cell(cells: &Cells, mut f: impl FnMut(usize, Cell<'_>)) -> PolarsResult<()> {
+    let mut i = 0;
+    match cells {
+        Cells::F64(s) => {
+            for arr in s.f64()?.downcast_iter() {
+                for v in arr.iter() {
+                    f(i, v.map_or(Cell::Null, |x| Cell::F64(*x)));
+                    i += 1;
+                }
+            }
+        }
+        Cells::I64(s) => {
+            for arr in s.i64()?.downcast_iter() {
+                for v in arr.iter() {
+                    f(i, v.map_or(Cell::Null, |x| Cell::I64(*x)));
+                    i += 1;
+                }
+            }
+        }
+        Cells::U64(s) => {
+            for arr in s.u64()?.downcast_iter() {
+                for v in arr.iter() {
+                    f(i, v.map_or(Cell::Null, |x| Cell::U64(*x)));
+                    i += 1;
+                }
+            }
+        }
+        Cells::Str(s) => {
+            for arr in s.str()?.downcast_iter() {
+                for v in arr.iter() {
+                    f(i, v.map_or(Cell::Null, Cell::Str));
+                    i += 1;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Convert one frame (column-wise) into a chunk of good rows and the first bad cells.
+fn frame_chunk(df: &DataFrame, layout: &Layout, lines: bool) -> PolarsResult<Chunk> {
+    let n = df.height();
+    let mut row_bad = vec![false; n];
+    let mut cells_bad: Vec<BadCell> = Vec::new();
+    let mut ts = vec![0.0; n];
+    let mut input = vec![0u32; n];
+    let mut output = vec![0u32; n];
+    let mut cached: Vec<u32> = Vec::new();
+    let mut class: Vec<u32> = Vec::new();
+    let mut origin: Vec<u32> = Vec::new();
+    let mut class_dict = LocalDict::default();
+    let mut origin_dict = LocalDict::default();
+    let mut text: [Vec<Option<String>>; 4] = Default::default();
+    let mut nums: [Vec<Option<f64>>; 3] = Default::default();
+    for (col, idx) in layout.present() {
+        let series = df.columns()[idx].as_materialized_series();
+        let numeric = !matches!(col.kind(), Kind::Name | Kind::Text);
+        let cells = cells_of(series, numeric)?;
+        let mut reported = 0;
+        let mut bad = |i: usize, cell: Cell<'_>, e: CellError| {
+            row_bad[i] = true;
+            if reported < MAX_REPORTED {
+                reported += 1;
+                cells_bad.push(BadCell {
+                    row: i,
+                    line: lines.then_some(i),
+                    col: Some(col),
+                    message: format!("{}; expected {}", e.describe(&cell.display()), col.kind().expected()),
+                });
+            }
+        };
+        match col.kind() {
+            Kind::Timestamp => for_each_cell(&cells, |i, c| match timestamp_cell(c) {
+                Ok(v) => ts[i] = v,
+                Err(e) => bad(i, c, e),
+            })?,
+            Kind::Tokens => {
+                let dst = if col == Col::Input { &mut input } else { &mut output };
+                for_each_cell(&cells, |i, c| match tokens_cell(c) {
+                    Ok(v) => dst[i] = v,
+                    Err(e) => bad(i, c, e),
+                })?
+            }
+            Kind::CachedTokens => {
+                cached = vec![0; n];
+                for_each_cell(&cells, |i, c| match cached_cell(c) {
+                    Ok(v) => cached[i] = v,
+                    Err(e) => bad(i, c, e),
+                })?
+            }
+            Kind::Name => {
+                let (dst, dict) =
+                    if col == Col::Class { (&mut class, &mut class_dict) } else { (&mut origin, &mut origin_dict) };
+                dst.reserve(n);
+                for_each_cell(&cells, |i, c| match c {
+                    Cell::Str(s) if !s.is_empty() => dst.push(dict.code(s.as_bytes())),
+                    _ => {
+                        dst.push(u32::MAX);
+                        bad(i, c, CellError::Empty)
+                    }
+                })?
+            }
+            Kind::Text => {
+                let dst = &mut text[col.text_slot()];
+                dst.reserve(n);
+                for_each_cell(&cells, |_, c| {
+                    dst.push(match c {
+                        Cell::Str(s) if !s.is_empty() => Some(s.to_string()),
+                        _ => None,
+                    })
+                })?
+            }
+            Kind::Seconds | Kind::Dollars => {
+                let dst = &mut nums[col.num_slot()];
+                dst.resize(n, None);
+                for_each_cell(&cells, |i, c| match amount_cell(c) {
+                    Ok(v) => dst[i] = v,
+                    Err(e) => bad(i, c, e),
+                })?
+            }
+        }
+    }
+    if layout.has(Col::Cached) {
+        let mut reported = 0;
+        for i in 0..n {
+            if !row_bad[i] && cached[i] > input[i] {
+                row_bad[i] = true;
+                if reported < MAX_REPORTED {
+                    reported += 1;
+                    cells_bad.push(BadCell {
+                        row: i,
+                        line: lines.then_some(i),
+                        col: Some(Col::Cached),
+                        message: format!(
+                            "`{}` is greater than input_tokens `{}`; expected cached input tokens <= input tokens",
+                            cached[i], input[i]
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    // The first bad rows overall are among each column's first bad cells.
+    cells_bad.sort_by_key(|c| (c.row, c.col.map_or(usize::MAX, |c| c.idx())));
+    cells_bad.dedup_by_key(|c| c.row);
+    cells_bad.truncate(MAX_REPORTED);
+    let n_bad = row_bad.iter().filter(|&&b| b).count();
+    let mut chunk = Chunk {
+        rows: n,
+        lines: if lines { n } else { 0 },
+        bad: cells_bad,
+        n_bad,
+        class_dict,
+        origin_dict,
+        ..Chunk::default()
+    };
+    if n_bad == 0 {
+        chunk.ts = ts;
+        chunk.input = input;
+        chunk.output = output;
+        chunk.cached = cached;
+        chunk.class = class;
+        chunk.origin = origin;
+        chunk.text = text;
+        chunk.nums = nums;
+    } else {
+        fn keep<T>(v: Vec<T>, bad: &[bool]) -> Vec<T> {
+            if v.is_empty() {
+                return v;
+            }
+            v.into_iter().zip(bad).filter(|(_, b)| !**b).map(|(x, _)| x).collect()
+        }
+        chunk.ts = keep(ts, &row_bad);
+        chunk.input = keep(input, &row_bad);
+        chunk.output = keep(output, &row_bad);
+        chunk.cached = keep(cached, &row_bad);
+        chunk.class = keep(class, &row_bad);
+        chunk.origin = keep(origin, &row_bad);
+        chunk.text = text.map(|v| keep(v, &row_bad));
+        chunk.nums = nums.map(|v| keep(v, &row_bad));
+        // Names seen only in bad rows must not become classes or origins.
+        chunk.class_dict = compact_dict(&mut chunk.class, chunk.class_dict);
+        chunk.origin_dict = compact_dict(&mut chunk.origin, chunk.origin_dict);
+    }
+    Ok(chunk)
+}
+
+/// Drop names no code refers to, renumbering the codes.
+fn compact_dict(codes: &mut [u32], dict: LocalDict) -> LocalDict {
+    let mut used = vec![u32::MAX; dict.names.len()];
+    let mut out = LocalDict::default();
+    for c in codes.iter_mut() {
+        let old = *c as usize;
+        if used[old] == u32::MAX {
+            used[old] = out.insert(&dict.names[old]);
+        }
+        *c = used[old];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_float_parse_agrees_with_std() {
+        let cases = [
+            "0",
+            "0.5",
+            "12.000001",
+            "86399.999999",
+            "1732700000.123456",
+            "-3.25",
+            "0.1",
+            "0.30000000000000004",
+            "123456789012345",
+            "9007199254740993",
+            "1.",
+            ".5",
+            "00012.5000",
+        ];
+        for s in cases {
+            let std: f64 = s.parse().unwrap();
+            match parse_f64_fast(s.as_bytes()) {
+                Some(v) => assert_eq!(v.to_bits(), std.to_bits(), "{s}: fast {v} vs std {std}"),
+                None => assert!(s.len() > 15, "{s} should take the fast path"),
+            }
+        }
+        for s in ["", "-", ".", "1e5", "1.2.3", "abc", "12a", "+5"] {
+            assert_eq!(parse_f64_fast(s.as_bytes()), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn fast_float_parse_matches_std_on_many_values() {
+        // Every microsecond value of a day's span, sampled with a stride, plus negative ones.
+        let mut t = 0.0f64;
+        while t < 86_400.0 {
+            let s = format!("{t:.6}");
+            assert_eq!(parse_f64_fast(s.as_bytes()).unwrap(), s.parse::<f64>().unwrap(), "{s}");
+            t += 1.234567;
+        }
+    }
+
+    #[test]
+    fn date_times_become_unix_seconds() {
+        // Checked against `date -u -d ... +%s`.
+        assert_eq!(utc_seconds("1970-01-01"), Some(0.0));
+        assert_eq!(utc_seconds("2023-11-16 18:15:46"), Some(1_700_158_546.0));
+        assert_eq!(utc_seconds("2023-11-16T18:15:46Z"), Some(1_700_158_546.0));
+        assert_eq!(utc_seconds("2023-11-16T20:15:46+02:00"), Some(1_700_158_546.0));
+        assert_eq!(utc_seconds("2024-02-29 00:00"), Some(1_709_164_800.0));
+        let v = utc_seconds("2023-11-16 18:15:46.6805900").unwrap();
+        assert!((v - 1_700_158_546.68059).abs() < 1e-6, "{v}");
+        for bad in ["2023-02-29", "2023-13-01", "2023-11-16 24:00", "2023-11-16x", "16/11/2023", "2023-11-16 18:15:46."]
+        {
+            assert_eq!(utc_seconds(bad), None, "{bad}");
+        }
+        assert_eq!(timestamp_cell(Cell::Str("1970-01-02")), Ok(86_400.0));
+        assert_eq!(timestamp_cell(Cell::Str("yesterday")), Err(CellError::NotNumber));
+    }
+
+    #[test]
+    fn missing_columns_suggest_the_usual_other_names() {
+        let s = |col, names: &[&'static str]| suggest_source(col, names);
+        let azure = ["TIMESTAMP", "ContextTokens", "GeneratedTokens"];
+        assert_eq!(s(Col::Timestamp, &azure), Some("TIMESTAMP"));
+        assert_eq!(s(Col::Input, &azure), Some("ContextTokens"));
+        assert_eq!(s(Col::Output, &azure), Some("GeneratedTokens"));
+        let burst = ["Timestamp", "Model", "Request tokens", "Response tokens", "Total tokens"];
+        assert_eq!(s(Col::Input, &burst), Some("Request tokens"));
+        assert_eq!(s(Col::Output, &burst), Some("Response tokens"));
+        assert_eq!(s(Col::Input, &["ts", "kind", "tok_in", "tok_out", "note"]), Some("tok_in"));
+        assert_eq!(s(Col::Input, &["a", "b"]), None);
+        assert_eq!(shell_quote("Request tokens=input_tokens"), "'Request tokens=input_tokens'");
+        assert_eq!(shell_quote("tok_in=input_tokens"), "tok_in=input_tokens");
+    }
+
+    #[test]
+    fn u32_parse_bounds() {
+        assert_eq!(parse_u32_fast(b"4294967295"), Some(u32::MAX));
+        assert_eq!(parse_u32_fast(b"4294967296"), None);
+        assert_eq!(parse_u32_fast(b"12a"), None);
+        assert_eq!(parse_u32_fast(b""), None);
+    }
+
+    #[test]
+    fn token_cells_reject_what_they_should() {
+        assert_eq!(tokens_cell(Cell::Str("12")), Ok(12));
+        assert_eq!(tokens_cell(Cell::Str(" 12 ")), Ok(12));
+        assert_eq!(tokens_cell(Cell::Str("12.0")), Ok(12));
+        assert_eq!(tokens_cell(Cell::Str("1e3")), Ok(1000));
+        assert_eq!(tokens_cell(Cell::Str("12.5")), Err(CellError::Fractional));
+        assert_eq!(tokens_cell(Cell::Str("-1")), Err(CellError::Negative));
+        assert_eq!(tokens_cell(Cell::Str("abc")), Err(CellError::NotNumber));
+        assert_eq!(tokens_cell(Cell::Str("")), Err(CellError::Empty));
+        assert_eq!(tokens_cell(Cell::Null), Err(CellError::Empty));
+        assert_eq!(tokens_cell(Cell::Str("4294967296")), Err(CellError::TooLarge));
+        assert_eq!(tokens_cell(Cell::Str("nan")), Err(CellError::NotFinite));
+        assert_eq!(tokens_cell(Cell::I64(-3)), Err(CellError::Negative));
+        assert_eq!(tokens_cell(Cell::U64(1 << 40)), Err(CellError::TooLarge));
+        assert_eq!(tokens_cell(Cell::F64(7.0)), Ok(7));
+        assert_eq!(cached_cell(Cell::Null), Ok(0));
+        assert_eq!(timestamp_cell(Cell::Str("inf")), Err(CellError::NotFinite));
+        assert_eq!(timestamp_cell(Cell::Str("-0")).map(f64::to_bits), Ok(0.0f64.to_bits()));
+        assert_eq!(amount_cell(Cell::Str("")), Ok(None));
+        assert_eq!(amount_cell(Cell::Str("-1")), Err(CellError::Negative));
+    }
+
+    #[test]
+    fn split_lines_cuts_at_line_ends() {
+        let text = b"a,1\nbb,22\nccc,333\nd,4";
+        for n in 1..6 {
+            let pieces = split_lines(text, n);
+            assert_eq!(pieces.concat(), text.to_vec(), "n = {n}");
+            for p in &pieces[..pieces.len() - 1] {
+                assert_eq!(p.last(), Some(&b'\n'), "n = {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn read_batch_keeps_partial_lines_for_the_next_batch() {
+        let text = b"h\n1,2\n3,4\n5,6\n".to_vec();
+        let mut src = Cursor::new(text.clone());
+        let mut out = Vec::new();
+        let mut carry = Vec::new();
+        loop {
+            let b = read_batch(&mut src, &carry, 3).unwrap();
+            out.extend_from_slice(&b.buf[..b.cut]);
+            carry = b.buf[b.cut..].to_vec();
+            if b.eof {
+                assert!(carry.is_empty());
+                break;
+            }
+        }
+        assert_eq!(out, text);
+    }
+
+    #[test]
+    fn dictionary_switches_to_hashing_without_changing_codes() {
+        let mut d = LocalDict::default();
+        let names: Vec<String> = (0..40).map(|i| format!("c{i}")).collect();
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(d.code(n.as_bytes()), i as u32);
+        }
+        for (i, n) in names.iter().enumerate().rev() {
+            assert_eq!(d.code(n.as_bytes()), i as u32);
+        }
+    }
+
+    fn fast(text: &str, block: usize, skip: bool) -> Result<Trace> {
+        let opts = ReadOptions { skip_bad_rows: skip, ..ReadOptions::default() };
+        match csv_fast(Cursor::new(text.as_bytes().to_vec()), Path::new("t.csv"), &opts, 0, block)? {
+            Fast::Done(t) => Ok(t),
+            Fast::Fallback => panic!("unexpected fallback"),
+        }
+    }
+
+    #[test]
+    fn tiny_blocks_give_the_same_trace_and_line_numbers() {
+        // Many batches of a few dozen bytes: lines cross batch and piece boundaries.
+        let mut text = String::from("timestamp_s,class,input_tokens,output_tokens\r\n");
+        for i in 0..500 {
+            if i == 250 {
+                text.push_str("\n"); // a blank line: counts as a line, not a row
+            }
+            let tokens = if i == 400 { "-3".to_string() } else { (i * 7).to_string() };
+            text.push_str(&format!("{}.5,c{},{tokens},{}\r\n", i, i % 3, i + 1));
+        }
+        let whole = fast(&text, 1 << 20, true).unwrap();
+        for block in [1, 7, 64, 1000] {
+            let t = fast(&text, block, true).unwrap();
+            assert_eq!(t, whole, "block {block}");
+        }
+        assert_eq!(whole.len(), 499);
+        assert_eq!(whole.skipped_rows, 1);
+        assert_eq!(whole.class_names, ["c0", "c1", "c2"]);
+        assert_eq!(whole.timestamp_s[499 - 1], 499.5);
+        assert_eq!(whole.input_tokens[10], 70);
+        // Row 401 (0-based 400) is on line 403: header, 400 rows before it, one blank line.
+        let err = fast(&text, 64, false).unwrap_err();
+        let p = &err.problems()[0];
+        assert_eq!((p.place.row, p.place.line), (Some(401), Some(403)), "{err}");
+        assert_eq!(p.place.field.as_deref(), Some("input_tokens"));
+    }
+
+    #[test]
+    fn map_spec_parsing() {
+        assert_eq!(
+            parse_column_map(" tok_in = input_tokens ").unwrap(),
+            ("tok_in".to_string(), "input_tokens".to_string())
+        );
+        let err = parse_column_map("tok_in=input_tokns").unwrap_err().to_string();
+        assert!(err.contains("input_tokens"), "{err}");
+        assert!(parse_column_map("tok_in").is_err());
+        assert!(parse_column_map("=input_tokens").is_err());
+    }
+
+    #[test]
+    fn format_from_extension() {
+        let f = |p: &str| TraceFormat::from_path(Path::new(p));
+        assert_eq!(f("a/t.csv"), Some(TraceFormat::Csv));
+        assert_eq!(f("t.CSV.GZ"), Some(TraceFormat::CsvGz));
+        assert_eq!(f("t.gz"), Some(TraceFormat::CsvGz));
+        assert_eq!(f("t.parquet"), Some(TraceFormat::Parquet));
+        assert_eq!(f("t.pq"), Some(TraceFormat::Parquet));
+        assert_eq!(f("t.jsonl"), Some(TraceFormat::Ndjson));
+        assert_eq!(f("t.ndjson"), Some(TraceFormat::Ndjson));
+        assert_eq!(f("t.txt"), None);
+    }
+}

@@ -1,0 +1,188 @@
+//! Statistical and exact checks of the replay engine against closed forms.
+
+use std::path::Path;
+
+use switchyard::catalog::{Catalog, LatencyDist};
+use switchyard::engine::{self, NOT_SERVED, ReplayOptions, Status};
+use switchyard::metrics;
+use switchyard::policy::Policy;
+use switchyard::trace::{Row, Trace};
+
+/// Relative tolerance for simulated quantiles against the closed form.
+const QUANTILE_TOL: f64 = 0.01;
+/// Standard deviations allowed between a simulated count and its expectation.
+const Z_MAX: f64 = 4.0;
+
+fn catalog(yaml: &str) -> Catalog {
+    Catalog::from_yaml_str(yaml, Path::new("test-catalog.yaml")).unwrap()
+}
+
+fn policy(yaml: &str, c: &Catalog) -> Policy {
+    Policy::from_yaml_str(yaml, Path::new("test-policy.yaml"), c).unwrap()
+}
+
+fn uniform_trace(n: usize, output_tokens: u32) -> Trace {
+    let rows: Vec<Row> = (0..n)
+        .map(|i| Row {
+            timestamp_s: i as f64 * 0.01,
+            class: "chat",
+            origin: Some("us-east-1"),
+            input_tokens: 100 + (i % 7) as u32,
+            output_tokens,
+        })
+        .collect();
+    Trace::from_rows("uniform", &rows)
+}
+
+const SINGLE: &str = r#"
+rtt_s: {us-east-1: {eu-west-1: 0.08}}
+models:
+  - name: m
+    ttft: {lognormal: {median_s: 0.8, p99_s: 2.0}}
+    decode: {constant: 50}
+    availability: 1.0
+    prices: {input_per_mtok: 0.5, output_per_mtok: 2.0}
+    regions: {us-east-1: {}}
+"#;
+
+#[test]
+fn single_endpoint_latency_quantiles_match_the_lognormal() {
+    let c = catalog(SINGLE);
+    let p = policy("rules:\n  - targets: {m@us-east-1: 1.0}\n", &c);
+    let n = 400_000;
+    let out_tokens = 100;
+    let t = uniform_trace(n, out_tokens);
+    let table = p.bind(&c, &t).unwrap();
+    let o = engine::replay(&c, &table, &t, &ReplayOptions { seed: 11, replicate: 0 });
+    let s = metrics::summarize(&c, &table, &t, &o);
+    let lat = s.overall.latency_s.unwrap();
+    let ttft = LatencyDist::lognormal_from_median_p99(0.8, 2.0);
+    let decode = out_tokens as f64 / 50.0;
+    for (q, got) in [(0.5, lat.p50), (0.9, lat.p90), (0.99, lat.p99)] {
+        let expected = ttft.quantile(q) + decode;
+        let rel = (got - expected).abs() / expected;
+        assert!(
+            rel < QUANTILE_TOL,
+            "p{}: simulated {got:.5} s vs closed form {expected:.5} s (rel {rel:.4}, tol {QUANTILE_TOL})",
+            q * 100.0
+        );
+    }
+    // Cost is the exact token sum: every request served at the one endpoint.
+    let expected_cost: f64 = (0..n).map(|i| (t.input_tokens[i] as f64 * 0.5 + out_tokens as f64 * 2.0) / 1e6).sum();
+    let rel = (s.overall.cost_usd - expected_cost).abs() / expected_cost;
+    assert!(rel < 1e-9, "cost {} vs exact {expected_cost}", s.overall.cost_usd);
+    assert_eq!(s.overall.served, n as u64);
+}
+
+const TWO: &str = r#"
+models:
+  - name: a
+    ttft: {lognormal: {mu: -1.0, sigma: 0.5}}
+    decode: {constant: 100}
+    availability: 0.9
+    prices: {input_per_mtok: 1.0, output_per_mtok: 4.0}
+    regions: {us-east-1: {}}
+  - name: b
+    ttft: {fixed: 0.3}
+    decode: {constant: 40}
+    availability: 0.8
+    prices: {input_per_mtok: 2.0, output_per_mtok: 8.0}
+    regions: {us-east-1: {}}
+"#;
+
+fn z(observed: u64, n: usize, p: f64) -> f64 {
+    let sd = (n as f64 * p * (1.0 - p)).sqrt();
+    (observed as f64 - n as f64 * p) / sd
+}
+
+#[test]
+fn failure_and_fallback_counts_match_the_binomial_expectation() {
+    let c = catalog(TWO);
+    let p = policy("rules:\n  - targets: {a@us-east-1: 1.0}\n    fallback: [b@us-east-1]\n", &c);
+    let n = 200_000;
+    let t = uniform_trace(n, 50);
+    let table = p.bind(&c, &t).unwrap();
+    let o = engine::replay(&c, &table, &t, &ReplayOptions { seed: 5, replicate: 0 });
+    let s = metrics::summarize(&c, &table, &t, &o);
+    let p_fallback = 0.1;
+    let p_fail = 0.1 * 0.2;
+    let zf = z(s.overall.fallback, n, p_fallback);
+    let zx = z(s.overall.failed, n, p_fail);
+    assert!(zf.abs() < Z_MAX, "fallbacks {} vs expected {} (z {zf:.2})", s.overall.fallback, n as f64 * p_fallback);
+    assert!(zx.abs() < Z_MAX, "failures {} vs expected {} (z {zx:.2})", s.overall.failed, n as f64 * p_fail);
+    // A request served by the fallback waited the failed attempt's TTFT, then b's fixed TTFT and decode.
+    for i in 0..n {
+        if o.served[i] == 1 {
+            assert_eq!(o.attempts[i], 2);
+            assert!(o.latency_s[i] > 0.3 + 50.0 / 40.0, "fallback latency {} too small", o.latency_s[i]);
+        }
+        if o.served[i] == NOT_SERVED {
+            assert_eq!(o.status[i], Status::Failed);
+            assert_eq!(o.cost_usd[i], 0.0);
+        }
+    }
+    // Per-endpoint attempts: every request tries a; the fallbacks try b.
+    let a = &s.per_endpoint[0].1;
+    let b = &s.per_endpoint[1].1;
+    assert_eq!(a.requests, n as u64);
+    assert_eq!(b.requests, s.overall.fallback);
+}
+
+#[test]
+fn an_attempt_over_its_timeout_fails_at_the_timeout_and_falls_back() {
+    let yaml = r#"
+models:
+  - name: slow
+    ttft: {fixed: 5.0}
+    decode: {constant: 100}
+    prices: {input_per_mtok: 1.0, output_per_mtok: 1.0}
+    regions: {us-east-1: {}}
+  - name: fast
+    ttft: {fixed: 0.2}
+    decode: {constant: 100}
+    prices: {input_per_mtok: 1.0, output_per_mtok: 1.0}
+    regions: {us-east-1: {}}
+"#;
+    let c = catalog(yaml);
+    let p =
+        policy("rules:\n  - targets: {slow@us-east-1: 1.0}\n    fallback: [fast@us-east-1]\n    timeout_s: 2.0\n", &c);
+    let t = uniform_trace(1000, 100);
+    let table = p.bind(&c, &t).unwrap();
+    let o = engine::replay(&c, &table, &t, &ReplayOptions::default());
+    for i in 0..t.len() {
+        assert_eq!(o.served[i], 1, "request {i} should be served by the fallback");
+        let expected = 2.0 + 0.2 + 1.0;
+        assert!((o.latency_s[i] - expected).abs() < 1e-12, "latency {} vs {expected}", o.latency_s[i]);
+    }
+    // Without a fallback, every request times out after exactly the timeout.
+    let p = policy("rules:\n  - targets: {slow@us-east-1: 1.0}\n    timeout_s: 2.0\n", &c);
+    let table = p.bind(&c, &t).unwrap();
+    let o = engine::replay(&c, &table, &t, &ReplayOptions::default());
+    assert!(o.status.iter().all(|s| *s == Status::TimedOut));
+    assert!(o.latency_s.iter().all(|l| *l == 2.0));
+}
+
+#[test]
+fn weights_split_traffic_in_proportion() {
+    let c = catalog(TWO.replace("availability: 0.9", "availability: 1.0").as_str());
+    let p = policy("rules:\n  - targets: {a@us-east-1: 0.3, b@us-east-1: 0.7}\n", &c);
+    let n = 100_000;
+    let t = uniform_trace(n, 10);
+    let table = p.bind(&c, &t).unwrap();
+    let o = engine::replay(&c, &table, &t, &ReplayOptions { seed: 9, replicate: 0 });
+    let to_a = o.primary.iter().filter(|&&e| e == 0).count() as u64;
+    let za = z(to_a, n, 0.3);
+    assert!(za.abs() < Z_MAX, "primary a {to_a} vs expected {} (z {za:.2})", n as f64 * 0.3);
+}
+
+#[test]
+fn replicates_and_seeds_change_the_draws_but_not_the_inputs() {
+    let c = catalog(TWO);
+    let p = policy("rules:\n  - targets: {a@us-east-1: 1.0}\n    fallback: [b@us-east-1]\n", &c);
+    let t = uniform_trace(5000, 50);
+    let table = p.bind(&c, &t).unwrap();
+    let run = |seed, replicate| engine::replay(&c, &table, &t, &ReplayOptions { seed, replicate });
+    assert_eq!(run(1, 0).latency_s, run(1, 0).latency_s);
+    assert_ne!(run(1, 0).latency_s, run(2, 0).latency_s);
+    assert_ne!(run(1, 0).latency_s, run(1, 1).latency_s);
+}
