@@ -111,6 +111,7 @@ fn failure_and_fallback_counts_match_the_binomial_expectation() {
     assert!(zf.abs() < Z_MAX, "fallbacks {} vs expected {} (z {zf:.2})", s.overall.fallback, n as f64 * p_fallback);
     assert!(zx.abs() < Z_MAX, "failures {} vs expected {} (z {zx:.2})", s.overall.failed, n as f64 * p_fail);
     // A request served by the fallback waited the failed attempt's TTFT, then b's fixed TTFT and decode.
+    let costs = o.costs_usd(&c, &t);
     for i in 0..n {
         if o.served[i] == 1 {
             assert_eq!(o.attempts[i], 2);
@@ -118,7 +119,7 @@ fn failure_and_fallback_counts_match_the_binomial_expectation() {
         }
         if o.served[i] == NOT_SERVED {
             assert_eq!(o.status[i], Status::Failed);
-            assert_eq!(o.cost_usd[i], 0.0);
+            assert_eq!(costs[i], 0.0);
         }
     }
     // Per-endpoint attempts: every request tries a; the fallbacks try b.
@@ -185,4 +186,57 @@ fn replicates_and_seeds_change_the_draws_but_not_the_inputs() {
     assert_eq!(run(1, 0).latency_s, run(1, 0).latency_s);
     assert_ne!(run(1, 0).latency_s, run(2, 0).latency_s);
     assert_ne!(run(1, 0).latency_s, run(1, 1).latency_s);
+}
+
+#[test]
+fn summary_quantiles_equal_a_full_sort_in_every_group() {
+    use switchyard::metrics::quantile::type7;
+    let c = Catalog::default_catalog();
+    let p = Policy::from_yaml_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/policies/field-report.yaml")).unwrap(),
+        Path::new("field-report.yaml"),
+        &c,
+    )
+    .unwrap();
+    let classes = ["chat", "code", "classify", "reasoning", "vision", "zh_docs"];
+    let origins = ["us-east-1", "eu-west-1", "ap-southeast-1"];
+    let rows: Vec<Row> = (0..60_000)
+        .map(|i| Row {
+            timestamp_s: i as f64,
+            class: classes[i % 6],
+            origin: Some(origins[(i / 6) % 3]),
+            input_tokens: 50 + (i * 37 % 3000) as u32,
+            output_tokens: 1 + (i * 53 % 900) as u32,
+        })
+        .collect();
+    let t = Trace::from_rows("mixed", &rows);
+    let table = p.bind(&c, &t).unwrap();
+    let o = engine::replay(&c, &table, &t, &ReplayOptions { seed: 3, replicate: 0 });
+    let s = metrics::summarize(&c, &table, &t, &o);
+    let served: Vec<usize> = (0..t.len()).filter(|&i| o.served[i] != NOT_SERVED).collect();
+    let check = |name: &str, members: Vec<usize>, got: &metrics::GroupStats| {
+        let mut xs: Vec<f64> = members.iter().map(|&i| o.latency_s[i]).collect();
+        let Some(lat) = got.latency_s else {
+            assert!(xs.is_empty(), "{name}: no latency summary for {} served requests", xs.len());
+            return;
+        };
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        let want = type7(&mut xs, &metrics::QUANTILES).unwrap();
+        assert_eq!([lat.p50, lat.p90, lat.p99, lat.p999], [want[0], want[1], want[2], want[3]], "{name}");
+        assert!((lat.mean - mean).abs() < 1e-8, "{name}: mean {} vs {mean}", lat.mean);
+    };
+    check("overall", served.clone(), &s.overall);
+    for (ci, (name, g)) in s.per_class.iter().enumerate() {
+        check(name, served.iter().copied().filter(|&i| t.class[i] as usize == ci).collect(), g);
+    }
+    for (oi, (name, g)) in s.per_origin.iter().enumerate() {
+        check(name, served.iter().copied().filter(|&i| t.origin[i] as usize == oi).collect(), g);
+    }
+    for (ei, (name, g)) in s.per_endpoint.iter().enumerate() {
+        check(name, served.iter().copied().filter(|&i| o.served[i] as usize == ei).collect(), g);
+    }
+    // Cost from exact token totals equals the sum of per-request costs.
+    let per_request: f64 = o.costs_usd(&c, &t).iter().sum();
+    let rel = (s.overall.cost_usd - per_request).abs() / per_request;
+    assert!(rel < 1e-12, "cost {} vs per-request sum {per_request}", s.overall.cost_usd);
 }

@@ -420,7 +420,7 @@ fn azure_style_trace_loads_with_the_suggested_maps() {
         .collect();
     let t = read(&path, &ReadOptions { column_map, ..ReadOptions::default() }).unwrap();
     // 2023-11-16 18:15:46 UTC is Unix second 1700158546 (`date -u -d ... +%s`).
-    let want = [1_700_158_546.68059, 1_700_158_550.995169];
+    let want = [1_700_158_546.680_59, 1_700_158_550.995_169];
     for (got, want) in t.timestamp_s.iter().zip(want) {
         assert!((got - want).abs() < 1e-6, "timestamp {got}, want {want}");
     }

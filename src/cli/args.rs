@@ -22,6 +22,9 @@ pub struct Cli {
     /// No progress bars.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Print how long each phase took (read, replay, metrics, write) to stderr.
+    #[arg(long, global = true)]
+    pub timing: bool,
     #[command(subcommand)]
     pub command: Command,
 }

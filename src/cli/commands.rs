@@ -17,11 +17,33 @@ use switchyard::trace::{self, ReadOptions, Trace};
 use super::args::*;
 use super::progress;
 
+/// Phase timer for `--timing` (stderr only, so reports stay byte-identical).
+pub struct Timer {
+    on: bool,
+    last: std::time::Instant,
+    start: std::time::Instant,
+}
+
+impl Timer {
+    pub fn new(on: bool) -> Timer {
+        let now = std::time::Instant::now();
+        Timer { on, last: now, start: now }
+    }
+    pub fn lap(&mut self, phase: &str) {
+        let now = std::time::Instant::now();
+        if self.on {
+            eprintln!("timing: {phase:<10} {:>8.3} s  (total {:.3} s)", (now - self.last).as_secs_f64(), (now - self.start).as_secs_f64());
+        }
+        self.last = now;
+    }
+}
+
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let quiet = cli.quiet;
+    let timer = Timer::new(cli.timing);
     match cli.command {
         Command::Demo(a) => super::demo::run(&a, quiet),
-        Command::Simulate(a) => simulate(&a, quiet),
+        Command::Simulate(a) => simulate(&a, quiet, timer),
         Command::Validate(a) => validate(&a),
         Command::Trace(t) => trace_command(t),
         Command::Catalog(c) => catalog_command(c),
@@ -55,6 +77,7 @@ pub fn load_trace(path: &Path, opts: &ReadOptions) -> anyhow::Result<Trace> {
 }
 
 /// Replay `replicates` times and summarise each; keeps the first replicate's outcomes if asked.
+#[allow(clippy::too_many_arguments)]
 pub fn run_replicates(
     catalog: &Catalog,
     table: &RoutingTable,
@@ -63,6 +86,7 @@ pub fn run_replicates(
     replicates: u32,
     keep_first: bool,
     quiet: bool,
+    timer: &mut Timer,
 ) -> (Vec<Summary>, Option<Outcomes>) {
     let pb = progress::bar(trace.len() as u64 * replicates as u64, "replaying", quiet);
     let mut summaries = Vec::with_capacity(replicates as usize);
@@ -70,7 +94,9 @@ pub fn run_replicates(
     for replicate in 0..replicates {
         let opts = ReplayOptions { seed, replicate };
         let outcomes = engine::replay::replay_with_progress(catalog, table, trace, &opts, &|k| pb.inc(k));
+        timer.lap("replay");
         summaries.push(metrics::summarize(catalog, table, trace, &outcomes));
+        timer.lap("metrics");
         if keep_first && replicate == 0 {
             first = Some(outcomes);
         }
@@ -79,13 +105,15 @@ pub fn run_replicates(
     (summaries, first)
 }
 
-fn simulate(a: &SimulateArgs, quiet: bool) -> anyhow::Result<()> {
+fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<()> {
     let (catalog, catalog_name) = load_catalog(a.catalog.as_deref())?;
     let trace = load_trace(&a.input.trace, &read_options(&a.input.read)?)?;
+    timer.lap("read");
     let policy = Policy::load(&a.policy, &catalog)?;
     let table = policy.bind(&catalog, &trace)?;
+    timer.lap("bind");
     let (summaries, first) =
-        run_replicates(&catalog, &table, &trace, a.seed, a.replicates, a.per_request.is_some(), quiet);
+        run_replicates(&catalog, &table, &trace, a.seed, a.replicates, a.per_request.is_some(), quiet, &mut timer);
     let meta = RunMeta {
         trace: a.input.trace.display().to_string(),
         catalog: catalog_name,
@@ -105,6 +133,7 @@ fn simulate(a: &SimulateArgs, quiet: bool) -> anyhow::Result<()> {
         write_per_request(path, &catalog, &table, &trace, &outcomes)?;
         eprintln!("wrote {}", path.display());
     }
+    timer.lap("write");
     Ok(())
 }
 
@@ -151,7 +180,7 @@ pub fn write_per_request(
             ("attempts".into(), ColumnData::U8(o.attempts.clone())),
             ("status".into(), ColumnData::Str(o.status.iter().map(|s| s.as_str().to_string()).collect())),
             ("latency_s".into(), ColumnData::F64(o.latency_s.clone())),
-            ("cost_usd".into(), ColumnData::F64(o.cost_usd.clone())),
+            ("cost_usd".into(), ColumnData::F64(o.costs_usd(catalog, trace))),
         ],
     };
     trace::write::write_table(&t, path)?;

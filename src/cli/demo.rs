@@ -7,7 +7,7 @@ use switchyard::report::{self, RunMeta};
 use switchyard::trace;
 
 use super::args::DemoArgs;
-use super::commands::{run_replicates, write_json, write_per_request};
+use super::commands::{Timer, run_replicates, write_json, write_per_request};
 
 /// The demo's policy, shaped like the field report's gateway.
 pub const FIELD_REPORT_POLICY: &str = include_str!("../../policies/field-report.yaml");
@@ -22,7 +22,7 @@ pub fn run(a: &DemoArgs, quiet: bool) -> anyhow::Result<()> {
     let policy =
         Policy::from_yaml_str(FIELD_REPORT_POLICY, &policy_path, &catalog).context("the embedded demo policy")?;
     let table = policy.bind(&catalog, &tr)?;
-    let (summaries, first) = run_replicates(&catalog, &table, &tr, a.seed, 1, true, quiet);
+    let (summaries, first) = run_replicates(&catalog, &table, &tr, a.seed, 1, true, quiet, &mut Timer::new(false));
     let meta = RunMeta {
         trace: format!("synthetic day ({} requests, seed {})", tr.len(), a.seed),
         catalog: "embedded default (field report 2026)".into(),

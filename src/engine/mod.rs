@@ -15,6 +15,7 @@
 //! the request's latency adds every wasted time before it. Only the successful attempt is billed.
 
 pub mod replay;
+pub mod rng;
 
 pub use replay::{ReplayOptions, replay};
 
@@ -55,8 +56,6 @@ pub struct Outcomes {
     pub status: Vec<Status>,
     /// Seconds from arrival to the full response; for unserved requests, to the last failure.
     pub latency_s: Vec<f64>,
-    /// Dollars billed (0 for unserved requests).
-    pub cost_usd: Vec<f64>,
     /// The seed and replicate that produced these outcomes.
     pub seed: u64,
     pub replicate: u32,
@@ -68,5 +67,22 @@ impl Outcomes {
     }
     pub fn is_empty(&self) -> bool {
         self.served.is_empty()
+    }
+
+    /// Dollars billed for each request: the serving endpoint's prices times the request's tokens
+    /// (0 for unserved requests; failed attempts are not billed). Not stored, since it follows
+    /// from the served endpoint.
+    pub fn costs_usd(&self, catalog: &crate::catalog::Catalog, trace: &crate::trace::Trace) -> Vec<f64> {
+        let cached = trace.cached_input_tokens.as_deref();
+        (0..self.len())
+            .map(|i| match self.served[i] {
+                NOT_SERVED => 0.0,
+                e => catalog.endpoints[e as usize].prices.cost_usd(
+                    trace.input_tokens[i],
+                    cached.map_or(0, |c| c[i]),
+                    trace.output_tokens[i],
+                ),
+            })
+            .collect()
     }
 }

@@ -796,38 +796,79 @@ struct BadCell {
 #[derive(Default)]
 struct LocalDict {
     names: Vec<Vec<u8>>,
+    /// [`name_key`] of each name.
+    keys: Vec<(u64, u64, usize)>,
+    /// Open-addressing table of codes by key hash (while there are few names): a lookup is one
+    /// well-predicted comparison, where a scan mispredicts on every random class.
+    slots: Vec<u32>,
     map: HashMap<Vec<u8>, u32>,
-    last: u32,
+}
+
+const SLOTS: usize = 64;
+const EMPTY_SLOT: u32 = u32::MAX;
+
+#[inline]
+fn slot_of(key: (u64, u64, usize)) -> usize {
+    let h = key.0 ^ key.1.rotate_left(29) ^ key.2 as u64;
+    (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize
+}
+
+/// A name as two words and its length: the first and last 8 bytes (overlapping when shorter than
+/// 16), or for short names the first and last 4 (or the bytes themselves). For names up to 16 bytes
+/// equal keys mean equal names, so the scan compares three integers instead of calling memcmp.
+#[inline]
+fn name_key(name: &[u8]) -> (u64, u64, usize) {
+    let n = name.len();
+    let word8 = |b: &[u8]| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+    let word4 = |b: &[u8]| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    if n >= 8 {
+        (word8(&name[..8]), word8(&name[n - 8..]), n)
+    } else if n >= 4 {
+        (word4(&name[..4]), word4(&name[n - 4..]), n)
+    } else {
+        let mut w = 0u64;
+        for (i, &b) in name.iter().enumerate() {
+            w |= u64::from(b) << (8 * i);
+        }
+        (w, 0, n)
+    }
 }
 
 impl LocalDict {
-    /// Traces have a handful of classes and origins: check the last hit, then scan; hash only when
-    /// there are many names.
+    /// Traces have a handful of classes and origins: a small table keyed by [`name_key`]; a
+    /// general hash map once there are many names.
     #[inline]
     fn code(&mut self, name: &[u8]) -> u32 {
-        if let Some(last) = self.names.get(self.last as usize)
-            && last.as_slice() == name
-        {
-            return self.last;
-        }
-        let code = if self.names.len() <= 16 {
-            match self.names.iter().position(|n| n.as_slice() == name) {
-                Some(i) => i as u32,
-                None => self.insert(name),
+        if self.names.len() < SLOTS / 2 {
+            let key = name_key(name);
+            if self.slots.is_empty() {
+                self.slots = vec![EMPTY_SLOT; SLOTS];
+            }
+            let mut i = slot_of(key);
+            loop {
+                let c = self.slots[i];
+                if c == EMPTY_SLOT {
+                    let code = self.insert(name);
+                    self.slots[i] = code;
+                    return code;
+                }
+                if self.keys[c as usize] == key && (name.len() <= 16 || self.names[c as usize] == name) {
+                    return c;
+                }
+                i = (i + 1) % SLOTS;
             }
         } else {
             match self.map.get(name) {
                 Some(&i) => i,
                 None => self.insert(name),
             }
-        };
-        self.last = code;
-        code
+        }
     }
     fn insert(&mut self, name: &[u8]) -> u32 {
         let code = self.names.len() as u32;
         self.names.push(name.to_vec());
-        if self.names.len() > 16 {
+        self.keys.push(name_key(name));
+        if self.names.len() >= SLOTS / 2 {
             if self.map.is_empty() {
                 for (i, n) in self.names.iter().enumerate() {
                     self.map.insert(n.clone(), i as u32);
@@ -1389,8 +1430,11 @@ struct Batch {
     eof: bool,
 }
 
-fn read_batch<R: Read>(src: &mut R, carry: &[u8], want: usize) -> std::io::Result<Batch> {
-    let mut buf = Vec::with_capacity(carry.len() + want);
+fn read_batch<R: Read>(src: &mut R, carry: &[u8], want: usize, spare: Vec<u8>) -> std::io::Result<Batch> {
+    // Reusing the previous buffer saves the page faults of a fresh one.
+    let mut buf = spare;
+    buf.clear();
+    buf.reserve(carry.len() + want);
     buf.extend_from_slice(carry);
     let mut want = want;
     loop {
@@ -1438,7 +1482,8 @@ fn csv_fast<R: Read + Send>(
     let io = |e| Error::io(path, e);
     let threads = rayon::current_num_threads().max(1);
     let want = block * threads;
-    let mut batch = read_batch(&mut src, &[], want).map_err(io)?;
+    let mut batch = read_batch(&mut src, &[], want, Vec::new()).map_err(io)?;
+    let mut spare: Vec<u8> = Vec::new();
     let bom = if batch.buf.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
     let data = &batch.buf[bom.min(batch.cut)..batch.cut];
     if data.iter().all(|b| b.is_ascii_whitespace()) {
@@ -1459,6 +1504,7 @@ fn csv_fast<R: Read + Send>(
     let mut builder = Builder::new(path, &layout, Some(1));
     let mut offset = bom + header_end;
     let mut reserved = false;
+    let mut pending: Option<(Vec<Chunk>, usize)> = None;
     loop {
         let body = &batch.buf[offset..batch.cut];
         if body.contains(&b'"') {
@@ -1466,43 +1512,252 @@ fn csv_fast<R: Read + Send>(
         }
         let carry = &batch.buf[batch.cut..];
         let eof = batch.eof;
+        // Parse this batch while the previous one is merged and the next one read.
+        let merging = pending.take();
+        let recycled = std::mem::take(&mut spare);
         let (chunks, next) = rayon::join(
             || {
-                split_lines(body, threads)
+                // Several pieces per thread, so that work stealing evens out the load.
+                split_lines(body, threads * 4)
                     .into_par_iter()
                     .map(|piece| parse_piece(piece, &layout, &roles))
                     .collect::<Vec<Chunk>>()
             },
-            || if eof { Ok(None) } else { read_batch(&mut src, carry, want).map(Some) },
+            || -> Result<Option<Batch>> {
+                if let Some((chunks, bytes)) = merging {
+                    merge_all(&mut builder, chunks, bytes, &mut reserved, size_hint)?;
+                }
+                if eof { Ok(None) } else { read_batch(&mut src, carry, want, recycled).map(Some).map_err(io) }
+            },
         );
-        if !reserved {
-            // Size the columns once, from the first batch's bytes per row.
-            let rows: usize = chunks.iter().map(|c| c.rows).sum();
-            if rows > 0 && size_hint > body.len() as u64 {
-                let per_row = body.len() as f64 / rows as f64;
-                let estimate = (size_hint as f64 / per_row * 1.02) as usize + 1024;
-                builder.reserve(estimate.min(2_000_000_000));
-            }
-            reserved = true;
-        }
-        for chunk in chunks {
-            builder.merge(chunk)?;
-        }
-        match next.map_err(io)? {
+        pending = Some((chunks, body.len()));
+        match next? {
             None => break,
             Some(b) => {
-                batch = b;
+                spare = std::mem::replace(&mut batch, b).buf;
                 offset = 0;
             }
         }
     }
+    if let Some((chunks, bytes)) = pending {
+        merge_all(&mut builder, chunks, bytes, &mut reserved, size_hint)?;
+    }
     builder.finish(opts).map(Fast::Done)
 }
+
+/// What the one-pass row parser does with a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quick {
+    Skip,
+    Timestamp,
+    Class,
+    Origin,
+    Input,
+    Output,
+}
+
+/// The one-pass plan, when every used column is one the one-pass parser handles.
+fn quick_plan(roles: &[Option<Col>]) -> Option<Vec<Quick>> {
+    roles
+        .iter()
+        .map(|r| match r {
+            None => Some(Quick::Skip),
+            Some(Col::Timestamp) => Some(Quick::Timestamp),
+            Some(Col::Class) => Some(Quick::Class),
+            Some(Col::Origin) => Some(Quick::Origin),
+            Some(Col::Input) => Some(Quick::Input),
+            Some(Col::Output) => Some(Quick::Output),
+            Some(_) => None,
+        })
+        .collect()
+}
+
+/// Index of the first `,` or `\n` at or after `p` (or the end), eight bytes at a time.
+#[inline]
+fn field_end(buf: &[u8], mut p: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    while p + 8 <= buf.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&buf[p..p + 8]);
+        let x = u64::from_le_bytes(word);
+        let comma = x ^ (ONES * u64::from(b','));
+        let newline = x ^ (ONES * u64::from(b'\n'));
+        // A zero byte in `comma` or `newline` marks a match; the lowest flagged byte is exact.
+        let found = ((comma.wrapping_sub(ONES) & !comma) | (newline.wrapping_sub(ONES) & !newline)) & HIGHS;
+        if found != 0 {
+            return p + (found.trailing_zeros() / 8) as usize;
+        }
+        p += 8;
+    }
+    while p < buf.len() && buf[p] != b',' && buf[p] != b'\n' {
+        p += 1;
+    }
+    p
+}
+
+/// A plain non-negative integer starting at `p`, and where it ends.
+#[inline]
+fn scan_u32(buf: &[u8], p: usize) -> Option<(u32, usize)> {
+    let mut i = p;
+    let mut v: u64 = 0;
+    while i < buf.len() && buf[i].is_ascii_digit() && i - p < 10 {
+        v = v * 10 + u64::from(buf[i] - b'0');
+        i += 1;
+    }
+    if i == p || (i < buf.len() && buf[i].is_ascii_digit()) {
+        return None;
+    }
+    Some((u32::try_from(v).ok()?, i))
+}
+
+/// A plain decimal starting at `p` (see [`parse_f64_fast`]), and where it ends.
+#[inline]
+fn scan_f64(buf: &[u8], p: usize) -> Option<(f64, usize)> {
+    let mut i = p;
+    let negative = buf.get(i) == Some(&b'-');
+    if negative {
+        i += 1;
+    }
+    let mut mantissa: u64 = 0;
+    let mut digits = 0;
+    while i < buf.len() && buf[i].is_ascii_digit() {
+        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(buf[i] - b'0'));
+        i += 1;
+        digits += 1;
+    }
+    let mut frac_digits = 0;
+    if buf.get(i) == Some(&b'.') {
+        i += 1;
+        while i < buf.len() && buf[i].is_ascii_digit() {
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(buf[i] - b'0'));
+            i += 1;
+            frac_digits += 1;
+        }
+    }
+    digits += frac_digits;
+    if digits == 0 || digits > 19 || frac_digits > 22 || mantissa > (1 << 53) {
+        return None;
+    }
+    let v = mantissa as f64 / POW10[frac_digits];
+    Some((if negative { -v } else { v } + 0.0, i))
+}
+
+/// One row parsed in one pass; byte ranges of the names.
+#[derive(Default)]
+struct QuickRow {
+    ts: f64,
+    class: (usize, usize),
+    origin: (usize, usize),
+    input: u32,
+    output: u32,
+}
+
+/// Parse a row of plain values in one pass; returns where the next line starts. `None` (anything
+/// unusual: a bad value, an exponent, a wrong field count) sends the row to the general code, which
+/// says what is wrong.
+#[inline]
+fn quick_row(buf: &[u8], mut p: usize, plan: &[Quick], row: &mut QuickRow) -> Option<usize> {
+    let last = plan.len() - 1;
+    for (i, step) in plan.iter().enumerate() {
+        let start = p;
+        match step {
+            Quick::Timestamp => (row.ts, p) = scan_f64(buf, p)?,
+            Quick::Input => (row.input, p) = scan_u32(buf, p)?,
+            Quick::Output => (row.output, p) = scan_u32(buf, p)?,
+            Quick::Class | Quick::Origin | Quick::Skip => {
+                p = field_end(buf, p);
+                let mut end = p;
+                if i == last && end > start && buf[end - 1] == b'\r' {
+                    end -= 1;
+                }
+                if *step != Quick::Skip && end == start {
+                    return None;
+                }
+                if *step == Quick::Class {
+                    row.class = (start, end);
+                } else if *step == Quick::Origin {
+                    row.origin = (start, end);
+                }
+            }
+        }
+        if i < last {
+            if buf.get(p) != Some(&b',') {
+                return None;
+            }
+            p += 1;
+        } else {
+            match buf.get(p) {
+                None => {}
+                Some(b'\n') => p += 1,
+                Some(b'\r') if buf.get(p + 1) == Some(&b'\n') => p += 2,
+                Some(b'\r') if p + 1 == buf.len() => p += 1,
+                _ => return None,
+            }
+        }
+    }
+    Some(p)
+}
+
+/// Merge a batch's chunks in order; the first batch also sizes the columns from its bytes per row.
+fn merge_all(
+    builder: &mut Builder<'_>,
+    chunks: Vec<Chunk>,
+    bytes: usize,
+    reserved: &mut bool,
+    size_hint: u64,
+) -> Result<()> {
+    if !*reserved {
+        let rows: usize = chunks.iter().map(|c| c.rows).sum();
+        if rows > 0 && size_hint > bytes as u64 {
+            let per_row = bytes as f64 / rows as f64;
+            let estimate = (size_hint as f64 / per_row * 1.02) as usize + 1024;
+            builder.reserve(estimate.min(2_000_000_000));
+        }
+        *reserved = true;
+    }
+    for chunk in chunks {
+        builder.merge(chunk)?;
+    }
+    Ok(())
+}
+
+/// [`quick_row`] unrolled for the reference layout
+/// `timestamp_s,class,origin_region,input_tokens,output_tokens`.
+#[inline]
+fn canonical_row(buf: &[u8], p: usize, row: &mut QuickRow) -> Option<usize> {
+    let comma = |p: usize| (buf.get(p) == Some(&b',')).then_some(p + 1);
+    let (ts, p) = scan_f64(buf, p)?;
+    let p = comma(p)?;
+    let class_end = field_end(buf, p);
+    let origin_start = comma(class_end)?;
+    let origin_end = field_end(buf, origin_start);
+    let (input, p2) = scan_u32(buf, comma(origin_end)?)?;
+    let (output, mut end) = scan_u32(buf, comma(p2)?)?;
+    match buf.get(end) {
+        None => {}
+        Some(b'\n') => end += 1,
+        Some(b'\r') if buf.get(end + 1) == Some(&b'\n') => end += 2,
+        Some(b'\r') if end + 1 == buf.len() => end += 1,
+        _ => return None,
+    }
+    if class_end == p || origin_end == origin_start {
+        return None;
+    }
+    *row = QuickRow { ts, class: (p, class_end), origin: (origin_start, origin_end), input, output };
+    Some(end)
+}
+
+const CANONICAL_PLAN: [Quick; 5] = [Quick::Timestamp, Quick::Class, Quick::Origin, Quick::Input, Quick::Output];
 
 /// Parse whole CSV lines (the last may lack its newline).
 fn parse_piece(buf: &[u8], layout: &Layout, roles: &[Option<Col>]) -> Chunk {
     let mut chunk = Chunk::with_capacity(buf.len() / 32 + 16, layout);
     let n_fields = layout.n_fields;
+    let plan = quick_plan(roles);
+    let canonical = plan.as_deref() == Some(&CANONICAL_PLAN[..]);
+    let (has_class, has_origin) = (layout.has(Col::Class), layout.has(Col::Origin));
+    let mut quick = QuickRow::default();
     let mut pos = 0;
     while pos < buf.len() {
         let line = chunk.lines;
@@ -1518,6 +1773,26 @@ fn parse_piece(buf: &[u8], layout: &Layout, roles: &[Option<Col>]) -> Chunk {
         }
         let row = chunk.rows;
         chunk.rows += 1;
+        let next = match &plan {
+            Some(_) if canonical => canonical_row(buf, pos, &mut quick),
+            Some(plan) => quick_row(buf, pos, plan, &mut quick),
+            None => None,
+        };
+        if let Some(next) = next {
+            chunk.ts.push(quick.ts);
+            if has_class {
+                let code = chunk.class_dict.code(&buf[quick.class.0..quick.class.1]);
+                chunk.class.push(code);
+            }
+            if has_origin {
+                let code = chunk.origin_dict.code(&buf[quick.origin.0..quick.origin.1]);
+                chunk.origin.push(code);
+            }
+            chunk.input.push(quick.input);
+            chunk.output.push(quick.output);
+            pos = next;
+            continue;
+        }
         let mut values = RowValues::default();
         let mut error: Option<(Option<Col>, String)> = None;
         let mut field = 0;
@@ -1969,7 +2244,7 @@ mod tests {
         assert_eq!(utc_seconds("2023-11-16T20:15:46+02:00"), Some(1_700_158_546.0));
         assert_eq!(utc_seconds("2024-02-29 00:00"), Some(1_709_164_800.0));
         let v = utc_seconds("2023-11-16 18:15:46.6805900").unwrap();
-        assert!((v - 1_700_158_546.68059).abs() < 1e-6, "{v}");
+        assert!((v - 1_700_158_546.680_59).abs() < 1e-6, "{v}");
         for bad in ["2023-02-29", "2023-13-01", "2023-11-16 24:00", "2023-11-16x", "16/11/2023", "2023-11-16 18:15:46."]
         {
             assert_eq!(utc_seconds(bad), None, "{bad}");
@@ -2044,7 +2319,7 @@ mod tests {
         let mut out = Vec::new();
         let mut carry = Vec::new();
         loop {
-            let b = read_batch(&mut src, &carry, 3).unwrap();
+            let b = read_batch(&mut src, &carry, 3, Vec::new()).unwrap();
             out.extend_from_slice(&b.buf[..b.cut]);
             carry = b.buf[b.cut..].to_vec();
             if b.eof {
@@ -2081,7 +2356,7 @@ mod tests {
         let mut text = String::from("timestamp_s,class,input_tokens,output_tokens\r\n");
         for i in 0..500 {
             if i == 250 {
-                text.push_str("\n"); // a blank line: counts as a line, not a row
+                text.push('\n'); // a blank line: counts as a line, not a row
             }
             let tokens = if i == 400 { "-3".to_string() } else { (i * 7).to_string() };
             text.push_str(&format!("{}.5,c{},{tokens},{}\r\n", i, i % 3, i + 1));
@@ -2101,6 +2376,54 @@ mod tests {
         let p = &err.problems()[0];
         assert_eq!((p.place.row, p.place.line), (Some(401), Some(403)), "{err}");
         assert_eq!(p.place.field.as_deref(), Some("input_tokens"));
+    }
+
+    #[test]
+    fn one_pass_rows_agree_with_the_general_code() {
+        // The same rows with the one-pass parser (only used columns it handles) and with the general
+        // code (a recorded column in the layout disables the one-pass parser).
+        let rows = "0,a,x,1,2\n-0,b,y,0,4294967295\n12.000001,a,x,3,4\r\n1e3,a,x,5,6\n2,a,x, 7 ,8\n3,a,x,007,9\n4.5,,x,1,1\n5,a,x,4294967296,1\n6,a,x,1\n7,a,x,1,2,3\n8,a,x,1,2";
+        let quick =
+            fast(&format!("timestamp_s,class,origin_region,input_tokens,output_tokens\n{rows}"), 64, true).unwrap();
+        let with_status: Vec<String> = rows
+            .split('\n')
+            .map(|l| match l.strip_suffix('\r') {
+                Some(l) => format!("{l},ok\r"),
+                None => format!("{l},ok"),
+            })
+            .collect();
+        let general = fast(
+            &format!("timestamp_s,class,origin_region,input_tokens,output_tokens,status\n{}", with_status.join("\n")),
+            64,
+            true,
+        );
+        let general = general.unwrap();
+        assert_eq!(quick.timestamp_s, [0.0, 0.0, 2.0, 3.0, 8.0, 12.000001, 1000.0]);
+        assert_eq!(quick.timestamp_s[1].to_bits(), 0.0f64.to_bits(), "-0 becomes +0");
+        assert_eq!(quick.input_tokens, [1, 0, 7, 7, 1, 3, 5]);
+        assert_eq!(quick.output_tokens, [2, u32::MAX, 8, 9, 2, 4, 6]);
+        assert_eq!(quick.skipped_rows, 4);
+        assert_eq!(quick.class_names, ["a", "b"]);
+        assert_eq!(quick.origin_names, ["x", "y"]);
+        assert!(quick.sorted_on_load);
+        assert_eq!(quick.timestamp_s, general.timestamp_s);
+        assert_eq!(quick.input_tokens, general.input_tokens);
+        assert_eq!(quick.output_tokens, general.output_tokens);
+        assert_eq!((quick.class, quick.origin), (general.class, general.origin));
+        assert_eq!(quick.skipped_rows, general.skipped_rows);
+        assert!(general.recorded.status.is_some());
+    }
+
+    #[test]
+    fn field_end_finds_the_first_delimiter() {
+        let text = b"abcdefghijk,lmnopqrstuvwxyz0123\nrest";
+        assert_eq!(field_end(text, 0), 11);
+        assert_eq!(field_end(text, 12), 31);
+        assert_eq!(field_end(text, 32), text.len());
+        for start in 0..text.len() {
+            let want = (start..text.len()).find(|&i| text[i] == b',' || text[i] == b'\n').unwrap_or(text.len());
+            assert_eq!(field_end(text, start), want, "from {start}");
+        }
     }
 
     #[test]
