@@ -816,7 +816,7 @@ fn slot_of(key: (u64, u64, usize)) -> usize {
 /// A name as two words and its length: the first and last 8 bytes (overlapping when shorter than
 /// 16), or for short names the first and last 4 (or the bytes themselves). For names up to 16 bytes
 /// equal keys mean equal names, so the scan compares three integers instead of calling memcmp.
-#[inline]
+#[inline(always)]
 fn name_key(name: &[u8]) -> (u64, u64, usize) {
     let n = name.len();
     let word8 = |b: &[u8]| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
@@ -1573,7 +1573,7 @@ fn quick_plan(roles: &[Option<Col>]) -> Option<Vec<Quick>> {
 }
 
 /// Index of the first `,` or `\n` at or after `p` (or the end), eight bytes at a time.
-#[inline]
+#[inline(always)]
 fn field_end(buf: &[u8], mut p: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
@@ -1597,7 +1597,7 @@ fn field_end(buf: &[u8], mut p: usize) -> usize {
 }
 
 /// A plain non-negative integer starting at `p`, and where it ends.
-#[inline]
+#[inline(always)]
 fn scan_u32(buf: &[u8], p: usize) -> Option<(u32, usize)> {
     let mut i = p;
     let mut v: u64 = 0;
@@ -1612,7 +1612,7 @@ fn scan_u32(buf: &[u8], p: usize) -> Option<(u32, usize)> {
 }
 
 /// A plain decimal starting at `p` (see [`parse_f64_fast`]), and where it ends.
-#[inline]
+#[inline(always)]
 fn scan_f64(buf: &[u8], p: usize) -> Option<(f64, usize)> {
     let mut i = p;
     let negative = buf.get(i) == Some(&b'-');
@@ -1724,7 +1724,7 @@ fn merge_all(
 
 /// [`quick_row`] unrolled for the reference layout
 /// `timestamp_s,class,origin_region,input_tokens,output_tokens`.
-#[inline]
+#[inline(always)]
 fn canonical_row(buf: &[u8], p: usize, row: &mut QuickRow) -> Option<usize> {
     let comma = |p: usize| (buf.get(p) == Some(&b',')).then_some(p + 1);
     let (ts, p) = scan_f64(buf, p)?;
