@@ -240,3 +240,18 @@ fn summary_quantiles_equal_a_full_sort_in_every_group() {
     let rel = (s.overall.cost_usd - per_request).abs() / per_request;
     assert!(rel < 1e-12, "cost {} vs per-request sum {per_request}", s.overall.cost_usd);
 }
+
+#[test]
+fn observing_during_replay_gives_the_same_summary_as_after_it() {
+    let c = catalog(TWO);
+    let p = policy("rules:\n  - targets: {a@us-east-1: 0.4, b@us-east-1: 0.6}\n    fallback: [b@us-east-1, a@us-east-1]\n", &c);
+    let t = uniform_trace(50_000, 80);
+    let table = p.bind(&c, &t).unwrap();
+    let opts = ReplayOptions { seed: 21, replicate: 2 };
+    let ctx = metrics::Context::new(&c, &table, &t);
+    let (o, collected) = engine::replay_observed(&c, &table, &t, &opts, &|| ctx.collector(), &|_| {});
+    let during = ctx.summarize(&o, collected);
+    let after = metrics::summarize(&c, &table, &t, &o);
+    assert_eq!(during, after);
+    assert_eq!(o, engine::replay(&c, &table, &t, &opts));
+}

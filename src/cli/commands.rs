@@ -91,11 +91,12 @@ pub fn run_replicates(
     let pb = progress::bar(trace.len() as u64 * replicates as u64, "replaying", quiet);
     let mut summaries = Vec::with_capacity(replicates as usize);
     let mut first = None;
+    let ctx = metrics::Context::new(catalog, table, trace);
     for replicate in 0..replicates {
         let opts = ReplayOptions { seed, replicate };
-        let outcomes = engine::replay::replay_with_progress(catalog, table, trace, &opts, &|k| pb.inc(k));
+        let (outcomes, collected) = engine::replay_observed(catalog, table, trace, &opts, &|| ctx.collector(), &|k| pb.inc(k));
         timer.lap("replay");
-        summaries.push(metrics::summarize(catalog, table, trace, &outcomes));
+        summaries.push(ctx.summarize(&outcomes, collected));
         timer.lap("metrics");
         if keep_first && replicate == 0 {
             first = Some(outcomes);

@@ -17,7 +17,7 @@
 pub mod replay;
 pub mod rng;
 
-pub use replay::{ReplayOptions, replay};
+pub use replay::{NoObserver, Observer, ReplayOptions, replay, replay_observed};
 
 /// What became of one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

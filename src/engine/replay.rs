@@ -30,20 +30,44 @@ struct EndpointModel<'a> {
     availability: f64,
 }
 
-/// Replay every request of `trace` through `table`.
-pub fn replay(catalog: &Catalog, table: &RoutingTable, trace: &Trace, opts: &ReplayOptions) -> Outcomes {
-    replay_with_progress(catalog, table, trace, opts, &|_| {})
+/// Sees every request's outcome as the engine produces it, so that summaries can be accumulated in
+/// the same pass over memory. Each worker gets its own observer; they are merged at the end, in an
+/// order that depends on scheduling, so merging must be order-independent (integer sums, maxima).
+pub trait Observer: Send {
+    /// One request: its index, the position of its primary among the rule's targets, attempts made,
+    /// final status, serving endpoint (or `NOT_SERVED`) and latency.
+    fn observe(&mut self, request: usize, target: usize, attempts: u8, status: Status, served: u16, latency_s: f64);
+    /// Combine two observers' records.
+    fn merge(self, other: Self) -> Self;
 }
 
-/// [`replay`], calling `progress` with the number of requests finished in each completed chunk
-/// (from worker threads).
-pub fn replay_with_progress(
+/// An observer that records nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoObserver;
+
+impl Observer for NoObserver {
+    #[inline]
+    fn observe(&mut self, _: usize, _: usize, _: u8, _: Status, _: u16, _: f64) {}
+    fn merge(self, _: Self) -> Self {
+        self
+    }
+}
+
+/// Replay every request of `trace` through `table`.
+pub fn replay(catalog: &Catalog, table: &RoutingTable, trace: &Trace, opts: &ReplayOptions) -> Outcomes {
+    replay_observed(catalog, table, trace, opts, &|| NoObserver, &|_| {}).0
+}
+
+/// [`replay`] with an observer per worker (merged and returned) and `progress` called with the
+/// number of requests finished in each completed chunk (from worker threads).
+pub fn replay_observed<O: Observer>(
     catalog: &Catalog,
     table: &RoutingTable,
     trace: &Trace,
     opts: &ReplayOptions,
+    new_observer: &(dyn Fn() -> O + Sync),
     progress: &(dyn Fn(u64) + Sync),
-) -> Outcomes {
+) -> (Outcomes, O) {
     let n = trace.len();
     let endpoints: Vec<EndpointModel> = catalog
         .endpoints
@@ -60,14 +84,15 @@ pub fn replay_with_progress(
         replicate: opts.replicate,
     };
     let base = stream_base(opts.seed, opts.replicate);
-    out.primary
+    let observer = out
+        .primary
         .par_chunks_mut(CHUNK)
         .zip(out.served.par_chunks_mut(CHUNK))
         .zip(out.attempts.par_chunks_mut(CHUNK))
         .zip(out.status.par_chunks_mut(CHUNK))
         .zip(out.latency_s.par_chunks_mut(CHUNK))
         .enumerate()
-        .for_each(|(chunk, ((((primary, served), attempts), status), latency))| {
+        .fold(new_observer, |mut observer, (chunk, ((((primary, served), attempts), status), latency))| {
             let start = chunk * CHUNK;
             for k in 0..primary.len() {
                 let i = start + k;
@@ -78,7 +103,8 @@ pub fn replay_with_progress(
                 let output_tokens = trace.output_tokens[i];
                 let mut rng = RequestRng::from_base(base, i as u64);
 
-                let first = rule.pick(rng.random::<f64>());
+                let target = rule.pick_index(rng.random::<f64>());
+                let first = rule.targets[target];
                 primary[k] = first;
                 let mut endpoint_idx = first;
                 let mut wasted_s = 0.0;
@@ -116,8 +142,11 @@ pub fn replay_with_progress(
                     endpoint_idx = rule.fallbacks[next];
                 }
                 attempts[k] = n_attempts;
+                observer.observe(i, target, n_attempts, status[k], served[k], latency[k]);
             }
             progress(primary.len() as u64);
-        });
-    out
+            observer
+        })
+        .reduce(new_observer, O::merge);
+    (out, observer)
 }

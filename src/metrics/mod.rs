@@ -21,7 +21,7 @@ pub mod quantile;
 use rayon::prelude::*;
 
 use crate::catalog::Catalog;
-use crate::engine::{NOT_SERVED, Outcomes, Status};
+use crate::engine::{NOT_SERVED, Observer, Outcomes, Status};
 use crate::policy::RoutingTable;
 use crate::trace::Trace;
 
@@ -175,17 +175,44 @@ impl CellLayout {
     }
 }
 
-struct PassOne {
+/// Accumulates cells and latency histograms; one per worker, merged at the end. It is the engine's
+/// [`Observer`], so the first metrics pass happens while the outcomes are still in cache.
+pub struct Collector<'a> {
+    ctx: &'a Context<'a>,
     cells: Vec<Cell>,
     /// `hist[group * N_BUCKETS + bucket]`: served requests per latency bucket.
     hist: Vec<u32>,
 }
 
-impl PassOne {
-    fn new(n_cells: usize, n_groups: usize) -> PassOne {
-        PassOne { cells: vec![Cell::default(); n_cells], hist: vec![0; n_groups * N_BUCKETS] }
+impl Observer for Collector<'_> {
+    #[inline]
+    fn observe(&mut self, i: usize, target: usize, attempts: u8, status: Status, served: u16, latency_s: f64) {
+        let ctx = self.ctx;
+        let trace = ctx.trace;
+        let class = trace.class[i] as usize;
+        let origin = trace.origin[i] as usize;
+        let segment = class * ctx.table.n_origins + origin;
+        let cell = &mut self.cells[ctx.layout.index(segment, target, attempts as usize, status)];
+        cell.n += 1;
+        cell.input_tokens += trace.input_tokens[i] as u64;
+        cell.output_tokens += trace.output_tokens[i] as u64;
+        if let Some(c) = &trace.cached_input_tokens {
+            cell.cached_tokens += c[i] as u64;
+        }
+        if served != NOT_SERVED {
+            // Truncating to whole nanoseconds: the mean is exact to 1 ns.
+            cell.latency_ns += (latency_s * 1e9) as u64 as u128;
+            cell.latency_max = cell.latency_max.max(latency_s);
+            let b = bucket(latency_s);
+            let served = served as usize;
+            let g = &ctx.groups;
+            for group in [0, g.class(class), g.origin(origin), g.model(ctx.ep_model[served]), g.endpoint(served)] {
+                self.hist[group * N_BUCKETS + b] += 1;
+            }
+        }
     }
-    fn merge(mut self, other: PassOne) -> PassOne {
+
+    fn merge(mut self, other: Self) -> Self {
         for (a, b) in self.cells.iter_mut().zip(&other.cells) {
             a.n += b.n;
             a.input_tokens += b.input_tokens;
@@ -201,82 +228,91 @@ impl PassOne {
     }
 }
 
-/// Summarise one replay. `table` must be the routing table the outcomes came from (it gives each
-/// request's fallback chain, to count attempts per endpoint).
-pub fn summarize(catalog: &Catalog, table: &RoutingTable, trace: &Trace, outcomes: &Outcomes) -> Summary {
-    let groups = Groups {
-        n_classes: trace.class_names.len(),
-        n_origins: trace.origin_names.len(),
-        n_models: catalog.models.len(),
-        n_endpoints: catalog.endpoints.len(),
-    };
-    let layout = CellLayout::new(table);
-    let ep_model: Vec<usize> = catalog.endpoints.iter().map(|e| e.model_idx).collect();
-    let n = trace.len();
-    let cached = trace.cached_input_tokens.as_deref();
+/// Everything a summary of one (catalog, routing table, trace) needs, built once and shared by all
+/// replicates.
+pub struct Context<'a> {
+    catalog: &'a Catalog,
+    table: &'a RoutingTable,
+    trace: &'a Trace,
+    groups: Groups,
+    layout: CellLayout,
+    ep_model: Vec<usize>,
+}
 
-    // Pass 1: cells and latency histograms.
-    let pass_one = (0..n.div_ceil(CHUNK))
+impl<'a> Context<'a> {
+    pub fn new(catalog: &'a Catalog, table: &'a RoutingTable, trace: &'a Trace) -> Context<'a> {
+        Context {
+            catalog,
+            table,
+            trace,
+            groups: Groups {
+                n_classes: trace.class_names.len(),
+                n_origins: trace.origin_names.len(),
+                n_models: catalog.models.len(),
+                n_endpoints: catalog.endpoints.len(),
+            },
+            layout: CellLayout::new(table),
+            ep_model: catalog.endpoints.iter().map(|e| e.model_idx).collect(),
+        }
+    }
+
+    /// A fresh collector, to hand to the engine as its observer.
+    pub fn collector(&self) -> Collector<'_> {
+        Collector { ctx: self, cells: vec![Cell::default(); self.layout.n_cells], hist: vec![0; self.groups.len() * N_BUCKETS] }
+    }
+
+    /// The summary of `outcomes`, whose requests `collected` has observed.
+    pub fn summarize(&self, outcomes: &Outcomes, collected: Collector<'_>) -> Summary {
+        let (catalog, trace, groups) = (self.catalog, self.trace, &self.groups);
+        let mut stats = derive_group_stats(catalog, self.table, trace, &self.layout, groups, &collected.cells);
+        let quantiles = exact_quantiles(trace, outcomes, groups, &self.ep_model, &collected.hist);
+        for (g, s) in stats.iter_mut().enumerate() {
+            if let (Some(q), Some(extra)) = (quantiles[g], s.latency_s.as_mut()) {
+                extra.p50 = q[0];
+                extra.p90 = q[1];
+                extra.p99 = q[2];
+                extra.p999 = q[3];
+            }
+        }
+        let take = |first: usize, names: &[String]| -> Vec<(String, GroupStats)> {
+            names.iter().enumerate().map(|(j, name)| (name.clone(), stats[first + j].clone())).collect()
+        };
+        let endpoint_names: Vec<String> = catalog.endpoints.iter().map(|e| e.id.clone()).collect();
+        Summary {
+            n_requests: trace.len() as u64,
+            skipped_rows: trace.skipped_rows as u64,
+            seed: outcomes.seed,
+            replicate: outcomes.replicate,
+            overall: stats[0].clone(),
+            per_class: take(groups.class(0), &trace.class_names),
+            per_origin: take(groups.origin(0), &trace.origin_names),
+            per_model: take(groups.model(0), &catalog.models),
+            per_endpoint: take(groups.endpoint(0), &endpoint_names),
+        }
+    }
+}
+
+/// Summarise one replay after the fact (the engine can instead feed a [`Context::collector`] while
+/// it runs). `table` must be the routing table the outcomes came from.
+pub fn summarize(catalog: &Catalog, table: &RoutingTable, trace: &Trace, outcomes: &Outcomes) -> Summary {
+    let ctx = Context::new(catalog, table, trace);
+    let n = trace.len();
+    let collected = (0..n.div_ceil(CHUNK))
         .into_par_iter()
         .fold(
-            || PassOne::new(layout.n_cells, groups.len()),
+            || ctx.collector(),
             |mut acc, chunk| {
                 for i in chunk * CHUNK..((chunk + 1) * CHUNK).min(n) {
-                    let class = trace.class[i] as usize;
-                    let origin = trace.origin[i] as usize;
-                    let segment = class * table.n_origins + origin;
+                    let segment = trace.class[i] as usize * table.n_origins + trace.origin[i] as usize;
                     let rule = &table.rules[table.segment_rule[segment] as usize];
-                    let primary = outcomes.primary[i];
-                    let target = rule.targets.iter().position(|&t| t == primary).unwrap_or(0);
-                    let status = outcomes.status[i];
-                    let cell = &mut acc.cells[layout.index(segment, target, outcomes.attempts[i] as usize, status)];
-                    cell.n += 1;
-                    cell.input_tokens += trace.input_tokens[i] as u64;
-                    cell.output_tokens += trace.output_tokens[i] as u64;
-                    cell.cached_tokens += cached.map_or(0, |c| c[i] as u64);
-                    let served = outcomes.served[i];
-                    if served != NOT_SERVED {
-                        let latency = outcomes.latency_s[i];
-                        cell.latency_ns += (latency * 1e9).round() as u128;
-                        cell.latency_max = cell.latency_max.max(latency);
-                        let b = bucket(latency);
-                        let served = served as usize;
-                        for g in [0, groups.class(class), groups.origin(origin), groups.model(ep_model[served]), groups.endpoint(served)] {
-                            acc.hist[g * N_BUCKETS + b] += 1;
-                        }
-                    }
+                    let target = rule.targets.iter().position(|&t| t == outcomes.primary[i]).unwrap_or(0);
+                    acc.observe(i, target, outcomes.attempts[i], outcomes.status[i], outcomes.served[i], outcomes.latency_s[i]);
                 }
                 acc
             },
         )
-        .reduce(|| PassOne::new(layout.n_cells, groups.len()), PassOne::merge);
-
-    let mut stats = derive_group_stats(catalog, table, trace, &layout, &groups, &pass_one.cells);
-    let quantiles = exact_quantiles(trace, outcomes, &groups, &ep_model, &pass_one.hist);
-    for (g, s) in stats.iter_mut().enumerate() {
-        if let (Some(q), Some(extra)) = (quantiles[g], s.latency_s.as_mut()) {
-            extra.p50 = q[0];
-            extra.p90 = q[1];
-            extra.p99 = q[2];
-            extra.p999 = q[3];
-        }
-    }
-
-    let take = |first: usize, names: &[String]| -> Vec<(String, GroupStats)> {
-        names.iter().enumerate().map(|(j, name)| (name.clone(), stats[first + j].clone())).collect()
-    };
-    let endpoint_names: Vec<String> = catalog.endpoints.iter().map(|e| e.id.clone()).collect();
-    Summary {
-        n_requests: n as u64,
-        skipped_rows: trace.skipped_rows as u64,
-        seed: outcomes.seed,
-        replicate: outcomes.replicate,
-        overall: stats[0].clone(),
-        per_class: take(groups.class(0), &trace.class_names),
-        per_origin: take(groups.origin(0), &trace.origin_names),
-        per_model: take(groups.model(0), &catalog.models),
-        per_endpoint: take(groups.endpoint(0), &endpoint_names),
-    }
+        .reduce(|| ctx.collector(), Collector::merge);
+    ctx.summarize(outcomes, collected)
 }
 
 /// Every group's counts, cost, quality and latency mean/max, from the cells (in a fixed order).

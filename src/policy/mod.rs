@@ -322,10 +322,16 @@ pub struct BoundRule {
 }
 
 impl BoundRule {
-    /// The primary for a uniform draw `u` in [0, 1): the j-th target with j = #{cum <= u}.
+    /// The primary's position among the targets for a uniform draw `u` in [0, 1): j = #{cum <= u}
+    /// (numpy's `searchsorted(cum, u, side="right")`).
+    #[inline]
+    pub fn pick_index(&self, u: f64) -> usize {
+        self.cum_weights.partition_point(|&c| c <= u).min(self.targets.len() - 1)
+    }
+
+    /// The primary endpoint for a uniform draw `u` in [0, 1).
     #[inline]
     pub fn pick(&self, u: f64) -> u16 {
-        let j = self.cum_weights.partition_point(|&c| c <= u);
-        self.targets[j.min(self.targets.len() - 1)]
+        self.targets[self.pick_index(u)]
     }
 }

@@ -813,25 +813,37 @@ fn slot_of(key: (u64, u64, usize)) -> usize {
     (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize
 }
 
-/// A name as two words and its length: the first and last 8 bytes (overlapping when shorter than
-/// 16), or for short names the first and last 4 (or the bytes themselves). For names up to 16 bytes
-/// equal keys mean equal names, so the scan compares three integers instead of calling memcmp.
-#[inline(always)]
+/// A name as two words and its length: its first 16 bytes, zero-padded, as two little-endian
+/// words. For names up to 16 bytes equal keys mean equal names, so a lookup compares three integers
+/// instead of calling memcmp.
+#[inline]
 fn name_key(name: &[u8]) -> (u64, u64, usize) {
-    let n = name.len();
-    let word8 = |b: &[u8]| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
-    let word4 = |b: &[u8]| u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-    if n >= 8 {
-        (word8(&name[..8]), word8(&name[n - 8..]), n)
-    } else if n >= 4 {
-        (word4(&name[..4]), word4(&name[n - 4..]), n)
-    } else {
-        let mut w = 0u64;
-        for (i, &b) in name.iter().enumerate() {
-            w |= u64::from(b) << (8 * i);
-        }
-        (w, 0, n)
+    let mut bytes = [0u8; 16];
+    let k = name.len().min(16);
+    bytes[..k].copy_from_slice(&name[..k]);
+    let (lo, hi) = bytes.split_at(8);
+    (
+        u64::from_le_bytes(lo.try_into().unwrap_or_default()),
+        u64::from_le_bytes(hi.try_into().unwrap_or_default()),
+        name.len(),
+    )
+}
+
+/// [`name_key`] of `buf[start..end]`, with two loads and masks instead of branches on the length
+/// (names of random classes have unpredictable lengths).
+#[inline(always)]
+fn name_key_at(buf: &[u8], start: usize, end: usize) -> (u64, u64, usize) {
+    let n = end - start;
+    if start + 16 > buf.len() {
+        return name_key(&buf[start..end]);
     }
+    let word = |i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&buf[start + i..start + i + 8]);
+        u64::from_le_bytes(w)
+    };
+    let mask = |k: usize| if k >= 8 { u64::MAX } else { (1u64 << (8 * k)) - 1 };
+    (word(0) & mask(n), word(8) & mask(n.saturating_sub(8)), n)
 }
 
 impl LocalDict {
@@ -839,8 +851,13 @@ impl LocalDict {
     /// general hash map once there are many names.
     #[inline]
     fn code(&mut self, name: &[u8]) -> u32 {
+        self.code_keyed(name_key(name), name)
+    }
+
+    /// Like [`LocalDict::code`], with the name's key already computed.
+    #[inline]
+    fn code_keyed(&mut self, key: (u64, u64, usize), name: &[u8]) -> u32 {
         if self.names.len() < SLOTS / 2 {
-            let key = name_key(name);
             if self.slots.is_empty() {
                 self.slots = vec![EMPTY_SLOT; SLOTS];
             }
@@ -848,7 +865,7 @@ impl LocalDict {
             loop {
                 let c = self.slots[i];
                 if c == EMPTY_SLOT {
-                    let code = self.insert(name);
+                    let code = self.insert(name, key);
                     self.slots[i] = code;
                     return code;
                 }
@@ -860,14 +877,14 @@ impl LocalDict {
         } else {
             match self.map.get(name) {
                 Some(&i) => i,
-                None => self.insert(name),
+                None => self.insert(name, key),
             }
         }
     }
-    fn insert(&mut self, name: &[u8]) -> u32 {
+    fn insert(&mut self, name: &[u8], key: (u64, u64, usize)) -> u32 {
         let code = self.names.len() as u32;
         self.names.push(name.to_vec());
-        self.keys.push(name_key(name));
+        self.keys.push(key);
         if self.names.len() >= SLOTS / 2 {
             if self.map.is_empty() {
                 for (i, n) in self.names.iter().enumerate() {
@@ -1781,11 +1798,13 @@ fn parse_piece(buf: &[u8], layout: &Layout, roles: &[Option<Col>]) -> Chunk {
         if let Some(next) = next {
             chunk.ts.push(quick.ts);
             if has_class {
-                let code = chunk.class_dict.code(&buf[quick.class.0..quick.class.1]);
+                let (start, end) = quick.class;
+                let code = chunk.class_dict.code_keyed(name_key_at(buf, start, end), &buf[start..end]);
                 chunk.class.push(code);
             }
             if has_origin {
-                let code = chunk.origin_dict.code(&buf[quick.origin.0..quick.origin.1]);
+                let (start, end) = quick.origin;
+                let code = chunk.origin_dict.code_keyed(name_key_at(buf, start, end), &buf[start..end]);
                 chunk.origin.push(code);
             }
             chunk.input.push(quick.input);
@@ -1947,22 +1966,40 @@ fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<Trace> {
     let sub_layout = resolve_columns(&sub_names, opts, path)?;
     let mut builder = Builder::new(path, &sub_layout, None);
     builder.reserve(metadata.num_rows);
+    // Row groups with rows, as (offset, length).
+    let mut groups = Vec::new();
     let mut offset = 0;
     for group in &metadata.row_groups {
-        let len = group.num_rows();
-        if len == 0 {
-            continue;
+        if group.num_rows() > 0 {
+            groups.push((offset, group.num_rows()));
         }
+        offset += group.num_rows();
+    }
+    let read_group = |(offset, len): (usize, usize)| -> Result<DataFrame> {
         let mut reader =
             ParquetReader::new(open(path)?).with_columns(Some(sub_names.clone())).with_slice(Some((offset, len)));
         reader.set_metadata(metadata.clone());
         let df = reader.finish().map_err(&err)?;
-        // polars may return the projection in file order or in the order asked; look columns up by name.
-        let df = df.select(sub_names.iter().map(|s| s.as_str())).map_err(&err)?;
-        for chunk in frame_chunks(&df, &sub_layout, false, path)? {
+        // polars may return the projection in file order or in the order asked; select by name.
+        df.select(sub_names.iter().map(|s| s.as_str())).map_err(&err)
+    };
+    // Convert each group while the next one is read.
+    let mut current = match groups.first() {
+        Some(&g) => Some(read_group(g)?),
+        None => None,
+    };
+    let mut k = 0;
+    while let Some(df) = current.take() {
+        k += 1;
+        let (chunks, next) = rayon::join(
+            || frame_chunks(&df, &sub_layout, false, path),
+            || groups.get(k).map(|&g| read_group(g)).transpose(),
+        );
+        drop(df);
+        for chunk in chunks? {
             builder.merge(chunk)?;
         }
-        offset += len;
+        current = next?;
     }
     builder.finish(opts)
 }
@@ -1971,13 +2008,16 @@ fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<Trace> {
 enum Cells {
     F64(Series),
     I64(Series),
+    U32(Series),
     U64(Series),
     Str(Series),
 }
 
 fn cells_of(s: &Series, numeric: bool) -> PolarsResult<Cells> {
     let dtype = s.dtype();
-    Ok(if numeric && dtype.is_float() {
+    Ok(if numeric && *dtype == DataType::UInt32 {
+        Cells::U32(s.clone())
+    } else if numeric && dtype.is_float() {
         Cells::F64(s.cast(&DataType::Float64)?)
     } else if numeric && dtype.is_unsigned_integer() {
         Cells::U64(s.cast(&DataType::UInt64)?)
@@ -2005,6 +2045,14 @@ fn for_each_cell(cells: &Cells, mut f: impl FnMut(usize, Cell<'_>)) -> PolarsRes
             for arr in s.i64()?.downcast_iter() {
                 for v in arr.iter() {
                     f(i, v.map_or(Cell::Null, |x| Cell::I64(*x)));
+                    i += 1;
+                }
+            }
+        }
+        Cells::U32(s) => {
+            for arr in s.u32()?.downcast_iter() {
+                for v in arr.iter() {
+                    f(i, v.map_or(Cell::Null, |x| Cell::U64(u64::from(*x))));
                     i += 1;
                 }
             }
@@ -2061,38 +2109,84 @@ fn frame_chunk(df: &DataFrame, layout: &Layout, lines: bool) -> PolarsResult<Chu
                 });
             }
         };
-        match col.kind() {
-            Kind::Timestamp => for_each_cell(&cells, |i, c| match timestamp_cell(c) {
+        match (col.kind(), &cells) {
+            // The types this crate writes, straight through.
+            (Kind::Timestamp, Cells::F64(s)) => {
+                let mut i = 0;
+                for arr in s.f64()?.downcast_iter() {
+                    for v in arr.iter() {
+                        match v {
+                            Some(&x) if x.is_finite() => ts[i] = x + 0.0,
+                            Some(&x) => bad(i, Cell::F64(x), CellError::NotFinite),
+                            None => bad(i, Cell::Null, CellError::Empty),
+                        }
+                        i += 1;
+                    }
+                }
+            }
+            (Kind::Tokens, Cells::U32(s)) => {
+                let dst = if col == Col::Input { &mut input } else { &mut output };
+                let mut i = 0;
+                for arr in s.u32()?.downcast_iter() {
+                    for v in arr.iter() {
+                        match v {
+                            Some(&x) => dst[i] = x,
+                            None => bad(i, Cell::Null, CellError::Empty),
+                        }
+                        i += 1;
+                    }
+                }
+            }
+            (Kind::Timestamp, _) => for_each_cell(&cells, |i, c| match timestamp_cell(c) {
                 Ok(v) => ts[i] = v,
                 Err(e) => bad(i, c, e),
             })?,
-            Kind::Tokens => {
+            (Kind::Tokens, _) => {
                 let dst = if col == Col::Input { &mut input } else { &mut output };
                 for_each_cell(&cells, |i, c| match tokens_cell(c) {
                     Ok(v) => dst[i] = v,
                     Err(e) => bad(i, c, e),
                 })?
             }
-            Kind::CachedTokens => {
+            (Kind::CachedTokens, _) => {
                 cached = vec![0; n];
                 for_each_cell(&cells, |i, c| match cached_cell(c) {
                     Ok(v) => cached[i] = v,
                     Err(e) => bad(i, c, e),
                 })?
             }
-            Kind::Name => {
+            (Kind::Name, Cells::Str(s)) => {
                 let (dst, dict) =
                     if col == Col::Class { (&mut class, &mut class_dict) } else { (&mut origin, &mut origin_dict) };
                 dst.reserve(n);
-                for_each_cell(&cells, |i, c| match c {
-                    Cell::Str(s) if !s.is_empty() => dst.push(dict.code(s.as_bytes())),
-                    _ => {
-                        dst.push(u32::MAX);
-                        bad(i, c, CellError::Empty)
+                let mut i = 0;
+                for arr in s.str()?.downcast_iter() {
+                    let views = arr.views();
+                    for (j, v) in arr.iter().enumerate() {
+                        match v {
+                            Some(name) if !name.is_empty() => {
+                                // A short string sits inside its 16-byte view, zero-padded after its
+                                // 4-byte length: that is its key, with no need to touch the bytes.
+                                let view = views[j];
+                                let key = if view.is_inline() {
+                                    let bits = view.as_u128();
+                                    ((bits >> 32) as u64, (bits >> 96) as u64, view.length as usize)
+                                } else {
+                                    name_key(name.as_bytes())
+                                };
+                                dst.push(dict.code_keyed(key, name.as_bytes()));
+                            }
+                            _ => {
+                                dst.push(u32::MAX);
+                                bad(i, v.map_or(Cell::Null, Cell::Str), CellError::Empty);
+                            }
+                        }
+                        i += 1;
                     }
-                })?
+                }
             }
-            Kind::Text => {
+            (Kind::Name, _) => unreachable!("name columns are read as text"),
+            (Kind::Text, _) => {
                 let dst = &mut text[col.text_slot()];
                 dst.reserve(n);
                 for_each_cell(&cells, |_, c| {
@@ -2102,7 +2196,7 @@ fn frame_chunk(df: &DataFrame, layout: &Layout, lines: bool) -> PolarsResult<Chu
                     })
                 })?
             }
-            Kind::Seconds | Kind::Dollars => {
+            (Kind::Seconds | Kind::Dollars, _) => {
                 let dst = &mut nums[col.num_slot()];
                 dst.resize(n, None);
                 for_each_cell(&cells, |i, c| match amount_cell(c) {
@@ -2184,7 +2278,7 @@ fn compact_dict(codes: &mut [u32], dict: LocalDict) -> LocalDict {
     for c in codes.iter_mut() {
         let old = *c as usize;
         if used[old] == u32::MAX {
-            used[old] = out.insert(&dict.names[old]);
+            used[old] = out.insert(&dict.names[old], dict.keys[old]);
         }
         *c = used[old];
     }
