@@ -16,3 +16,8 @@ fn main() -> ExitCode {
         }
     }
 }
+
+// polars and the engine allocate and free large buffers; mimalloc keeps freed pages for reuse
+// instead of returning them to the kernel and faulting fresh zeroed ones in again.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

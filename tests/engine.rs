@@ -244,7 +244,10 @@ fn summary_quantiles_equal_a_full_sort_in_every_group() {
 #[test]
 fn observing_during_replay_gives_the_same_summary_as_after_it() {
     let c = catalog(TWO);
-    let p = policy("rules:\n  - targets: {a@us-east-1: 0.4, b@us-east-1: 0.6}\n    fallback: [b@us-east-1, a@us-east-1]\n", &c);
+    let p = policy(
+        "rules:\n  - targets: {a@us-east-1: 0.4, b@us-east-1: 0.6}\n    fallback: [b@us-east-1, a@us-east-1]\n",
+        &c,
+    );
     let t = uniform_trace(50_000, 80);
     let table = p.bind(&c, &t).unwrap();
     let opts = ReplayOptions { seed: 21, replicate: 2 };

@@ -32,7 +32,11 @@ impl Timer {
     pub fn lap(&mut self, phase: &str) {
         let now = std::time::Instant::now();
         if self.on {
-            eprintln!("timing: {phase:<10} {:>8.3} s  (total {:.3} s)", (now - self.last).as_secs_f64(), (now - self.start).as_secs_f64());
+            eprintln!(
+                "timing: {phase:<10} {:>8.3} s  (total {:.3} s)",
+                (now - self.last).as_secs_f64(),
+                (now - self.start).as_secs_f64()
+            );
         }
         self.last = now;
     }
@@ -94,7 +98,8 @@ pub fn run_replicates(
     let ctx = metrics::Context::new(catalog, table, trace);
     for replicate in 0..replicates {
         let opts = ReplayOptions { seed, replicate };
-        let (outcomes, collected) = engine::replay_observed(catalog, table, trace, &opts, &|| ctx.collector(), &|k| pb.inc(k));
+        let (outcomes, collected) =
+            engine::replay_observed(catalog, table, trace, &opts, &|| ctx.collector(), &|k| pb.inc(k));
         timer.lap("replay");
         summaries.push(ctx.summarize(&outcomes, collected));
         timer.lap("metrics");
