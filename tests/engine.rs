@@ -112,14 +112,14 @@ fn failure_and_fallback_counts_match_the_binomial_expectation() {
     assert!(zx.abs() < Z_MAX, "failures {} vs expected {} (z {zx:.2})", s.overall.failed, n as f64 * p_fail);
     // A request served by the fallback waited the failed attempt's TTFT, then b's fixed TTFT and decode.
     let costs = o.costs_usd(&c, &t);
-    for i in 0..n {
+    for (i, cost) in costs.iter().enumerate() {
         if o.served[i] == 1 {
             assert_eq!(o.attempts[i], 2);
             assert!(o.latency_s[i] > 0.3 + 50.0 / 40.0, "fallback latency {} too small", o.latency_s[i]);
         }
         if o.served[i] == NOT_SERVED {
             assert_eq!(o.status[i], Status::Failed);
-            assert_eq!(costs[i], 0.0);
+            assert_eq!(*cost, 0.0);
         }
     }
     // Per-endpoint attempts: every request tries a; the fallbacks try b.

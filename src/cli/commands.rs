@@ -198,10 +198,11 @@ fn validate(a: &ValidateArgs) -> anyhow::Result<()> {
     let catalog = match a.catalog.as_deref() {
         Some(p) => match Catalog::load(p) {
             Ok(c) => Some(c),
-            Err(e) => {
-                problems.extend(e).map_or(Err(()), Ok).ok();
+            Err(e @ Error::Invalid(_)) => {
+                problems.extend(e);
                 None
             }
+            Err(e) => return Err(e.into()),
         },
         None => Some(Catalog::default_catalog()),
     };

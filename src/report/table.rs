@@ -35,7 +35,7 @@ fn fmt_secs(x: Option<f64>) -> String {
 
 fn fmt_usd(x: f64) -> String {
     if x >= 1000.0 {
-        format!("{}", fmt_int(x))
+        fmt_int(x)
     } else if x >= 1.0 {
         format!("{x:.2}")
     } else {
