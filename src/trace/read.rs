@@ -8,14 +8,15 @@
 //!
 //! Two paths, one set of rules:
 //!
-//! * **CSV fast path** (plain and gzip): a streaming, two-thread parser written for the canonical
-//!   layout. It reads the file in blocks (never the whole file at once), parses numbers straight into
-//!   the output columns and class/origin names straight into codes, so a 10M-row trace costs little
-//!   more memory than the [`Trace`] itself. It handles bad values itself, with exact row and line
-//!   numbers.
+//! * **CSV fast path** (plain and gzip): a streaming parser of its own, in blocks (never the whole
+//!   file at once) on all threads, overlapping reading, parsing and merging. Rows of plain values
+//!   take a one-pass route (numbers parsed while scanning, class/origin names hashed straight to
+//!   codes); any other row goes through the general per-cell code, which also names what is wrong
+//!   with exact row and line numbers. A 10M-row trace costs little more memory than the [`Trace`].
+//!   (polars' CSV reader would first build string columns: several times the memory, and slower.)
 //! * **polars path**: Parquet and NDJSON, and CSV files the fast parser does not take (any file with a
-//!   `"` quote, whose quoted fields may hide commas and newlines). Parquet is read one row group at a
-//!   time and converted in parallel.
+//!   `"` quote, whose quoted fields may hide commas and newlines). Parquet is read a few row groups
+//!   at a time, each batch converted in parallel while the next is decoded.
 //!
 //! Both paths share the per-cell conversions below, so a value is accepted or rejected the same way
 //! in every format. Deliberately absent: no printing (the caller warns about sorting and skipped
@@ -798,29 +799,46 @@ struct LocalDict {
     names: Vec<Vec<u8>>,
     /// [`name_key`] of each name.
     keys: Vec<(u64, u64, usize)>,
-    /// Open-addressing table of codes by key hash (while there are few names): a lookup is one
-    /// well-predicted comparison, where a scan mispredicts on every random class.
+    /// Codes by key hash, kept free of collisions (reseeded or grown when two names meet), so that
+    /// a name is always in its own slot and a lookup is one well-predicted comparison; a scan or a
+    /// probe sequence mispredicts on every randomly ordered class. Used while there are few names.
     slots: Vec<u32>,
+    /// log2 of the table size (0: no table yet), and the hash seed.
+    slot_bits: u32,
+    seed: u64,
+    /// Set when there are too many names for the table, or two names share a key.
+    use_map: bool,
     map: HashMap<Vec<u8>, u32>,
 }
 
-const SLOTS: usize = 64;
+/// Names handled by the collision-free table; more go to the hash map.
+const TABLE_NAMES: usize = 64;
 const EMPTY_SLOT: u32 = u32::MAX;
 
-#[inline]
-fn slot_of(key: (u64, u64, usize)) -> usize {
-    let h = key.0 ^ key.1.rotate_left(29) ^ key.2 as u64;
-    (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize
+#[inline(always)]
+fn slot_of(key: (u64, u64, usize), seed: u64, bits: u32) -> usize {
+    let h = (key.0 ^ seed) ^ key.1.rotate_left(29) ^ key.2 as u64;
+    (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
 }
 
 /// A name as two words and its length: its first 16 bytes, zero-padded, as two little-endian
 /// words. For names up to 16 bytes equal keys mean equal names, so a lookup compares three integers
-/// instead of calling memcmp.
+/// instead of calling memcmp. Longer names: the first 8 bytes and a hash of the whole name (then
+/// the bytes are compared too).
 #[inline]
 fn name_key(name: &[u8]) -> (u64, u64, usize) {
+    if name.len() > 16 {
+        let mut hash = 0xcbf2_9ce4_8422_2325u64;
+        for &b in name {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&name[..8]);
+        return (u64::from_le_bytes(first), hash, name.len());
+    }
     let mut bytes = [0u8; 16];
-    let k = name.len().min(16);
-    bytes[..k].copy_from_slice(&name[..k]);
+    let k = name.len();
+    bytes[..k].copy_from_slice(name);
     let (lo, hi) = bytes.split_at(8);
     (
         u64::from_le_bytes(lo.try_into().unwrap_or_default()),
@@ -834,7 +852,7 @@ fn name_key(name: &[u8]) -> (u64, u64, usize) {
 #[inline(always)]
 fn name_key_at(buf: &[u8], start: usize, end: usize) -> (u64, u64, usize) {
     let n = end - start;
-    if start + 16 > buf.len() {
+    if n > 16 || start + 16 > buf.len() {
         return name_key(&buf[start..end]);
     }
     let word = |i: usize| {
@@ -854,45 +872,77 @@ impl LocalDict {
         self.code_keyed(name_key(name), name)
     }
 
-    /// Like [`LocalDict::code`], with the name's key already computed.
-    #[inline]
+    /// Like [`LocalDict::code`], with the name's key already computed. The hit path is small
+    /// enough to inline into the row loops; everything else is in [`LocalDict::code_slow`].
+    #[inline(always)]
     fn code_keyed(&mut self, key: (u64, u64, usize), name: &[u8]) -> u32 {
-        if self.names.len() < SLOTS / 2 {
-            if self.slots.is_empty() {
-                self.slots = vec![EMPTY_SLOT; SLOTS];
-            }
-            let mut i = slot_of(key);
-            loop {
-                let c = self.slots[i];
-                if c == EMPTY_SLOT {
-                    let code = self.insert(name, key);
-                    self.slots[i] = code;
-                    return code;
-                }
-                if self.keys[c as usize] == key && (name.len() <= 16 || self.names[c as usize] == name) {
-                    return c;
-                }
-                i = (i + 1) % SLOTS;
-            }
-        } else {
-            match self.map.get(name) {
-                Some(&i) => i,
-                None => self.insert(name, key),
+        if self.slot_bits > 0 {
+            let c = self.slots[slot_of(key, self.seed, self.slot_bits)];
+            if c != EMPTY_SLOT && self.keys[c as usize] == key && (key.2 <= 16 || self.names[c as usize] == name) {
+                return c;
             }
         }
+        self.code_slow(key, name)
     }
+
+    #[cold]
+    #[inline(never)]
+    fn code_slow(&mut self, key: (u64, u64, usize), name: &[u8]) -> u32 {
+        if self.use_map {
+            return match self.map.get(name) {
+                Some(&i) => i,
+                None => self.insert(name, key),
+            };
+        }
+        // Every known name sits in its own slot, so a miss is a new name.
+        let code = self.insert(name, key);
+        if !self.use_map {
+            self.rebuild_table();
+        }
+        code
+    }
+
+    /// Place every name in its own slot: try seeds, then a bigger table; give up (use the hash
+    /// map) if that does not work by 2^14 slots, e.g. for two long names with the same key.
+    fn rebuild_table(&mut self) {
+        let mut bits = self.slot_bits.max(6);
+        let mut seed = self.seed;
+        while bits <= 14 {
+            for _ in 0..16 {
+                let mut slots = vec![EMPTY_SLOT; 1 << bits];
+                let placed = self.keys.iter().enumerate().all(|(code, &key)| {
+                    let slot = &mut slots[slot_of(key, seed, bits)];
+                    let free = *slot == EMPTY_SLOT;
+                    *slot = code as u32;
+                    free
+                });
+                if placed {
+                    (self.slots, self.slot_bits, self.seed) = (slots, bits, seed);
+                    return;
+                }
+                seed = seed.wrapping_add(0x2545_F491_4F6C_DD1D);
+            }
+            bits += 1;
+        }
+        self.switch_to_map();
+    }
+
+    fn switch_to_map(&mut self) {
+        self.use_map = true;
+        (self.slots, self.slot_bits) = (Vec::new(), 0);
+        for (i, n) in self.names.iter().enumerate() {
+            self.map.insert(n.clone(), i as u32);
+        }
+    }
+
     fn insert(&mut self, name: &[u8], key: (u64, u64, usize)) -> u32 {
         let code = self.names.len() as u32;
         self.names.push(name.to_vec());
         self.keys.push(key);
-        if self.names.len() >= SLOTS / 2 {
-            if self.map.is_empty() {
-                for (i, n) in self.names.iter().enumerate() {
-                    self.map.insert(n.clone(), i as u32);
-                }
-            } else {
-                self.map.insert(name.to_vec(), code);
-            }
+        if self.use_map {
+            self.map.insert(name.to_vec(), code);
+        } else if self.names.len() >= TABLE_NAMES {
+            self.switch_to_map();
         }
         code
     }
@@ -1952,6 +2002,10 @@ fn frame_chunks(df: &DataFrame, layout: &Layout, lines: bool, path: &Path) -> Re
         .collect()
 }
 
+/// Rows converted per Parquet batch (whole row groups): bigger batches let polars decode row
+/// groups in parallel, smaller ones keep memory down.
+const PARQUET_BATCH_ROWS: usize = 2 << 20;
+
 fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<Trace> {
     let err = polars_err(path, "Parquet");
     let mut reader = ParquetReader::new(open(path)?);
@@ -1966,12 +2020,14 @@ fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<Trace> {
     let sub_layout = resolve_columns(&sub_names, opts, path)?;
     let mut builder = Builder::new(path, &sub_layout, None);
     builder.reserve(metadata.num_rows);
-    // Row groups with rows, as (offset, length).
-    let mut groups = Vec::new();
+    // Batches of whole row groups, about BATCH_ROWS rows each, as (offset, length).
+    let mut groups: Vec<(usize, usize)> = Vec::new();
     let mut offset = 0;
     for group in &metadata.row_groups {
-        if group.num_rows() > 0 {
-            groups.push((offset, group.num_rows()));
+        match groups.last_mut() {
+            Some(last) if last.1 + group.num_rows() <= PARQUET_BATCH_ROWS => last.1 += group.num_rows(),
+            _ if group.num_rows() > 0 => groups.push((offset, group.num_rows())),
+            _ => {}
         }
         offset += group.num_rows();
     }
@@ -2427,7 +2483,25 @@ mod tests {
     #[test]
     fn dictionary_switches_to_hashing_without_changing_codes() {
         let mut d = LocalDict::default();
-        let names: Vec<String> = (0..40).map(|i| format!("c{i}")).collect();
+        // Past the collision-free table's limit, into the hash map; long and short names.
+        let names: Vec<String> = (0..100)
+            .map(|i| if i % 3 == 0 { format!("a-rather-long-class-name-{i}") } else { format!("c{i}") })
+            .collect();
+        // Long names with a common 16-byte start stay in the table (their keys hash the whole name).
+        let mut few = LocalDict::default();
+        for (i, n) in names.iter().take(30).enumerate() {
+            assert_eq!(few.code(n.as_bytes()), i as u32);
+        }
+        assert!(!few.use_map);
+        for (i, n) in names.iter().take(30).enumerate().rev() {
+            assert_eq!(few.code(n.as_bytes()), i as u32);
+        }
+        // Two different names with the same key (forced): the table gives up, lookups stay right.
+        let mut clash = LocalDict::default();
+        assert_eq!(clash.code_keyed((1, 2, 20), b"first-long-name-aaaa"), 0);
+        assert_eq!(clash.code_keyed((1, 2, 20), b"first-long-name-bbbb"), 1);
+        assert!(clash.use_map);
+        assert_eq!(clash.code_keyed((1, 2, 20), b"first-long-name-aaaa"), 0);
         for (i, n) in names.iter().enumerate() {
             assert_eq!(d.code(n.as_bytes()), i as u32);
         }

@@ -8,7 +8,7 @@
 //! * inter-arrival CV = population standard deviation / mean of the n-1 gaps between consecutive
 //!   requests (1 for a Poisson process; undefined with fewer than two gaps or a zero mean gap);
 //! * percentiles are Hyndman-Fan type 7 (numpy's default "linear"): pos = (n-1)q, k = floor(pos),
-//!   x[k] + (x[k+1] - x[k]) (pos - k) over the sorted values.
+//!   `x[k] + (x[k+1] - x[k]) (pos - k)` over the sorted values.
 //!
 //! Deliberately absent: anything about outcomes (latency, cost); that is `metrics`.
 

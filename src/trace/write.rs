@@ -1,6 +1,6 @@
 //! Writing traces and generic tables as Parquet, CSV (also gzip) or NDJSON.
 //!
-//! [`write`] stores a [`Trace`] so that [`super::read`] gives back the same columns: timestamps
+//! [`write()`] stores a [`Trace`] so that [`super::read()`] gives back the same columns: timestamps
 //! and recorded numbers are written at full precision (shortest round-trip decimal in text formats),
 //! names as text, tokens as unsigned integers, recorded columns only when present. [`write_table`] lets
 //! other modules write their own tables without knowing polars.
