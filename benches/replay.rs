@@ -66,3 +66,14 @@ fn replay_only(bencher: divan::Bencher) {
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The engine feeding the metrics collector, without finishing the summary.
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn replay_with_collector(bencher: divan::Bencher) {
+    let w = workload();
+    let ctx = metrics::Context::new(&w.catalog, &w.table, &w.trace);
+    bencher.counter(divan::counter::ItemsCount::new(w.trace.len())).bench(|| {
+        let opts = ReplayOptions { seed: 1, replicate: 0 };
+        engine::replay_observed(&w.catalog, &w.table, &w.trace, &opts, &|| ctx.collector(), &|_| {})
+    });
+}
