@@ -450,6 +450,29 @@ fn derive_group_stats(
     stats
 }
 
+/// Pass 2 for one group dimension: push every served latency that falls in a wanted bucket of its
+/// group (`key(request, served endpoint)`) into that bucket's buffer.
+#[inline(always)]
+fn collect_dimension(
+    outcomes: &Outcomes,
+    target: &[u8],
+    buffers: &mut [Vec<f64>],
+    first_group: usize,
+    key: &(dyn Fn(usize, usize) -> usize + Sync),
+) {
+    const MAX_SLOTS: usize = 8;
+    for (i, (&served, &latency)) in outcomes.served.iter().zip(&outcomes.latency_s).enumerate() {
+        if served == NOT_SERVED {
+            continue;
+        }
+        let g = key(i, served as usize);
+        let slot = target[g * N_BUCKETS + bucket(latency)];
+        if slot != 0 {
+            buffers[(g - first_group) * MAX_SLOTS + slot as usize - 1].push(latency);
+        }
+    }
+}
+
 /// Reorder `values` so that each of the ascending `ranks` holds its order statistic.
 fn select_ranks(values: &mut [f64], ranks: &[u64]) {
     let mut done = 0usize;
@@ -521,7 +544,7 @@ fn exact_quantiles(
     // Pass 2: collect the values in the wanted buckets. One task per group dimension, each owning
     // its groups' buffers, which are allocated at their exact final size (the histograms give
     // it): no growth, no merging, and the collection order is the trace order.
-    let n = trace.len();
+
     let mut candidates: Vec<Vec<f64>> = (0..n_groups * MAX_SLOTS)
         .map(|gs| {
             plan[gs / MAX_SLOTS]
@@ -529,35 +552,26 @@ fn exact_quantiles(
                 .map_or(Vec::new(), |&(b, _)| Vec::with_capacity(hist[(gs / MAX_SLOTS) * N_BUCKETS + b] as usize))
         })
         .collect();
-    let dims: [(usize, &(dyn Fn(usize, usize) -> usize + Sync)); 5] = [
-        (0, &|_, _| 0),
-        (groups.class(0), &|i, _| groups.class(trace.class[i] as usize)),
-        (groups.origin(0), &|i, _| groups.origin(trace.origin[i] as usize)),
-        (groups.model(0), &|_, served| groups.model(ep_model[served])),
-        (groups.endpoint(0), &|_, served| groups.endpoint(served)),
-    ];
     // Split the buffers at each dimension's first group so every task owns a disjoint slice.
+    let firsts = [0, groups.class(0), groups.origin(0), groups.model(0), groups.endpoint(0), n_groups];
     let mut slices: Vec<&mut [Vec<f64>]> = Vec::with_capacity(5);
     let mut rest: &mut [Vec<f64>] = &mut candidates;
     for d in 0..5 {
-        let end = if d + 1 < 5 { dims[d + 1].0 } else { n_groups };
-        let (head, tail) = rest.split_at_mut((end - dims[d].0) * MAX_SLOTS);
+        let (head, tail) = rest.split_at_mut((firsts[d + 1] - firsts[d]) * MAX_SLOTS);
         slices.push(head);
         rest = tail;
     }
-    slices.into_par_iter().zip(dims.par_iter()).for_each(|(buffers, &(first, key))| {
-        for i in 0..n {
-            let served = outcomes.served[i];
-            if served == NOT_SERVED {
-                continue;
-            }
-            let latency = outcomes.latency_s[i];
-            let g = key(i, served as usize);
-            let slot = target[g * N_BUCKETS + bucket(latency)];
-            if slot != 0 {
-                buffers[(g - first) * MAX_SLOTS + slot as usize - 1].push(latency);
-            }
-        }
+    let [overall, class, origin, model, endpoint]: [&mut [Vec<f64>]; 5] =
+        slices.try_into().unwrap_or_else(|_| unreachable!("five dimensions"));
+    let collect = |buffers: &mut [Vec<f64>], first: usize, key: &(dyn Fn(usize, usize) -> usize + Sync)| {
+        collect_dimension(outcomes, &target, buffers, first, key)
+    };
+    rayon::scope(|s| {
+        s.spawn(|_| collect(overall, 0, &|_, _| 0));
+        s.spawn(|_| collect(class, firsts[1], &|i, _| groups.class(trace.class[i] as usize)));
+        s.spawn(|_| collect(origin, firsts[2], &|i, _| groups.origin(trace.origin[i] as usize)));
+        s.spawn(|_| collect(model, firsts[3], &|_, served| groups.model(ep_model[served])));
+        s.spawn(|_| collect(endpoint, firsts[4], &|_, served| groups.endpoint(served)));
     });
     // Within each wanted bucket, place the ranks that are needed (selection, not a full sort).
     let wanted: Vec<Vec<u64>> = (0..n_groups * MAX_SLOTS)
