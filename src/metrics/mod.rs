@@ -450,29 +450,6 @@ fn derive_group_stats(
     stats
 }
 
-/// Pass 2 for one group dimension: push every served latency that falls in a wanted bucket of its
-/// group (`key(request, served endpoint)`) into that bucket's buffer.
-#[inline(always)]
-fn collect_dimension(
-    outcomes: &Outcomes,
-    target: &[u8],
-    buffers: &mut [Vec<f64>],
-    first_group: usize,
-    key: &(dyn Fn(usize, usize) -> usize + Sync),
-) {
-    const MAX_SLOTS: usize = 8;
-    for (i, (&served, &latency)) in outcomes.served.iter().zip(&outcomes.latency_s).enumerate() {
-        if served == NOT_SERVED {
-            continue;
-        }
-        let g = key(i, served as usize);
-        let slot = target[g * N_BUCKETS + bucket(latency)];
-        if slot != 0 {
-            buffers[(g - first_group) * MAX_SLOTS + slot as usize - 1].push(latency);
-        }
-    }
-}
-
 /// Reorder `values` so that each of the ascending `ranks` holds its order statistic.
 fn select_ranks(values: &mut [f64], ranks: &[u64]) {
     let mut done = 0usize;
@@ -541,38 +518,80 @@ fn exact_quantiles(
         }
     }
 
-    // Pass 2: collect the values in the wanted buckets. One task per group dimension, each owning
-    // its groups' buffers, which are allocated at their exact final size (the histograms give
-    // it): no growth, no merging, and the collection order is the trace order.
-
-    let mut candidates: Vec<Vec<f64>> = (0..n_groups * MAX_SLOTS)
-        .map(|gs| {
-            plan[gs / MAX_SLOTS]
-                .get(gs % MAX_SLOTS)
-                .map_or(Vec::new(), |&(b, _)| Vec::with_capacity(hist[(gs / MAX_SLOTS) * N_BUCKETS + b] as usize))
+    // Pass 2: collect the values in the wanted buckets. A request's five groups (overall, class,
+    // origin, model, endpoint) follow from its segment and serving endpoint, so one lookup in a
+    // table keyed by (segment, endpoint, bucket) says whether any of them wants its value. The
+    // requests are split into one contiguous piece per thread; each piece's buffers are allocated
+    // at the bucket's full count (an upper bound, so they never grow) and concatenated at the end.
+    // Selection does not depend on the order the values arrive in.
+    let n_origins = trace.origin_names.len();
+    let n_endpoints = groups.n_endpoints;
+    let n_segments = trace.class_names.len() * n_origins;
+    let groups_of = |segment: usize, e: usize| -> [usize; 5] {
+        [
+            0,
+            groups.class(segment / n_origins),
+            groups.origin(segment % n_origins),
+            groups.model(ep_model[e]),
+            groups.endpoint(e),
+        ]
+    };
+    let mut any_wanted = vec![false; n_segments * n_endpoints * N_BUCKETS];
+    for segment in 0..n_segments {
+        for e in 0..n_endpoints {
+            let row = &mut any_wanted[(segment * n_endpoints + e) * N_BUCKETS..][..N_BUCKETS];
+            for g in groups_of(segment, e) {
+                for &(b, _) in &plan[g] {
+                    row[b] = true;
+                }
+            }
+        }
+    }
+    let n = trace.len();
+    let pieces = rayon::current_num_threads().clamp(1, 64);
+    let piece_len = n.div_ceil(pieces).max(1);
+    let new_buffers = || -> Vec<Vec<f64>> {
+        (0..n_groups * MAX_SLOTS)
+            .map(|gs| {
+                plan[gs / MAX_SLOTS]
+                    .get(gs % MAX_SLOTS)
+                    .map_or(Vec::new(), |&(b, _)| Vec::with_capacity(hist[(gs / MAX_SLOTS) * N_BUCKETS + b] as usize))
+            })
+            .collect()
+    };
+    let per_piece: Vec<Vec<Vec<f64>>> = (0..pieces)
+        .into_par_iter()
+        .map(|piece| {
+            let mut buffers = new_buffers();
+            for i in piece * piece_len..((piece + 1) * piece_len).min(n) {
+                let served = outcomes.served[i];
+                if served == NOT_SERVED {
+                    continue;
+                }
+                let served = served as usize;
+                let latency = outcomes.latency_s[i];
+                let b = bucket(latency);
+                let segment = trace.class[i] as usize * n_origins + trace.origin[i] as usize;
+                if !any_wanted[(segment * n_endpoints + served) * N_BUCKETS + b] {
+                    continue;
+                }
+                for g in groups_of(segment, served) {
+                    let slot = target[g * N_BUCKETS + b];
+                    if slot != 0 {
+                        buffers[g * MAX_SLOTS + slot as usize - 1].push(latency);
+                    }
+                }
+            }
+            buffers
         })
         .collect();
-    // Split the buffers at each dimension's first group so every task owns a disjoint slice.
-    let firsts = [0, groups.class(0), groups.origin(0), groups.model(0), groups.endpoint(0), n_groups];
-    let mut slices: Vec<&mut [Vec<f64>]> = Vec::with_capacity(5);
-    let mut rest: &mut [Vec<f64>] = &mut candidates;
-    for d in 0..5 {
-        let (head, tail) = rest.split_at_mut((firsts[d + 1] - firsts[d]) * MAX_SLOTS);
-        slices.push(head);
-        rest = tail;
+    let mut per_piece = per_piece.into_iter();
+    let mut candidates = per_piece.next().unwrap_or_else(new_buffers);
+    for other in per_piece {
+        for (a, b) in candidates.iter_mut().zip(other) {
+            a.extend(b);
+        }
     }
-    let [overall, class, origin, model, endpoint]: [&mut [Vec<f64>]; 5] =
-        slices.try_into().unwrap_or_else(|_| unreachable!("five dimensions"));
-    let collect = |buffers: &mut [Vec<f64>], first: usize, key: &(dyn Fn(usize, usize) -> usize + Sync)| {
-        collect_dimension(outcomes, &target, buffers, first, key)
-    };
-    rayon::scope(|s| {
-        s.spawn(|_| collect(overall, 0, &|_, _| 0));
-        s.spawn(|_| collect(class, firsts[1], &|i, _| groups.class(trace.class[i] as usize)));
-        s.spawn(|_| collect(origin, firsts[2], &|i, _| groups.origin(trace.origin[i] as usize)));
-        s.spawn(|_| collect(model, firsts[3], &|_, served| groups.model(ep_model[served])));
-        s.spawn(|_| collect(endpoint, firsts[4], &|_, served| groups.endpoint(served)));
-    });
     // Within each wanted bucket, place the ranks that are needed (selection, not a full sort).
     let wanted: Vec<Vec<u64>> = (0..n_groups * MAX_SLOTS)
         .map(|gs| {
