@@ -271,7 +271,7 @@ impl<'a> Context<'a> {
     pub fn summarize(&self, outcomes: &Outcomes, collected: Collector<'_>) -> Summary {
         let (catalog, trace, groups) = (self.catalog, self.trace, &self.groups);
         let mut stats = derive_group_stats(catalog, self.table, trace, &self.layout, groups, &collected.cells);
-        let quantiles = exact_quantiles(trace, outcomes, groups, &self.ep_model, &collected.hist);
+        let quantiles = exact_quantiles(self.table, trace, outcomes, groups, &self.ep_model, &collected.hist);
         for (g, s) in stats.iter_mut().enumerate() {
             if let (Some(q), Some(extra)) = (quantiles[g], s.latency_s.as_mut()) {
                 extra.p50 = q[0];
@@ -481,6 +481,7 @@ fn needed_ranks(n: u64) -> Vec<u64> {
 
 /// Exact type-7 quantiles per group by bucket selection (see the module docs).
 fn exact_quantiles(
+    table: &RoutingTable,
     trace: &Trace,
     outcomes: &Outcomes,
     groups: &Groups,
@@ -536,15 +537,29 @@ fn exact_quantiles(
             groups.endpoint(e),
         ]
     };
-    let mut any_wanted = vec![false; n_segments * n_endpoints * N_BUCKETS];
-    for segment in 0..n_segments {
-        for e in 0..n_endpoints {
-            let row = &mut any_wanted[(segment * n_endpoints + e) * N_BUCKETS..][..N_BUCKETS];
+    // Rows only for (segment, endpoint) pairs the segment's rule can serve from, as bitsets over
+    // buckets, so the table stays small however many classes and origins a trace has.
+    const WORDS: usize = N_BUCKETS / 64;
+    let mut row_of = vec![u32::MAX; n_segments * n_endpoints];
+    let mut wanted_bits: Vec<[u64; WORDS]> = Vec::new();
+    for (segment, &r) in table.segment_rule.iter().enumerate() {
+        if r == u16::MAX {
+            continue;
+        }
+        let rule = &table.rules[r as usize];
+        for &e in rule.targets.iter().chain(&rule.fallbacks) {
+            let e = e as usize;
+            if row_of[segment * n_endpoints + e] != u32::MAX {
+                continue;
+            }
+            let mut bits = [0u64; WORDS];
             for g in groups_of(segment, e) {
                 for &(b, _) in &plan[g] {
-                    row[b] = true;
+                    bits[b / 64] |= 1 << (b % 64);
                 }
             }
+            row_of[segment * n_endpoints + e] = wanted_bits.len() as u32;
+            wanted_bits.push(bits);
         }
     }
     let n = trace.len();
@@ -572,7 +587,8 @@ fn exact_quantiles(
                 let latency = outcomes.latency_s[i];
                 let b = bucket(latency);
                 let segment = trace.class[i] as usize * n_origins + trace.origin[i] as usize;
-                if !any_wanted[(segment * n_endpoints + served) * N_BUCKETS + b] {
+                let row = row_of[segment * n_endpoints + served];
+                if wanted_bits[row as usize][b / 64] & (1 << (b % 64)) == 0 {
                     continue;
                 }
                 for g in groups_of(segment, served) {
