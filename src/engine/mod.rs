@@ -1,6 +1,6 @@
 //! Engines replay a trace through a routing table and record what happened to each request.
 //!
-//! [`replay`] is the stateless Monte Carlo engine of `SEMANTICS.md` section 3, generalised to
+//! [`replay()`] is the stateless Monte Carlo engine of `SEMANTICS.md` section 3, generalised to
 //! fallback chains and per-attempt timeouts. No IO and no clock: the same inputs, seed and replicate
 //! give identical [`Outcomes`] at any thread count, because each request's random stream is keyed by
 //! (seed, replicate, request index) rather than by which thread runs it.

@@ -1,10 +1,10 @@
 //! Traces: the canonical in-memory request table, and the only module that knows polars.
 //!
 //! A trace is columnar (one `Vec` per column) so that the replay engine can stream over it without
-//! touching polars. Loading ([`read`]) accepts CSV (also `.csv.gz`), Parquet and NDJSON, renames
+//! touching polars. Loading ([`read()`]) accepts CSV (also `.csv.gz`), Parquet and NDJSON, renames
 //! columns with `--map`, validates every row (naming file, row, column, value and what was expected),
 //! and sorts an unsorted trace with a warning. [`synth`] makes synthetic traffic from a YAML spec,
-//! [`stats`] summarises a trace, and [`write`] stores one as Parquet or CSV.
+//! [`stats`] summarises a trace, and [`write`](mod@write) stores one as Parquet or CSV.
 //!
 //! Deliberately absent: no routing, no sampling of outcomes; those belong to `engine`.
 

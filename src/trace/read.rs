@@ -14,9 +14,16 @@
 //!   codes); any other row goes through the general per-cell code, which also names what is wrong
 //!   with exact row and line numbers. A 10M-row trace costs little more memory than the [`Trace`].
 //!   (polars' CSV reader would first build string columns: several times the memory, and slower.)
-//! * **polars path**: Parquet and NDJSON, and CSV files the fast parser does not take (any file with a
-//!   `"` quote, whose quoted fields may hide commas and newlines). Parquet is read a few row groups
-//!   at a time, each batch converted in parallel while the next is decoded.
+//! * **Parquet**: only the used columns are read, one column chunk (one column of one row group) at a
+//!   time per thread, decoded by polars' Parquet decoder and converted straight into its rows of the
+//!   final columns, which are allocated once at the file's row count; each decoded chunk is freed as
+//!   soon as it is converted. Numbers of the types [`super::write::write()`] stores (f64 timestamps, u32
+//!   tokens) are copied as they are; class and origin names are coded once per distinct 16-byte
+//!   Arrow view, which for a dictionary-encoded column (as Parquet writers store names) means once
+//!   per dictionary entry per chunk, not once per row. Other types (integers, floats of another
+//!   width, text, date-times) go through the same per-cell conversions as CSV.
+//! * **polars path**: NDJSON, and CSV files the fast parser does not take (any file with a `"` quote,
+//!   whose quoted fields may hide commas and newlines).
 //!
 //! Both paths share the per-cell conversions below, so a value is accepted or rejected the same way
 //! in every format. Deliberately absent: no printing (the caller warns about sorting and skipped
@@ -27,8 +34,11 @@ use std::fs::File;
 use std::io::{BufReader, Cursor, Read};
 use std::path::Path;
 
+use polars::io::parquet::read::_internal::to_deserializer;
+use polars::io::parquet::read::FileMetadata;
 use polars::prelude::{
-    CsvReadOptions, DataFrame, DataType, JsonFormat, JsonReader, ParquetReader, PolarsResult, Schema, SerReader, Series,
+    ArrowDataType, ArrowField, CsvReadOptions, DataFrame, DataType, JsonFormat, JsonReader, ParquetReader,
+    PolarsResult, Schema, SerReader, Series,
 };
 use rayon::prelude::*;
 
@@ -948,6 +958,94 @@ impl LocalDict {
     }
 }
 
+/// Codes of a string column's distinct views (a view is the 16 bytes an Arrow string array keeps
+/// per row: the length and the string itself if it is short, else a prefix and where it is). Equal
+/// views are equal strings, so a column decoded from a Parquet dictionary is coded with one lookup
+/// per row, keyed by the whole view: no branch on the name's length or bytes. Different views may
+/// still be the same string; [`LocalDict`] gives both the same code.
+struct ViewCodes {
+    /// Views by slot (kept free of collisions, as in [`LocalDict`]), and their codes.
+    tags: Vec<u128>,
+    codes: Vec<u32>,
+    bits: u32,
+    seed: u64,
+    /// Every view in the table, and whether more may be added.
+    known: Vec<(u128, u32)>,
+    full: bool,
+}
+
+/// Views kept in a [`ViewCodes`] (like [`TABLE_NAMES`]); past this (many names, or plain-encoded
+/// long strings: a view per row), new views are looked up by name only.
+const VIEW_CODES: usize = 64;
+/// No real view is all ones (its length would be 4 GiB).
+const NO_VIEW: u128 = u128::MAX;
+
+impl Default for ViewCodes {
+    fn default() -> ViewCodes {
+        ViewCodes {
+            tags: vec![NO_VIEW],
+            codes: vec![0],
+            bits: 0,
+            seed: 0x2545_F491_4F6C_DD1D,
+            known: Vec::new(),
+            full: false,
+        }
+    }
+}
+
+impl ViewCodes {
+    #[inline(always)]
+    fn slot(view: u128, seed: u64, bits: u32) -> usize {
+        let h = ((view as u64) ^ seed) ^ ((view >> 64) as u64).rotate_left(29);
+        // `checked_shr`: a table of one slot (bits 0) has everything in slot 0.
+        h.wrapping_mul(0x9E37_79B9_7F4A_7C15).checked_shr(64 - bits).unwrap_or(0) as usize
+    }
+
+    #[inline(always)]
+    fn get(&self, view: u128) -> Option<u32> {
+        let s = Self::slot(view, self.seed, self.bits);
+        (self.tags[s] == view).then(|| self.codes[s])
+    }
+
+    #[cold]
+    fn insert(&mut self, view: u128, code: u32) {
+        if self.full || view == NO_VIEW {
+            return;
+        }
+        self.known.push((view, code));
+        if self.known.len() >= VIEW_CODES {
+            self.full = true;
+        }
+        let s = Self::slot(view, self.seed, self.bits);
+        if self.tags[s] == NO_VIEW {
+            (self.tags[s], self.codes[s]) = (view, code);
+            return;
+        }
+        // A collision: new seeds, then more slots, until every view has its own slot; failing that
+        // by 2^14 slots, the new view is looked up by name.
+        let mut seed = self.seed;
+        for bits in self.bits.max(4)..=14 {
+            for _ in 0..8 {
+                seed = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(1);
+                let mut tags = vec![NO_VIEW; 1 << bits];
+                let mut codes = vec![0; 1 << bits];
+                let placed = self.known.iter().all(|&(v, c)| {
+                    let s = Self::slot(v, seed, bits);
+                    let free = tags[s] == NO_VIEW;
+                    (tags[s], codes[s]) = (v, c);
+                    free
+                });
+                if placed {
+                    (self.tags, self.codes, self.bits, self.seed) = (tags, codes, bits, seed);
+                    return;
+                }
+            }
+        }
+        self.known.pop();
+        self.full = true;
+    }
+}
+
 /// One piece of input, converted: good rows only, plus the first bad cells.
 #[derive(Default)]
 struct Chunk {
@@ -1001,6 +1099,12 @@ struct GlobalDict {
 }
 
 impl GlobalDict {
+    /// A table of distinct names, coded in this order.
+    fn from_names(names: Vec<Vec<u8>>) -> GlobalDict {
+        let map = names.iter().enumerate().map(|(i, n)| (n.clone(), i as u16)).collect();
+        GlobalDict { names, map }
+    }
+
     /// Global codes for a chunk's local names; `None` if there would be more than 65535 names.
     fn map_local(&mut self, local: &LocalDict) -> Option<Vec<u16>> {
         let mut out = Vec::with_capacity(local.names.len());
@@ -1208,7 +1312,9 @@ impl<'a> Builder<'a> {
         let (class_names, class) = if self.has[Col::Class.idx()] {
             let (names, remap) = self.class_dict.into_sorted();
             let mut codes = self.class;
-            codes.iter_mut().for_each(|c| *c = remap[*c as usize]);
+            if remap.iter().enumerate().any(|(i, &c)| usize::from(c) != i) {
+                codes.iter_mut().for_each(|c| *c = remap[*c as usize]);
+            }
             (names, codes)
         } else {
             (vec![DEFAULT_CLASS.to_string()], vec![0; n])
@@ -1216,7 +1322,9 @@ impl<'a> Builder<'a> {
         let (origin_names, origin) = if self.has[Col::Origin.idx()] {
             let (names, remap) = self.origin_dict.into_sorted();
             let mut codes = self.origin;
-            codes.iter_mut().for_each(|c| *c = remap[*c as usize]);
+            if remap.iter().enumerate().any(|(i, &c)| usize::from(c) != i) {
+                codes.iter_mut().for_each(|c| *c = remap[*c as usize]);
+            }
             (names, codes)
         } else {
             (vec![UNSPECIFIED_ORIGIN.to_string()], vec![0; n])
@@ -2002,63 +2110,343 @@ fn frame_chunks(df: &DataFrame, layout: &Layout, lines: bool, path: &Path) -> Re
         .collect()
 }
 
-/// Rows converted per Parquet batch (whole row groups): bigger batches let polars decode row
-/// groups in parallel, smaller ones keep memory down.
-const PARQUET_BATCH_ROWS: usize = 2 << 20;
+// ---------------------------------------------------------------------------------------------
+// Parquet: every column chunk (one column of one row group) is read, decoded by polars' Parquet
+// decoder and converted on its own, straight into its rows of the final columns. All chunks are
+// converted in parallel; memory beyond the trace is a few decoded column chunks at a time.
+
+/// The recorded text columns, in the order of [`Chunk::text`].
+const TEXT_COLS: [Col; 4] = [Col::RequestId, Col::Model, Col::Region, Col::Status];
+/// The recorded number columns, in the order of [`Chunk::nums`].
+const NUM_COLS: [Col; 3] = [Col::Latency, Col::Ttft, Col::Cost];
 
 fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<Trace> {
     let err = polars_err(path, "Parquet");
-    let mut reader = ParquetReader::new(open(path)?);
-    let schema = reader.schema().map_err(&err)?;
-    let metadata = reader.get_metadata().map_err(&err)?.clone();
+    let (schema, metadata) = {
+        let mut reader = ParquetReader::new(open(path)?);
+        let schema = reader.schema().map_err(&err)?;
+        let metadata = reader.get_metadata().map_err(&err)?.clone();
+        (schema, metadata)
+    };
     let names: Vec<String> = schema.iter_names().map(|s| s.to_string()).collect();
     let layout = resolve_columns(&names, opts, path)?;
-    // Read only the columns used, one row group at a time.
-    let wanted: Vec<String> = layout.present().map(|(_, i)| names[i].clone()).collect();
-    let mut sub_names = wanted.clone();
-    sub_names.sort_by_key(|n| names.iter().position(|m| m == n));
-    let sub_layout = resolve_columns(&sub_names, opts, path)?;
-    let mut builder = Builder::new(path, &sub_layout, None);
-    builder.reserve(metadata.num_rows);
-    // Batches of whole row groups, about BATCH_ROWS rows each, as (offset, length).
-    let mut groups: Vec<(usize, usize)> = Vec::new();
-    let mut offset = 0;
-    for group in &metadata.row_groups {
-        match groups.last_mut() {
-            Some(last) if last.1 + group.num_rows() <= PARQUET_BATCH_ROWS => last.1 += group.num_rows(),
-            _ if group.num_rows() > 0 => groups.push((offset, group.num_rows())),
+    let groups: Vec<usize> =
+        (0..metadata.row_groups.len()).filter(|&g| metadata.row_groups[g].num_rows() > 0).collect();
+    let sizes: Vec<usize> = groups.iter().map(|&g| metadata.row_groups[g].num_rows()).collect();
+    let starts: Vec<usize> = sizes
+        .iter()
+        .scan(0, |next, &size| {
+            let start = *next;
+            *next += size;
+            Some(start)
+        })
+        .collect();
+    let n: usize = sizes.iter().sum();
+    // The field to decode each used column as.
+    let mut fields: [Option<ArrowField>; N_COLS] = Default::default();
+    for (col, i) in layout.present() {
+        fields[col.idx()] = schema.get_at_index(i).map(|(_, field)| decoded_field(field));
+    }
+
+    let mut cols = Columns::new(&layout, n);
+    let mut tasks = cols.split(&layout, &sizes);
+    // Row group by row group, so that the threads move through the file together.
+    tasks.sort_by_key(|(g, col, _)| (*g, col.idx()));
+    let done: Vec<Result<(usize, Col, ColReport, LocalDict)>> = tasks
+        .into_par_iter()
+        .map(|(g, col, out)| {
+            let field = fields[col.idx()].as_ref().expect("a field for every used column");
+            let (report, dict) = parquet_column(path, &metadata, groups[g], field, col, out)?;
+            Ok((g, col, report, dict))
+        })
+        .collect();
+
+    let too_many = |col: Col| {
+        Error::one(Problem::new(
+            Place::file(path).field(layout.source[col.idx()].clone()),
+            format!("more than 65535 distinct values in `{}`", col.name()),
+            "group rare values into fewer names before replaying",
+        ))
+    };
+    let mut bad_cells: Vec<BadCell> = Vec::new();
+    let mut bad_rows: Vec<usize> = Vec::new();
+    let mut class_dicts: Vec<LocalDict> = Vec::new();
+    let mut origin_dicts: Vec<LocalDict> = Vec::new();
+    for outcome in done {
+        let (g, col, report, dict) = outcome?;
+        if report.too_many {
+            return Err(too_many(col));
+        }
+        bad_rows.extend(report.rows.iter().map(|&r| starts[g] + r));
+        bad_cells.extend(report.bad.into_iter().map(|cell| BadCell { row: starts[g] + cell.row, ..cell }));
+        match col {
+            Col::Class => class_dicts.push(dict),
+            Col::Origin => origin_dicts.push(dict),
             _ => {}
         }
-        offset += group.num_rows();
     }
-    let read_group = |(offset, len): (usize, usize)| -> Result<DataFrame> {
-        let mut reader =
-            ParquetReader::new(open(path)?).with_columns(Some(sub_names.clone())).with_slice(Some((offset, len)));
-        reader.set_metadata(metadata.clone());
-        let df = reader.finish().map_err(&err)?;
-        // polars may return the projection in file order or in the order asked; select by name.
-        df.select(sub_names.iter().map(|s| s.as_str())).map_err(&err)
-    };
-    // Convert each group while the next one is read.
-    let mut current = match groups.first() {
-        Some(&g) => Some(read_group(g)?),
-        None => None,
-    };
-    let mut k = 0;
-    while let Some(df) = current.take() {
-        k += 1;
-        let (chunks, next) = rayon::join(
-            || frame_chunks(&df, &sub_layout, false, path),
-            || groups.get(k).map(|&g| read_group(g)).transpose(),
-        );
-        drop(df);
-        for chunk in chunks? {
-            builder.merge(chunk)?;
-        }
-        current = next?;
+    bad_rows.sort_unstable();
+    bad_rows.dedup();
+    if layout.has(Col::Cached) {
+        check_cached(&cols.cached, &cols.input, &mut bad_rows, &mut bad_cells);
     }
+    // The first bad rows overall are among each column chunk's first bad cells.
+    bad_cells.sort_by_key(|c| (c.row, c.col.map_or(usize::MAX, |c| c.idx())));
+    bad_cells.dedup_by_key(|c| c.row);
+    bad_cells.truncate(MAX_REPORTED);
+
+    let mut builder = Builder::new(path, &layout, None);
+    builder.rows = n;
+    builder.n_bad = bad_rows.len();
+    builder.bad = bad_cells.iter().map(|cell| builder.reporter.problem(cell, 0, 0)).collect();
+    if builder.n_bad > 0 && !opts.skip_bad_rows {
+        return builder.finish(opts);
+    }
+    // Local codes become codes into the sorted names of the whole file.
+    let mut class_dict = GlobalDict::default();
+    if layout.has(Col::Class) {
+        class_dict = settle_codes(&mut cols.class, &class_dicts, &sizes).ok_or_else(|| too_many(Col::Class))?;
+    }
+    let mut origin_dict = GlobalDict::default();
+    if layout.has(Col::Origin) {
+        origin_dict = settle_codes(&mut cols.origin, &origin_dicts, &sizes).ok_or_else(|| too_many(Col::Origin))?;
+    }
+    if !bad_rows.is_empty() {
+        cols.drop_rows(&bad_rows);
+        // Names seen only in bad rows must not become classes or origins.
+        class_dict = drop_unused_names(&mut cols.class, class_dict);
+        origin_dict = drop_unused_names(&mut cols.origin, origin_dict);
+    }
+    let Columns { ts, input, output, cached, class, origin, text, nums } = cols;
+    builder.ts = ts;
+    builder.input = input;
+    builder.output = output;
+    builder.cached = cached;
+    builder.class = class;
+    builder.class_dict = class_dict;
+    builder.origin = origin;
+    builder.origin_dict = origin_dict;
+    builder.text = text;
+    builder.nums = nums;
     builder.finish(opts)
 }
+
+/// The field to decode a column as: dictionary-typed columns (pandas or polars categoricals) as
+/// their values, which the name conversion turns into codes anyway.
+fn decoded_field(field: &ArrowField) -> ArrowField {
+    let mut field = field.clone();
+    if let ArrowDataType::Dictionary(_, values, _) = &field.dtype {
+        field.dtype = match values.as_ref() {
+            ArrowDataType::Utf8 | ArrowDataType::LargeUtf8 | ArrowDataType::Utf8View => ArrowDataType::Utf8View,
+            ArrowDataType::Binary | ArrowDataType::LargeBinary | ArrowDataType::BinaryView => ArrowDataType::BinaryView,
+            other => other.clone(),
+        };
+        field.metadata = None;
+    }
+    field
+}
+
+/// Read, decode and convert one column chunk (column `col` of row group `group`) into `out`.
+fn parquet_column(
+    path: &Path,
+    metadata: &FileMetadata,
+    group: usize,
+    field: &ArrowField,
+    col: Col,
+    out: Out<'_, u16>,
+) -> Result<(ColReport, LocalDict)> {
+    use std::io::{Seek, SeekFrom};
+    let err = polars_err(path, "Parquet");
+    let rows = out.len();
+    let broken =
+        |what: String| Error::Format { path: path.to_path_buf(), message: format!("cannot read as Parquet: {what}") };
+    let chunks: Vec<_> = match metadata.row_groups[group].columns_under_root_iter(&field.name) {
+        Some(chunks) => chunks.collect(),
+        None => return Err(broken(format!("row group {group} has no column `{}`", field.name))),
+    };
+    let mut file = open(path)?;
+    let mut columns = Vec::with_capacity(chunks.len());
+    for chunk in chunks {
+        let range = chunk.byte_range();
+        let len = usize::try_from(range.end - range.start).map_err(|_| broken("column chunk too large".into()))?;
+        let mut bytes = Vec::with_capacity(len);
+        file.seek(SeekFrom::Start(range.start)).map_err(|e| Error::io(path, e))?;
+        (&mut file).take(len as u64).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
+        if bytes.len() != len {
+            return Err(broken("the file ends inside a column chunk (truncated?)".into()));
+        }
+        columns.push((chunk, bytes.into()));
+    }
+    let (arrays, _) = to_deserializer(columns, field.clone(), None).map_err(&err)?;
+    let series = Series::try_from((field, arrays)).map_err(&err)?;
+    if series.len() != rows {
+        return Err(broken(format!(
+            "column `{}` of row group {group} has {} values, but the row group has {rows} rows",
+            field.name,
+            series.len()
+        )));
+    }
+    let mut dict = LocalDict::default();
+    let report = convert_column(col, &series, out, &mut dict, false).map_err(&err)?;
+    Ok((report, dict))
+}
+
+/// The final columns of a trace being read, at their full size.
+struct Columns {
+    ts: Vec<f64>,
+    input: Vec<u32>,
+    output: Vec<u32>,
+    cached: Vec<u32>,
+    class: Vec<u16>,
+    origin: Vec<u16>,
+    text: [Vec<Option<String>>; 4],
+    nums: [Vec<Option<f64>>; 3],
+}
+
+impl Columns {
+    /// Columns of `n` rows; absent optional columns stay empty.
+    fn new(layout: &Layout, n: usize) -> Columns {
+        let rows = |col: Col| if layout.has(col) { n } else { 0 };
+        Columns {
+            ts: vec![0.0; n],
+            input: vec![0; n],
+            output: vec![0; n],
+            cached: vec![0; rows(Col::Cached)],
+            class: vec![0; rows(Col::Class)],
+            origin: vec![0; rows(Col::Origin)],
+            text: TEXT_COLS.map(|col| vec![None; rows(col)]),
+            nums: NUM_COLS.map(|col| vec![None; rows(col)]),
+        }
+    }
+
+    /// Each used column cut into runs of `sizes` rows: (run, column, where its cells go).
+    fn split<'a>(&'a mut self, layout: &Layout, sizes: &[usize]) -> Vec<(usize, Col, Out<'a, u16>)> {
+        let Columns { ts, input, output, cached, class, origin, text, nums } = self;
+        let (mut ts, mut input, mut output, mut cached) = (Some(ts), Some(input), Some(output), Some(cached));
+        let (mut class, mut origin) = (Some(class), Some(origin));
+        let mut text = text.each_mut().map(Some);
+        let mut nums = nums.each_mut().map(Some);
+        let mut tasks = Vec::new();
+        for (col, _) in layout.present() {
+            let taken = "each column is present once";
+            let outs: Vec<Out<'a, u16>> = match col {
+                Col::Timestamp => split_rows(ts.take().expect(taken), sizes).map(Out::F64).collect(),
+                Col::Input => split_rows(input.take().expect(taken), sizes).map(Out::U32).collect(),
+                Col::Output => split_rows(output.take().expect(taken), sizes).map(Out::U32).collect(),
+                Col::Cached => split_rows(cached.take().expect(taken), sizes).map(Out::U32).collect(),
+                Col::Class => split_rows(class.take().expect(taken), sizes).map(Out::Code).collect(),
+                Col::Origin => split_rows(origin.take().expect(taken), sizes).map(Out::Code).collect(),
+                Col::RequestId | Col::Model | Col::Region | Col::Status => {
+                    split_rows(text[col.text_slot()].take().expect(taken), sizes).map(Out::Text).collect()
+                }
+                Col::Latency | Col::Ttft | Col::Cost => {
+                    split_rows(nums[col.num_slot()].take().expect(taken), sizes).map(Out::Amount).collect()
+                }
+            };
+            tasks.extend(outs.into_iter().enumerate().map(|(g, out)| (g, col, out)));
+        }
+        tasks
+    }
+
+    /// Remove the rows at the (sorted, distinct) indices `bad`.
+    fn drop_rows(&mut self, bad: &[usize]) {
+        fn drop<T>(v: &mut Vec<T>, bad: &[usize]) {
+            if v.is_empty() {
+                return;
+            }
+            let (mut row, mut next) = (0, 0);
+            v.retain(|_| {
+                let keep = bad.get(next) != Some(&row);
+                next += usize::from(!keep);
+                row += 1;
+                keep
+            });
+        }
+        drop(&mut self.ts, bad);
+        drop(&mut self.input, bad);
+        drop(&mut self.output, bad);
+        drop(&mut self.cached, bad);
+        drop(&mut self.class, bad);
+        drop(&mut self.origin, bad);
+        self.text.iter_mut().for_each(|v| drop(v, bad));
+        self.nums.iter_mut().for_each(|v| drop(v, bad));
+    }
+}
+
+/// `v` cut into consecutive runs of `sizes` elements.
+fn split_rows<'a, T>(v: &'a mut [T], sizes: &[usize]) -> impl Iterator<Item = &'a mut [T]> {
+    let mut rest = v;
+    sizes.iter().map(move |&size| {
+        let (run, tail) = std::mem::take(&mut rest).split_at_mut(size);
+        rest = tail;
+        run
+    })
+}
+
+/// Rows where cached input tokens exceed input tokens (in rows not already bad) become bad.
+fn check_cached(cached: &[u32], input: &[u32], bad_rows: &mut Vec<usize>, bad_cells: &mut Vec<BadCell>) {
+    let mut found = Vec::new();
+    let mut next = 0;
+    for (i, (&c, &inp)) in cached.iter().zip(input).enumerate() {
+        if bad_rows.get(next) == Some(&i) {
+            next += 1;
+        } else if c > inp {
+            found.push(i);
+            if found.len() <= MAX_REPORTED {
+                bad_cells.push(BadCell { row: i, line: None, col: Some(Col::Cached), message: cached_message(c, inp) });
+            }
+        }
+    }
+    if !found.is_empty() {
+        bad_rows.extend(found);
+        bad_rows.sort_unstable();
+    }
+}
+
+fn cached_message(cached: u32, input: u32) -> String {
+    format!("`{cached}` is greater than input_tokens `{input}`; expected cached input tokens <= input tokens")
+}
+
+/// Turn each run's local codes (run `k` of `sizes` rows coded by `locals[k]`) into codes of the
+/// sorted names of all runs, and return those names; `None` if there are more than 65535.
+fn settle_codes(codes: &mut [u16], locals: &[LocalDict], sizes: &[usize]) -> Option<GlobalDict> {
+    let mut global = GlobalDict::default();
+    let mut maps = Vec::with_capacity(locals.len());
+    for local in locals {
+        maps.push(global.map_local(local)?);
+    }
+    let (names, remap) = global.into_sorted();
+    split_rows(codes, sizes).zip(maps).collect::<Vec<_>>().into_par_iter().for_each(|(run, map)| {
+        let map: Vec<u16> = map.iter().map(|&c| remap[c as usize]).collect();
+        if map.iter().enumerate().any(|(i, &c)| usize::from(c) != i) {
+            // A bad cell's placeholder is out of range; its row is dropped or reported.
+            run.iter_mut().for_each(|c| *c = map.get(usize::from(*c)).copied().unwrap_or(0));
+        }
+    });
+    Some(GlobalDict::from_names(names.into_iter().map(String::into_bytes).collect()))
+}
+
+/// Drop names no code refers to, renumbering the codes (the names stay in their order).
+fn drop_unused_names(codes: &mut [u16], dict: GlobalDict) -> GlobalDict {
+    let mut used = vec![false; dict.names.len()];
+    codes.iter().for_each(|&c| used[usize::from(c)] = true);
+    if used.iter().all(|&u| u) {
+        return dict;
+    }
+    let mut renumber = vec![0u16; used.len()];
+    let mut kept = Vec::new();
+    for (old, name) in dict.names.into_iter().enumerate() {
+        if used[old] {
+            renumber[old] = kept.len() as u16;
+            kept.push(name);
+        }
+    }
+    codes.iter_mut().for_each(|c| *c = renumber[usize::from(*c)]);
+    GlobalDict::from_names(kept)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Converting a typed column (Parquet, NDJSON, CSV read by polars).
 
 /// How a column's cells are read: as numbers of one type, or as text.
 enum Cells {
@@ -2073,6 +2461,8 @@ fn cells_of(s: &Series, numeric: bool) -> PolarsResult<Cells> {
     let dtype = s.dtype();
     Ok(if numeric && *dtype == DataType::UInt32 {
         Cells::U32(s.clone())
+    } else if numeric && *dtype == DataType::Float64 {
+        Cells::F64(s.clone())
     } else if numeric && dtype.is_float() {
         Cells::F64(s.cast(&DataType::Float64)?)
     } else if numeric && dtype.is_unsigned_integer() {
@@ -2133,134 +2523,234 @@ fn for_each_cell(cells: &Cells, mut f: impl FnMut(usize, Cell<'_>)) -> PolarsRes
     Ok(())
 }
 
+/// Where one column's converted cells go: a run of rows, one slot per row. Class and origin
+/// names become codes of the type `C` in a [`LocalDict`].
+enum Out<'a, C> {
+    F64(&'a mut [f64]),
+    U32(&'a mut [u32]),
+    Code(&'a mut [C]),
+    Text(&'a mut [Option<String>]),
+    Amount(&'a mut [Option<f64>]),
+}
+
+impl<C> Out<'_, C> {
+    fn len(&self) -> usize {
+        match self {
+            Out::F64(v) => v.len(),
+            Out::U32(v) => v.len(),
+            Out::Code(v) => v.len(),
+            Out::Text(v) => v.len(),
+            Out::Amount(v) => v.len(),
+        }
+    }
+}
+
+/// A name code: `u32` in chunks, `u16` (the trace's type) when written into the final column.
+trait NameCode: Copy {
+    /// The largest code that fits, and that a global table of `u16` codes can hold.
+    const MAX: u32;
+    fn from_code(code: u32) -> Self;
+}
+
+impl NameCode for u32 {
+    const MAX: u32 = u32::MAX;
+    fn from_code(code: u32) -> Self {
+        code
+    }
+}
+
+impl NameCode for u16 {
+    const MAX: u32 = u16::MAX as u32 - 1;
+    fn from_code(code: u32) -> Self {
+        code as u16
+    }
+}
+
+/// What converting a column found wrong.
+#[derive(Default)]
+struct ColReport {
+    /// The first bad cells (rows relative to the run).
+    bad: Vec<BadCell>,
+    /// Every bad row (relative to the run), ascending.
+    rows: Vec<usize>,
+    /// More distinct names than codes of the type.
+    too_many: bool,
+}
+
+/// Convert one column's cells into `out` (one slot per row of `series`). Bad cells leave their
+/// slot as it was and are reported (a bad name's slot gets a code past the dictionary's end).
+fn convert_column<C: NameCode>(
+    col: Col,
+    series: &Series,
+    out: Out<'_, C>,
+    dict: &mut LocalDict,
+    lines: bool,
+) -> PolarsResult<ColReport> {
+    let numeric = !matches!(col.kind(), Kind::Name | Kind::Text);
+    let cells = cells_of(series, numeric)?;
+    let mut report = ColReport::default();
+    let mut bad = |i: usize, cell: Cell<'_>, e: CellError| {
+        report.rows.push(i);
+        if report.bad.len() < MAX_REPORTED {
+            report.bad.push(BadCell {
+                row: i,
+                line: lines.then_some(i),
+                col: Some(col),
+                message: format!("{}; expected {}", e.describe(&cell.display()), col.kind().expected()),
+            });
+        }
+    };
+    match (col.kind(), out, &cells) {
+        // The types this crate writes, straight through.
+        (Kind::Timestamp, Out::F64(dst), Cells::F64(s)) => {
+            let mut i = 0;
+            for arr in s.f64()?.downcast_iter() {
+                let values: &[f64] = arr.values();
+                let dst = &mut dst[i..i + values.len()];
+                if arr.validity().is_none_or(|v| v.unset_bits() == 0) {
+                    let mut finite = true;
+                    for (d, &v) in dst.iter_mut().zip(values) {
+                        *d = v + 0.0;
+                        finite &= v.is_finite();
+                    }
+                    if !finite {
+                        for (j, &v) in values.iter().enumerate() {
+                            if !v.is_finite() {
+                                bad(i + j, Cell::F64(v), CellError::NotFinite);
+                            }
+                        }
+                    }
+                } else {
+                    for (j, v) in arr.iter().enumerate() {
+                        match v {
+                            Some(&x) if x.is_finite() => dst[j] = x + 0.0,
+                            Some(&x) => bad(i + j, Cell::F64(x), CellError::NotFinite),
+                            None => bad(i + j, Cell::Null, CellError::Empty),
+                        }
+                    }
+                }
+                i += values.len();
+            }
+        }
+        (Kind::Tokens | Kind::CachedTokens, Out::U32(dst), Cells::U32(s)) => {
+            let mut i = 0;
+            for arr in s.u32()?.downcast_iter() {
+                let values: &[u32] = arr.values();
+                let dst = &mut dst[i..i + values.len()];
+                if arr.validity().is_none_or(|v| v.unset_bits() == 0) {
+                    dst.copy_from_slice(values);
+                } else {
+                    for (j, v) in arr.iter().enumerate() {
+                        match v {
+                            Some(&x) => dst[j] = x,
+                            // No cached tokens recorded: none were cached.
+                            None if col == Col::Cached => dst[j] = 0,
+                            None => bad(i + j, Cell::Null, CellError::Empty),
+                        }
+                    }
+                }
+                i += values.len();
+            }
+        }
+        (Kind::Timestamp, Out::F64(dst), _) => for_each_cell(&cells, |i, c| match timestamp_cell(c) {
+            Ok(v) => dst[i] = v,
+            Err(e) => bad(i, c, e),
+        })?,
+        (Kind::Tokens, Out::U32(dst), _) => for_each_cell(&cells, |i, c| match tokens_cell(c) {
+            Ok(v) => dst[i] = v,
+            Err(e) => bad(i, c, e),
+        })?,
+        (Kind::CachedTokens, Out::U32(dst), _) => for_each_cell(&cells, |i, c| match cached_cell(c) {
+            Ok(v) => dst[i] = v,
+            Err(e) => bad(i, c, e),
+        })?,
+        (Kind::Name, Out::Code(dst), Cells::Str(s)) => {
+            // Each distinct view (the 16 bytes a string column keeps per row) is coded once, in
+            // `views`; the rows of a dictionary-encoded column have only a few distinct views.
+            let mut views = ViewCodes::default();
+            let mut i = 0;
+            let strings = s.str()?;
+            let no_nulls = strings.null_count() == 0;
+            for arr in strings.downcast_iter() {
+                let dst = &mut dst[i..i + arr.len()];
+                for (j, (slot, view)) in dst.iter_mut().zip(arr.views().iter()).enumerate() {
+                    let bits = view.as_u128();
+                    if no_nulls && let Some(code) = views.get(bits) {
+                        *slot = C::from_code(code);
+                        continue;
+                    }
+                    match arr.get(j) {
+                        Some(name) if !name.is_empty() => {
+                            let code = dict.code_keyed(name_key(name.as_bytes()), name.as_bytes());
+                            if code > C::MAX {
+                                report.too_many = true;
+                                return Ok(report);
+                            }
+                            *slot = C::from_code(code);
+                            if no_nulls {
+                                views.insert(bits, code);
+                            }
+                        }
+                        v => {
+                            *slot = C::from_code(C::MAX);
+                            bad(i + j, v.map_or(Cell::Null, Cell::Str), CellError::Empty);
+                        }
+                    }
+                }
+                i += arr.len();
+            }
+        }
+        (Kind::Text, Out::Text(dst), _) => for_each_cell(&cells, |i, c| {
+            dst[i] = match c {
+                Cell::Str(s) if !s.is_empty() => Some(s.to_string()),
+                _ => None,
+            }
+        })?,
+        (Kind::Seconds | Kind::Dollars, Out::Amount(dst), _) => for_each_cell(&cells, |i, c| match amount_cell(c) {
+            Ok(v) => dst[i] = v,
+            Err(e) => bad(i, c, e),
+        })?,
+        _ => unreachable!("every kind of column has its own slots, and names are read as text"),
+    }
+    Ok(report)
+}
+
 /// Convert one frame (column-wise) into a chunk of good rows and the first bad cells.
 fn frame_chunk(df: &DataFrame, layout: &Layout, lines: bool) -> PolarsResult<Chunk> {
     let n = df.height();
-    let mut row_bad = vec![false; n];
-    let mut cells_bad: Vec<BadCell> = Vec::new();
+    let rows = |col: Col| if layout.has(col) { n } else { 0 };
     let mut ts = vec![0.0; n];
     let mut input = vec![0u32; n];
     let mut output = vec![0u32; n];
-    let mut cached: Vec<u32> = Vec::new();
-    let mut class: Vec<u32> = Vec::new();
-    let mut origin: Vec<u32> = Vec::new();
+    let mut cached = vec![0u32; rows(Col::Cached)];
+    let mut class = vec![0u32; rows(Col::Class)];
+    let mut origin = vec![0u32; rows(Col::Origin)];
     let mut class_dict = LocalDict::default();
     let mut origin_dict = LocalDict::default();
-    let mut text: [Vec<Option<String>>; 4] = Default::default();
-    let mut nums: [Vec<Option<f64>>; 3] = Default::default();
+    let mut text: [Vec<Option<String>>; 4] = TEXT_COLS.map(|col| vec![None; rows(col)]);
+    let mut nums: [Vec<Option<f64>>; 3] = NUM_COLS.map(|col| vec![None; rows(col)]);
+    let mut row_bad = vec![false; n];
+    let mut cells_bad: Vec<BadCell> = Vec::new();
     for (col, idx) in layout.present() {
         let series = df.columns()[idx].as_materialized_series();
-        let numeric = !matches!(col.kind(), Kind::Name | Kind::Text);
-        let cells = cells_of(series, numeric)?;
-        let mut reported = 0;
-        let mut bad = |i: usize, cell: Cell<'_>, e: CellError| {
-            row_bad[i] = true;
-            if reported < MAX_REPORTED {
-                reported += 1;
-                cells_bad.push(BadCell {
-                    row: i,
-                    line: lines.then_some(i),
-                    col: Some(col),
-                    message: format!("{}; expected {}", e.describe(&cell.display()), col.kind().expected()),
-                });
+        let mut unused = LocalDict::default();
+        let (out, dict) = match col {
+            Col::Timestamp => (Out::F64(&mut ts[..]), &mut unused),
+            Col::Input => (Out::U32(&mut input[..]), &mut unused),
+            Col::Output => (Out::U32(&mut output[..]), &mut unused),
+            Col::Cached => (Out::U32(&mut cached[..]), &mut unused),
+            Col::Class => (Out::Code(&mut class[..]), &mut class_dict),
+            Col::Origin => (Out::Code(&mut origin[..]), &mut origin_dict),
+            Col::RequestId | Col::Model | Col::Region | Col::Status => {
+                (Out::Text(&mut text[col.text_slot()][..]), &mut unused)
             }
+            Col::Latency | Col::Ttft | Col::Cost => (Out::Amount(&mut nums[col.num_slot()][..]), &mut unused),
         };
-        match (col.kind(), &cells) {
-            // The types this crate writes, straight through.
-            (Kind::Timestamp, Cells::F64(s)) => {
-                let mut i = 0;
-                for arr in s.f64()?.downcast_iter() {
-                    for v in arr.iter() {
-                        match v {
-                            Some(&x) if x.is_finite() => ts[i] = x + 0.0,
-                            Some(&x) => bad(i, Cell::F64(x), CellError::NotFinite),
-                            None => bad(i, Cell::Null, CellError::Empty),
-                        }
-                        i += 1;
-                    }
-                }
-            }
-            (Kind::Tokens, Cells::U32(s)) => {
-                let dst = if col == Col::Input { &mut input } else { &mut output };
-                let mut i = 0;
-                for arr in s.u32()?.downcast_iter() {
-                    for v in arr.iter() {
-                        match v {
-                            Some(&x) => dst[i] = x,
-                            None => bad(i, Cell::Null, CellError::Empty),
-                        }
-                        i += 1;
-                    }
-                }
-            }
-            (Kind::Timestamp, _) => for_each_cell(&cells, |i, c| match timestamp_cell(c) {
-                Ok(v) => ts[i] = v,
-                Err(e) => bad(i, c, e),
-            })?,
-            (Kind::Tokens, _) => {
-                let dst = if col == Col::Input { &mut input } else { &mut output };
-                for_each_cell(&cells, |i, c| match tokens_cell(c) {
-                    Ok(v) => dst[i] = v,
-                    Err(e) => bad(i, c, e),
-                })?
-            }
-            (Kind::CachedTokens, _) => {
-                cached = vec![0; n];
-                for_each_cell(&cells, |i, c| match cached_cell(c) {
-                    Ok(v) => cached[i] = v,
-                    Err(e) => bad(i, c, e),
-                })?
-            }
-            (Kind::Name, Cells::Str(s)) => {
-                let (dst, dict) =
-                    if col == Col::Class { (&mut class, &mut class_dict) } else { (&mut origin, &mut origin_dict) };
-                dst.reserve(n);
-                let mut i = 0;
-                for arr in s.str()?.downcast_iter() {
-                    let views = arr.views();
-                    for (j, v) in arr.iter().enumerate() {
-                        match v {
-                            Some(name) if !name.is_empty() => {
-                                // A short string sits inside its 16-byte view, zero-padded after its
-                                // 4-byte length: that is its key, with no need to touch the bytes.
-                                let view = views[j];
-                                let key = if view.is_inline() {
-                                    let bits = view.as_u128();
-                                    ((bits >> 32) as u64, (bits >> 96) as u64, view.length as usize)
-                                } else {
-                                    name_key(name.as_bytes())
-                                };
-                                dst.push(dict.code_keyed(key, name.as_bytes()));
-                            }
-                            _ => {
-                                dst.push(u32::MAX);
-                                bad(i, v.map_or(Cell::Null, Cell::Str), CellError::Empty);
-                            }
-                        }
-                        i += 1;
-                    }
-                }
-            }
-            (Kind::Name, _) => unreachable!("name columns are read as text"),
-            (Kind::Text, _) => {
-                let dst = &mut text[col.text_slot()];
-                dst.reserve(n);
-                for_each_cell(&cells, |_, c| {
-                    dst.push(match c {
-                        Cell::Str(s) if !s.is_empty() => Some(s.to_string()),
-                        _ => None,
-                    })
-                })?
-            }
-            (Kind::Seconds | Kind::Dollars, _) => {
-                let dst = &mut nums[col.num_slot()];
-                dst.resize(n, None);
-                for_each_cell(&cells, |i, c| match amount_cell(c) {
-                    Ok(v) => dst[i] = v,
-                    Err(e) => bad(i, c, e),
-                })?
-            }
+        let report = convert_column(col, series, out, dict, lines)?;
+        for &row in &report.rows {
+            row_bad[row] = true;
         }
+        cells_bad.extend(report.bad);
     }
     if layout.has(Col::Cached) {
         let mut reported = 0;
@@ -2273,10 +2763,7 @@ fn frame_chunk(df: &DataFrame, layout: &Layout, lines: bool) -> PolarsResult<Chu
                         row: i,
                         line: lines.then_some(i),
                         col: Some(Col::Cached),
-                        message: format!(
-                            "`{}` is greater than input_tokens `{}`; expected cached input tokens <= input tokens",
-                            cached[i], input[i]
-                        ),
+                        message: cached_message(cached[i], input[i]),
                     });
                 }
             }
@@ -2510,6 +2997,22 @@ mod tests {
         }
     }
 
+    #[test]
+    fn view_codes_find_what_they_hold_and_nothing_else() {
+        let mut codes = ViewCodes::default();
+        assert_eq!(codes.get(0), None);
+        // Views that differ in one word only, as inline views of names of one length do.
+        let view = |i: u128| (i << 32) | 5;
+        for i in 0..100u32 {
+            codes.insert(view(i.into()), i);
+            for j in 0..=i {
+                let want = (j < VIEW_CODES as u32).then_some(j);
+                assert_eq!(codes.get(view(j.into())), want, "{j} after inserting {i}");
+            }
+        }
+        assert_eq!(codes.get(view(1000)), None);
+    }
+
     fn fast(text: &str, block: usize, skip: bool) -> Result<Trace> {
         let opts = ReadOptions { skip_bad_rows: skip, ..ReadOptions::default() };
         match csv_fast(Cursor::new(text.as_bytes().to_vec()), Path::new("t.csv"), &opts, 0, block)? {
@@ -2604,6 +3107,171 @@ mod tests {
         assert!(err.contains("input_tokens"), "{err}");
         assert!(parse_column_map("tok_in").is_err());
         assert!(parse_column_map("=input_tokens").is_err());
+    }
+
+    fn parquet_file(dir: &Path, name: &str, columns: Vec<polars::prelude::Column>, group: usize) -> std::path::PathBuf {
+        use polars::prelude::ParquetWriter;
+        let height = columns[0].len();
+        let mut df = DataFrame::new(height, columns).unwrap();
+        let path = dir.join(name);
+        ParquetWriter::new(File::create(&path).unwrap()).with_row_group_size(Some(group)).finish(&mut df).unwrap();
+        path
+    }
+
+    fn without_source(mut t: Trace) -> Trace {
+        t.source = String::new();
+        t
+    }
+
+    #[test]
+    fn parquet_in_many_row_groups_reads_like_the_same_csv() {
+        use polars::prelude::{Float64Chunked, IntoColumn, NewChunkedArray, StringChunked, UInt32Chunked};
+        let n = 1000;
+        // Out of order in the middle; names that come and go between row groups, short (inline in a
+        // view) and long (not); tokens of every size.
+        let ts: Vec<f64> = (0..n).map(|i| if i == 500 { 3.0 } else { i as f64 * 0.5 }).collect();
+        let names = ["chat", "a-rather-long-class-name", "code", "zh_docs", "b", "another-long-class-name!"];
+        let class: Vec<&str> = (0..n).map(|i| names[(i / 150 + i % 3) % names.len()]).collect();
+        let origins = ["us-east-1", "ap-southeast-1", "eu-west-1"];
+        let origin: Vec<&str> = (0..n).map(|i| origins[(i * 7 / 3) % 3]).collect();
+        let input: Vec<u32> = (0..n).map(|i| (i as u32).wrapping_mul(2_654_435_761) % 100_000).collect();
+        let output: Vec<u32> = (0..n).map(|i| if i == 7 { u32::MAX } else { i as u32 % 700 }).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let columns = vec![
+            Float64Chunked::from_slice("timestamp_s".into(), &ts).into_column(),
+            StringChunked::from_slice("class".into(), &class).into_column(),
+            StringChunked::from_slice("origin_region".into(), &origin).into_column(),
+            UInt32Chunked::from_slice("input_tokens".into(), &input).into_column(),
+            UInt32Chunked::from_slice("output_tokens".into(), &output).into_column(),
+        ];
+        let mut csv = String::from("timestamp_s,class,origin_region,input_tokens,output_tokens\n");
+        for i in 0..n {
+            csv.push_str(&format!("{},{},{},{},{}\n", ts[i], class[i], origin[i], input[i], output[i]));
+        }
+        let csv_path = dir.path().join("t.csv");
+        std::fs::write(&csv_path, csv).unwrap();
+        let want = without_source(read(&csv_path, &ReadOptions::default()).unwrap());
+        assert!(want.sorted_on_load);
+        assert_eq!(want.class_names.len(), names.len());
+        for group in [64, 1000, 5000] {
+            let path = parquet_file(dir.path(), &format!("g{group}.parquet"), columns.clone(), group);
+            let groups = ParquetReader::new(File::open(&path).unwrap()).get_metadata().unwrap().row_groups.len();
+            assert_eq!(groups > 1, group < n, "{groups} row groups of {group}");
+            let got = without_source(read(&path, &ReadOptions::default()).unwrap());
+            assert_eq!(got, want, "row groups of {group}");
+        }
+    }
+
+    #[test]
+    fn parquet_bad_rows_in_later_row_groups_name_their_rows() {
+        use polars::prelude::{Float64Chunked, IntoColumn, NewChunkedArray, StringChunked, UInt32Chunked};
+        let n = 300;
+        let ts: Vec<f64> = (0..n).map(|i| if i == 250 { f64::NAN } else { i as f64 }).collect();
+        let class: Vec<&str> = (0..n)
+            .map(|i| match i {
+                250 => "ghost",
+                251 => "",
+                _ if i % 2 == 0 => "even",
+                _ => "odd",
+            })
+            .collect();
+        let input: Vec<Option<u32>> = (0..n).map(|i| (i != 123).then_some(i as u32)).collect();
+        let output: Vec<u32> = vec![1; n];
+        let dir = tempfile::tempdir().unwrap();
+        let path = parquet_file(
+            dir.path(),
+            "bad.parquet",
+            vec![
+                Float64Chunked::from_slice("timestamp_s".into(), &ts).into_column(),
+                StringChunked::from_slice("class".into(), &class).into_column(),
+                UInt32Chunked::from_slice_options("input_tokens".into(), &input).into_column(),
+                UInt32Chunked::from_slice("output_tokens".into(), &output).into_column(),
+            ],
+            50,
+        );
+        let err = read(&path, &ReadOptions::default()).unwrap_err();
+        let at = |p: &Problem| (p.place.row, p.place.field.clone().unwrap_or_default());
+        let places: Vec<_> = err.problems().iter().map(at).collect();
+        assert_eq!(
+            places,
+            [
+                (Some(124), "input_tokens".to_string()),
+                (Some(251), "timestamp_s".to_string()),
+                (Some(252), "class".to_string())
+            ],
+            "{err}"
+        );
+        let text = err.to_string();
+        assert!(text.contains("`NaN` is not a finite number"), "{text}");
+        let opts = ReadOptions { skip_bad_rows: true, ..ReadOptions::default() };
+        let t = read(&path, &opts).unwrap();
+        assert_eq!((t.len(), t.skipped_rows), (297, 3));
+        // "ghost" appeared only in a bad row, so it is not a class.
+        assert_eq!(t.class_names, ["even", "odd"]);
+        assert_eq!(t.timestamp_s[123], 124.0);
+        assert_eq!(t.input_tokens[123], 124);
+        // Rows 251 and 252 are gone: row 250 is followed by row 253.
+        assert_eq!((t.class_name(248), t.timestamp_s[248]), ("odd", 249.0));
+        assert_eq!((t.class_name(249), t.timestamp_s[249]), ("even", 252.0));
+    }
+
+    #[test]
+    fn parquet_with_too_many_classes() {
+        use polars::prelude::{IntoColumn, NewChunkedArray, StringChunked, UInt32Chunked};
+        let n = 70_000;
+        let class: Vec<String> = (0..n).map(|i| format!("class-{i}")).collect();
+        let ones = vec![1u32; n];
+        let dir = tempfile::tempdir().unwrap();
+        // One row group: too many names in one chunk; several: too many only together.
+        for group in [n, 20_000] {
+            let columns = vec![
+                UInt32Chunked::from_slice("timestamp_s".into(), &ones).into_column(),
+                StringChunked::from_iter_values("class".into(), class.iter().map(|s| s.as_str())).into_column(),
+                UInt32Chunked::from_slice("input_tokens".into(), &ones).into_column(),
+                UInt32Chunked::from_slice("output_tokens".into(), &ones).into_column(),
+            ];
+            let path = parquet_file(dir.path(), &format!("g{group}.parquet"), columns, group);
+            let err = read(&path, &ReadOptions::default()).unwrap_err().to_string();
+            assert!(err.contains("more than 65535 distinct values in `class`"), "{err}");
+        }
+    }
+
+    #[test]
+    fn parquet_of_other_types_through_a_map() {
+        use polars::prelude::{Int32Chunked, Int64Chunked, IntoColumn, NewChunkedArray, StringChunked, UInt32Chunked};
+        let dir = tempfile::tempdir().unwrap();
+        let path = parquet_file(
+            dir.path(),
+            "other.parquet",
+            vec![
+                Int64Chunked::from_slice("ts".into(), &[3, 1, 2, 4]).into_column(),
+                Int32Chunked::from_slice("tin".into(), &[5, 6, 7, -8]).into_column(),
+                StringChunked::from_slice("tout".into(), &["1", "2", "x", "4"]).into_column(),
+                UInt32Chunked::from_slice_options("cached_input_tokens".into(), &[Some(9), None, Some(1), Some(0)])
+                    .into_column(),
+                StringChunked::from_slice("kind".into(), &["a", "b", "c", "d"]).into_column(),
+            ],
+            2,
+        );
+        let column_map = ["ts=timestamp_s", "tin=input_tokens", "tout=output_tokens", "kind=class"]
+            .map(|m| parse_column_map(m).unwrap());
+        let opts = ReadOptions { column_map: column_map.to_vec(), ..ReadOptions::default() };
+        let err = read(&path, &opts).unwrap_err();
+        let text = err.to_string();
+        for needle in [
+            "row 1, `cached_input_tokens`: `9` is greater than input_tokens `5`",
+            "row 3, `tout`: `x` is not a number",
+            "(column mapped to `output_tokens`)",
+            "row 4, `tin`: `-8` is negative",
+        ] {
+            assert!(text.contains(needle), "{needle:?} not in {text}");
+        }
+        assert_eq!(err.problems().len(), 3, "{text}");
+        let t = read(&path, &ReadOptions { skip_bad_rows: true, ..opts }).unwrap();
+        assert_eq!(t.timestamp_s, [1.0]);
+        assert_eq!((t.input_tokens[0], t.output_tokens[0]), (6, 2));
+        assert_eq!(t.cached_input_tokens, Some(vec![0]), "a null cached count is 0");
+        assert_eq!(t.class_names, ["b"]);
     }
 
     #[test]

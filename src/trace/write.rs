@@ -20,8 +20,10 @@ use super::{Trace, columns};
 use crate::error::{Error, Place, Problem, Result};
 use crate::output::write_atomic;
 
-/// Rows per Parquet row group: the reader converts one group at a time, so this bounds its memory.
-const ROW_GROUP: usize = 1 << 20;
+/// Rows per Parquet row group: the reader decodes one column chunk per thread at a time, so this
+/// bounds its memory (128K rows: reading the 10M reference trace peaks ~140 MB lower than with 1M,
+/// at the same speed).
+const ROW_GROUP: usize = 1 << 17;
 
 /// Write a trace. `format` `None` means "from the file's extension".
 pub fn write(trace: &Trace, path: &Path, format: Option<TraceFormat>) -> Result<()> {
