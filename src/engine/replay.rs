@@ -34,9 +34,20 @@ struct EndpointModel<'a> {
 /// the same pass over memory. Each worker gets its own observer; they are merged at the end, in an
 /// order that depends on scheduling, so merging must be order-independent (integer sums, maxima).
 pub trait Observer: Send {
-    /// One request: its index, the position of its primary among the rule's targets, attempts made,
-    /// final status, serving endpoint (or `NOT_SERVED`) and latency.
-    fn observe(&mut self, request: usize, target: usize, attempts: u8, status: Status, served: u16, latency_s: f64);
+    /// One request: its index, its segment (`class * n_origins + origin`), the position of its
+    /// primary among the rule's targets, attempts made, final status, serving endpoint (or
+    /// `NOT_SERVED`) and latency.
+    #[allow(clippy::too_many_arguments)]
+    fn observe(
+        &mut self,
+        request: usize,
+        segment: usize,
+        target: usize,
+        attempts: u8,
+        status: Status,
+        served: u16,
+        latency_s: f64,
+    );
     /// Combine two observers' records.
     fn merge(self, other: Self) -> Self;
 }
@@ -47,7 +58,7 @@ pub struct NoObserver;
 
 impl Observer for NoObserver {
     #[inline]
-    fn observe(&mut self, _: usize, _: usize, _: u8, _: Status, _: u16, _: f64) {}
+    fn observe(&mut self, _: usize, _: usize, _: usize, _: u8, _: Status, _: u16, _: f64) {}
     fn merge(self, _: Self) -> Self {
         self
     }
@@ -142,7 +153,7 @@ pub fn replay_observed<O: Observer>(
                     endpoint_idx = rule.fallbacks[next];
                 }
                 attempts[k] = n_attempts;
-                observer.observe(i, target, n_attempts, status[k], served[k], latency[k]);
+                observer.observe(i, segment, target, n_attempts, status[k], served[k], latency[k]);
             }
             progress(primary.len() as u64);
             observer

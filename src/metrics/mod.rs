@@ -188,13 +188,21 @@ pub struct Collector<'a> {
 
 impl Observer for Collector<'_> {
     #[inline]
-    fn observe(&mut self, i: usize, target: usize, attempts: u8, status: Status, served: u16, latency_s: f64) {
+    fn observe(
+        &mut self,
+        i: usize,
+        segment: usize,
+        target: usize,
+        attempts: u8,
+        status: Status,
+        served: u16,
+        latency_s: f64,
+    ) {
         let ctx = self.ctx;
         let trace = ctx.trace;
-        let class = trace.class[i] as usize;
-        let origin = trace.origin[i] as usize;
-        let segment = class * ctx.table.n_origins + origin;
-        let cell = &mut self.cells[ctx.layout.index(segment, target, attempts as usize, status)];
+        let seg = &ctx.segments[segment];
+        let cell =
+            &mut self.cells[seg.cell_base + (target * seg.max_attempts + attempts as usize - 1) * 3 + status as usize];
         cell.n += 1;
         cell.input_tokens += trace.input_tokens[i] as u64;
         cell.output_tokens += trace.output_tokens[i] as u64;
@@ -206,9 +214,8 @@ impl Observer for Collector<'_> {
             cell.latency_ns += (latency_s * 1e9) as u64 as u128;
             cell.latency_max = cell.latency_max.max(latency_s);
             let b = bucket(latency_s);
-            let served = served as usize;
-            let g = &ctx.groups;
-            for group in [0, g.class(class), g.origin(origin), g.model(ctx.ep_model[served]), g.endpoint(served)] {
+            let [model_group, endpoint_group] = ctx.endpoint_groups[served as usize];
+            for group in [0, seg.class_group, seg.origin_group, model_group, endpoint_group] {
                 self.hist[group * N_BUCKETS + b] += 1;
             }
         }
@@ -239,22 +246,52 @@ pub struct Context<'a> {
     groups: Groups,
     layout: CellLayout,
     ep_model: Vec<usize>,
+    /// Per segment, what the per-request update needs, in one place.
+    segments: Vec<SegmentInfo>,
+    /// Per endpoint: its model's group and its own group.
+    endpoint_groups: Vec<[usize; 2]>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct SegmentInfo {
+    cell_base: usize,
+    max_attempts: usize,
+    class_group: usize,
+    origin_group: usize,
 }
 
 impl<'a> Context<'a> {
     pub fn new(catalog: &'a Catalog, table: &'a RoutingTable, trace: &'a Trace) -> Context<'a> {
+        let groups = Groups {
+            n_classes: trace.class_names.len(),
+            n_origins: trace.origin_names.len(),
+            n_models: catalog.models.len(),
+            n_endpoints: catalog.endpoints.len(),
+        };
+        let layout = CellLayout::new(table);
+        let segments = (0..table.segment_rule.len())
+            .map(|s| SegmentInfo {
+                cell_base: layout.seg_base[s],
+                max_attempts: layout.seg_attempts[s],
+                class_group: groups.class(s / table.n_origins),
+                origin_group: groups.origin(s % table.n_origins),
+            })
+            .collect();
+        let endpoint_groups = catalog
+            .endpoints
+            .iter()
+            .enumerate()
+            .map(|(e, ep)| [groups.model(ep.model_idx), groups.endpoint(e)])
+            .collect();
         Context {
             catalog,
             table,
             trace,
-            groups: Groups {
-                n_classes: trace.class_names.len(),
-                n_origins: trace.origin_names.len(),
-                n_models: catalog.models.len(),
-                n_endpoints: catalog.endpoints.len(),
-            },
-            layout: CellLayout::new(table),
+            groups,
+            layout,
             ep_model: catalog.endpoints.iter().map(|e| e.model_idx).collect(),
+            segments,
+            endpoint_groups,
         }
     }
 
@@ -314,6 +351,7 @@ pub fn summarize(catalog: &Catalog, table: &RoutingTable, trace: &Trace, outcome
                     let target = rule.targets.iter().position(|&t| t == outcomes.primary[i]).unwrap_or(0);
                     acc.observe(
                         i,
+                        segment,
                         target,
                         outcomes.attempts[i],
                         outcomes.status[i],
