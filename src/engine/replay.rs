@@ -89,7 +89,8 @@ pub fn replay_observed<O: Observer>(
         primary: vec![0; n],
         served: vec![0; n],
         attempts: vec![0; n],
-        status: vec![Status::Ok; n],
+        // A parallel fill: `vec![Status::Ok; n]` would write every byte on one thread first.
+        status: (0..n).into_par_iter().map(|_| Status::Ok).collect(),
         latency_s: vec![0.0; n],
         seed: opts.seed,
         replicate: opts.replicate,
