@@ -243,22 +243,19 @@ fn validate(a: &ValidateArgs) -> anyhow::Result<()> {
     .into_iter()
     .flatten()
     .collect();
-    if problems.is_empty() {
-        println!("ok: {}", checked.join(", "));
-        if let Some(c) = &catalog {
-            println!("  {} endpoints ({} models x {} regions)", c.endpoints.len(), c.models.len(), c.regions.len());
-        }
-        if let Some(p) = &policy {
-            println!("  {} rules", p.rules.len());
-        }
-        if let Some(t) = &trace {
-            println!("  {} requests, {} classes, {} origins", t.len(), t.class_names.len(), t.origin_names.len());
-        }
-        Ok(())
-    } else {
-        problems.finish()?;
-        unreachable!()
+    // Every problem found, in one error (exit code 2).
+    problems.finish()?;
+    println!("ok: {}", checked.join(", "));
+    if let Some(c) = &catalog {
+        println!("  {} endpoints ({} models x {} regions)", c.endpoints.len(), c.models.len(), c.regions.len());
     }
+    if let Some(p) = &policy {
+        println!("  {} rules", p.rules.len());
+    }
+    if let Some(t) = &trace {
+        println!("  {} requests, {} classes, {} origins", t.len(), t.class_names.len(), t.origin_names.len());
+    }
+    Ok(())
 }
 
 fn trace_command(t: TraceCommand) -> anyhow::Result<()> {
