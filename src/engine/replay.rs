@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use super::rng::{RequestRng, stream_base};
 use super::{NOT_SERVED, Outcomes, Status};
 use crate::catalog::{Catalog, DecodeDist, LatencyDist};
-use crate::policy::RoutingTable;
+use crate::policy::{BoundRule, RoutingTable};
 use crate::trace::Trace;
 
 /// Requests per unit of parallel work (results never depend on it: streams are keyed by request).
@@ -96,6 +96,9 @@ pub fn replay_observed<O: Observer>(
         replicate: opts.replicate,
     };
     let base = stream_base(opts.seed, opts.replicate);
+    // The rule of each segment, resolved once (absent segments never occur in the trace).
+    let segment_rules: Vec<&BoundRule> =
+        table.segment_rule.iter().map(|&r| &table.rules[if r == u16::MAX { 0 } else { r as usize }]).collect();
     let observer = out
         .primary
         .par_chunks_mut(CHUNK)
@@ -106,13 +109,19 @@ pub fn replay_observed<O: Observer>(
         .enumerate()
         .fold(new_observer, |mut observer, (chunk, ((((primary, served), attempts), status), latency))| {
             let start = chunk * CHUNK;
-            for k in 0..primary.len() {
+            let len = primary.len();
+            // Equal-length slices up front let the compiler drop per-element bounds checks.
+            let (classes, origins) = (&trace.class[start..start + len], &trace.origin[start..start + len]);
+            let outputs = &trace.output_tokens[start..start + len];
+            let (served, attempts, status, latency) =
+                (&mut served[..len], &mut attempts[..len], &mut status[..len], &mut latency[..len]);
+            for k in 0..len {
                 let i = start + k;
-                let origin = trace.origin[i] as usize;
-                let segment = trace.class[i] as usize * table.n_origins + origin;
-                let rule = &table.rules[table.segment_rule[segment] as usize];
+                let origin = origins[k] as usize;
+                let segment = classes[k] as usize * table.n_origins + origin;
+                let rule = segment_rules[segment];
                 let rtt = &table.rtt_s[origin];
-                let output_tokens = trace.output_tokens[i];
+                let output_tokens = outputs[k];
                 let mut rng = RequestRng::from_base(base, i as u64);
 
                 let target = rule.pick_index(rng.random::<f64>());
