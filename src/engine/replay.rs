@@ -107,6 +107,9 @@ pub fn replay_observed<O: Observer>(
         .zip(out.status.par_chunks_mut(CHUNK))
         .zip(out.latency_s.par_chunks_mut(CHUNK))
         .enumerate()
+        // At least 8 chunks per task: each task starts a fresh observer, and fewer of them means
+        // less to allocate and merge (results do not depend on the split).
+        .with_min_len(8)
         .fold(new_observer, |mut observer, (chunk, ((((primary, served), attempts), status), latency))| {
             let start = chunk * CHUNK;
             let len = primary.len();

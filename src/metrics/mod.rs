@@ -211,7 +211,7 @@ impl Observer for Collector<'_> {
         }
         if served != NOT_SERVED {
             // Truncating to whole nanoseconds: the mean is exact to 1 ns.
-            cell.latency_ns += (latency_s * 1e9) as u64 as u128;
+            cell.latency_ns += (latency_s * 1e9) as i64 as u128; // one instruction, unlike `as u64`
             cell.latency_max = cell.latency_max.max(latency_s);
             let b = bucket(latency_s);
             let [model_group, endpoint_group] = ctx.endpoint_groups[served as usize];
