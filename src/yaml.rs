@@ -39,11 +39,6 @@ pub fn read<T: DeserializeOwned>(path: &Path) -> Result<T> {
     from_str(&text, path)
 }
 
-/// Serialize to YAML text.
-pub fn to_string<T: serde::Serialize>(value: &T) -> Result<String> {
-    serde_saphyr::to_string(value).map_err(|e| Error::Format { path: "<yaml>".into(), message: e.to_string() })
-}
-
 fn first_line(s: &str) -> String {
     // serde-saphyr renders a code snippet after the message; the first lines carry the meaning.
     // Its own "error: line L column C:" prefix repeats what the Place already says.
@@ -95,9 +90,4 @@ impl<V: serde::Serialize> serde::Serialize for OrderedMap<V> {
         }
         map.end()
     }
-}
-
-/// A spanned value with no location, for documents built in code.
-pub fn unspanned<T>(value: T) -> Spanned<T> {
-    Spanned::new(value, serde_saphyr::Location::UNKNOWN, serde_saphyr::Location::UNKNOWN)
 }

@@ -328,10 +328,4 @@ impl BoundRule {
     pub fn pick_index(&self, u: f64) -> usize {
         self.cum_weights.partition_point(|&c| c <= u).min(self.targets.len() - 1)
     }
-
-    /// The primary endpoint for a uniform draw `u` in [0, 1).
-    #[inline]
-    pub fn pick(&self, u: f64) -> u16 {
-        self.targets[self.pick_index(u)]
-    }
 }
