@@ -258,3 +258,48 @@ fn observing_during_replay_gives_the_same_summary_as_after_it() {
     assert_eq!(during, after);
     assert_eq!(o, engine::replay(&c, &table, &t, &opts));
 }
+
+#[test]
+fn each_target_falls_back_along_its_own_chain() {
+    let c = catalog(TWO);
+    // a falls back to b; b falls back to a; the rule's own chain would send both to b.
+    let p = policy(
+        "rules:\n  - targets:\n      a@us-east-1: {weight: 0.5, fallback: [b@us-east-1]}\n      \
+         b@us-east-1: {weight: 0.5, fallback: [a@us-east-1]}\n    fallback: [b@us-east-1]\n",
+        &c,
+    );
+    assert_eq!(p.rules[0].chain_of(0), &[1]);
+    assert_eq!(p.rules[0].chain_of(1), &[0]);
+    let n = 100_000;
+    let t = uniform_trace(n, 50);
+    let table = p.bind(&c, &t).unwrap();
+    let o = engine::replay(&c, &table, &t, &ReplayOptions { seed: 9, replicate: 0 });
+    let (mut b_to_a, mut b_first) = (0u64, 0u64);
+    for i in 0..n {
+        if o.attempts[i] == 2 && o.served[i] != NOT_SERVED {
+            assert_ne!(o.primary[i], o.served[i], "a fallback served by its own primary at request {i}");
+        }
+        if o.primary[i] == 1 {
+            b_first += 1;
+            b_to_a += u64::from(o.attempts[i] == 2);
+        }
+    }
+    // b fails 20% of the time and then tries a.
+    let zb = z(b_to_a, b_first as usize, 0.2);
+    assert!(zb.abs() < Z_MAX, "b->a fallbacks {b_to_a} of {b_first} vs expected 20% (z {zb:.2})");
+    let s = metrics::summarize(&c, &table, &t, &o);
+    assert_eq!(s.overall.requests, n as u64);
+}
+
+#[test]
+fn a_target_fallback_naming_an_unknown_endpoint_is_an_error_with_its_line() {
+    let c = catalog(TWO);
+    let err = Policy::from_yaml_str(
+        "rules:\n  - targets:\n      a@us-east-1: {weight: 1.0, fallback: [bb@us-east-1]}\n",
+        Path::new("p.yaml"),
+        &c,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("p.yaml:3") && err.contains("bb@us-east-1") && err.contains("b@us-east-1"), "{err}");
+}

@@ -165,7 +165,8 @@ pub fn write_per_request(
             let rule = &table.rules
                 [table.segment_rule[trace.class[i] as usize * table.n_origins + trace.origin[i] as usize] as usize];
             let mut hops = vec![ep(o.primary[i])];
-            hops.extend(rule.fallbacks.iter().take(o.attempts[i] as usize - 1).map(|&e| ep(e)));
+            let target = rule.targets.iter().position(|&t| t == o.primary[i]).unwrap_or(0);
+            hops.extend(rule.fallbacks[target].iter().take(o.attempts[i] as usize - 1).map(|&e| ep(e)));
             hops.join(" > ")
         })
         .collect();

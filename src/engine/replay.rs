@@ -129,6 +129,7 @@ pub fn replay_observed<O: Observer>(
 
                 let target = rule.pick_index(rng.random::<f64>());
                 let first = rule.targets[target];
+                let fallbacks = &rule.fallbacks[target];
                 primary[k] = first;
                 let mut endpoint_idx = first;
                 let mut wasted_s = 0.0;
@@ -157,13 +158,13 @@ pub fn replay_observed<O: Observer>(
                         Status::Failed
                     };
                     let next = n_attempts as usize - 1;
-                    if next >= rule.fallbacks.len() {
+                    if next >= fallbacks.len() {
                         served[k] = NOT_SERVED;
                         status[k] = last_status;
                         latency[k] = wasted_s;
                         break;
                     }
-                    endpoint_idx = rule.fallbacks[next];
+                    endpoint_idx = fallbacks[next];
                 }
                 attempts[k] = n_attempts;
                 observer.observe(i, segment, target, n_attempts, status[k], served[k], latency[k]);

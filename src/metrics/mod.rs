@@ -163,7 +163,7 @@ impl CellLayout {
                 continue;
             }
             let rule = &table.rules[r as usize];
-            let attempts = 1 + rule.fallbacks.len();
+            let attempts = rule.max_attempts();
             seg_base[s] = next;
             seg_attempts[s] = attempts;
             next += rule.targets.len() * attempts * 3;
@@ -395,7 +395,7 @@ fn derive_group_stats(
                         continue;
                     }
                     let route: Vec<usize> = std::iter::once(primary as usize)
-                        .chain(rule.fallbacks.iter().take(attempts - 1).map(|&e| e as usize))
+                        .chain(rule.fallbacks[target].iter().take(attempts - 1).map(|&e| e as usize))
                         .collect();
                     let ok = status == Status::Ok;
                     // The request-level view, and the serving endpoint's share of it.
@@ -585,7 +585,7 @@ fn exact_quantiles(
             continue;
         }
         let rule = &table.rules[r as usize];
-        for &e in rule.targets.iter().chain(&rule.fallbacks) {
+        for &e in rule.targets.iter().chain(rule.fallbacks.iter().flatten()) {
             let e = e as usize;
             if row_of[segment * n_endpoints + e] != u32::MAX {
                 continue;

@@ -31,7 +31,10 @@ pub struct Rule {
     pub origins: Option<Vec<String>>,
     /// (endpoint index, weight), weights summing to 1, in sampling order.
     pub targets: Vec<(usize, f64)>,
+    /// The rule's fallback chain, for targets without one of their own.
     pub fallbacks: Vec<usize>,
+    /// Per target (parallel to `targets`): its own fallback chain, if it has one.
+    pub target_fallbacks: Vec<Option<Vec<usize>>>,
     /// Per-attempt timeout in seconds; `None` means no timeout.
     pub timeout_s: Option<f64>,
     /// Attempts in all, including the first.
@@ -40,6 +43,11 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// The fallback chain of target `t` (its own, or the rule's), before the attempt limit.
+    pub fn chain_of(&self, t: usize) -> &[usize] {
+        self.target_fallbacks.get(t).and_then(|f| f.as_deref()).unwrap_or(&self.fallbacks)
+    }
+
     pub fn matches(&self, class: &str, origin: &str) -> bool {
         self.classes.as_ref().is_none_or(|c| c.iter().any(|x| x == class))
             && self.origins.as_ref().is_none_or(|o| o.iter().any(|x| x == origin))
@@ -168,7 +176,11 @@ impl Policy {
                     name: r.name.clone(),
                     targets: r.targets.iter().map(|(e, _)| *e as u16).collect(),
                     cum_weights,
-                    fallbacks: r.fallbacks.iter().take(r.max_attempts.saturating_sub(1)).map(|&e| e as u16).collect(),
+                    fallbacks: (0..r.targets.len())
+                        .map(|t| {
+                            r.chain_of(t).iter().take(r.max_attempts.saturating_sub(1)).map(|&e| e as u16).collect()
+                        })
+                        .collect(),
                     timeout_s: r.timeout_s.unwrap_or(f64::INFINITY),
                 }
             })
@@ -209,11 +221,22 @@ fn validate_rule(
         found
     };
     let mut targets = Vec::new();
+    let mut target_fallbacks = Vec::new();
     if rule.targets.0.is_empty() {
         problems.push(place(None, "targets"), "the rule has no targets", "add `targets: {model@region: 1.0}`");
     }
-    for (key, w) in &rule.targets.0 {
+    for (key, spec) in &rule.targets.0 {
+        let w = &spec.weight();
         let e = endpoint(key, "targets", problems);
+        let own = spec.fallback().map(|chain| {
+            chain
+                .iter()
+                .filter_map(|f| {
+                    let spanned = Spanned { value: f.clone(), referenced: key.referenced, defined: key.defined };
+                    endpoint(&spanned, "targets.fallback", problems)
+                })
+                .collect::<Vec<usize>>()
+        });
         if !(w.is_finite() && *w >= 0.0) {
             problems.push(
                 place(line_of(key), "targets"),
@@ -230,9 +253,10 @@ fn validate_rule(
                 );
             }
             targets.push((e, *w));
+            target_fallbacks.push(own);
         }
     }
-    let total: f64 = rule.targets.0.iter().map(|(_, w)| *w).sum();
+    let total: f64 = rule.targets.0.iter().map(|(_, t)| t.weight()).sum();
     let normalize = rule.normalize.unwrap_or(normalize_all);
     if problems.0.len() == before {
         if total <= 0.0 {
@@ -262,14 +286,23 @@ fn validate_rule(
             "give seconds > 0, or omit for no timeout",
         );
     }
-    let max_attempts = rule.max_attempts.or(defaults.max_attempts).map(|m| m as usize).unwrap_or(1 + fallbacks.len());
+    // The longest chain any target has (its own or the rule's).
+    let longest = rule
+        .targets
+        .0
+        .iter()
+        .map(|(_, t)| t.fallback().map_or(rule.fallback.len(), <[String]>::len))
+        .max()
+        .unwrap_or(0)
+        .max(if target_fallbacks.iter().all(Option::is_some) { 0 } else { rule.fallback.len() });
+    let max_attempts = rule.max_attempts.or(defaults.max_attempts).map(|m| m as usize).unwrap_or(1 + longest);
     if max_attempts == 0 {
         problems.push(place(None, "max_attempts"), "max_attempts is 0", "use 1 for no fallback, or more");
     }
-    if max_attempts > 1 + rule.fallback.len() && rule.max_attempts.is_some() {
+    if max_attempts > 1 + longest && rule.max_attempts.is_some() {
         problems.push(
             place(None, "max_attempts"),
-            format!("max_attempts {max_attempts} exceeds 1 + {} fallback(s)", rule.fallback.len()),
+            format!("max_attempts {max_attempts} exceeds 1 + {longest} fallback(s)"),
             "add fallbacks (repeat an endpoint to retry it) or lower max_attempts",
         );
     }
@@ -292,6 +325,7 @@ fn validate_rule(
         origins: m.origin,
         targets,
         fallbacks,
+        target_fallbacks,
         timeout_s,
         max_attempts,
         line,
@@ -315,13 +349,18 @@ pub struct BoundRule {
     pub targets: Vec<u16>,
     /// Cumulative weights in target order; the last is exactly 1.
     pub cum_weights: Vec<f64>,
-    /// Fallbacks actually attempted (the chain cut to `max_attempts - 1`).
-    pub fallbacks: Vec<u16>,
+    /// Per target: the fallbacks actually attempted (its chain cut to `max_attempts - 1`).
+    pub fallbacks: Vec<Vec<u16>>,
     /// Per-attempt timeout in seconds (infinite if none).
     pub timeout_s: f64,
 }
 
 impl BoundRule {
+    /// Attempts a request can make at most under this rule (1 + the longest cut chain).
+    pub fn max_attempts(&self) -> usize {
+        1 + self.fallbacks.iter().map(Vec::len).max().unwrap_or(0)
+    }
+
     /// The primary's position among the targets for a uniform draw `u` in [0, 1): j = #{cum <= u}
     /// (numpy's `searchsorted(cum, u, side="right")`).
     #[inline]

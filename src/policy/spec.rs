@@ -45,9 +45,10 @@ pub struct RuleSpec {
     /// Which requests this rule routes; absent means every request (a default rule).
     #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
     pub matches: Option<MatchSpec>,
-    /// Endpoint (`model@region`) -> weight. The order is the sampling order.
-    pub targets: OrderedMap<f64>,
-    /// Endpoints tried in order after a failed or timed-out attempt.
+    /// Endpoint (`model@region`) -> weight, or `{weight: w, fallback: [...]}` for a target with a
+    /// fallback chain of its own. The order is the sampling order.
+    pub targets: OrderedMap<TargetSpec>,
+    /// Endpoints tried in order after a failed or timed-out attempt (for targets without their own).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fallback: Vec<Spanned<String>>,
     /// Seconds an attempt may take before the gateway gives up on it and moves on.
@@ -70,4 +71,35 @@ pub struct MatchSpec {
     /// Origin regions; absent means any origin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<Vec<String>>,
+}
+
+/// A target's weight, alone or with the target's own fallback chain.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum TargetSpec {
+    Weight(f64),
+    WithFallback(TargetWithFallback),
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetWithFallback {
+    pub weight: f64,
+    /// Endpoints tried in order after this target fails (instead of the rule's `fallback`).
+    pub fallback: Vec<String>,
+}
+
+impl TargetSpec {
+    pub fn weight(&self) -> f64 {
+        match self {
+            TargetSpec::Weight(w) => *w,
+            TargetSpec::WithFallback(t) => t.weight,
+        }
+    }
+    pub fn fallback(&self) -> Option<&[String]> {
+        match self {
+            TargetSpec::Weight(_) => None,
+            TargetSpec::WithFallback(t) => Some(&t.fallback),
+        }
+    }
 }
