@@ -45,6 +45,17 @@ pub enum Command {
         after_help = "Example:\n  switchyard validate --catalog catalog.yaml --policy policy.yaml --trace day.parquet"
     )]
     Validate(ValidateArgs),
+    /// Find the cheapest routing weights that meet latency, quality, success, capacity, residency
+    /// and diversity targets; verify them by simulation; write the policy and gateway configs.
+    #[command(
+        after_help = "Examples:\n  switchyard optimize --trace day.parquet --constraints policies/constraints.yaml --out opt\n  switchyard optimize --trace day.parquet --constraints k.yaml --current policy.yaml \\\n      --export litellm,portkey,envoy,openrouter --dump-lp routing.lp --out opt"
+    )]
+    Optimize(OptimizeArgs),
+    /// Sweep the latency bounds (or quality targets) and chart cost against them: one LP per point.
+    #[command(
+        after_help = "Examples:\n  switchyard frontier --trace day.parquet --constraints policies/constraints.yaml --out frontier\n  switchyard frontier --trace ref/trace.csv --catalog policies/reference/catalog.yaml \\\n      --constraints policies/reference/constraints.yaml --from 0.25 --to 2 --points 50 --out ref-frontier"
+    )]
+    Frontier(FrontierArgs),
     /// Work with traces: synthesize, summarise, convert.
     #[command(subcommand)]
     Trace(TraceCommand),
@@ -186,4 +197,65 @@ pub enum CatalogCommand {
     /// Print the embedded default catalog's YAML (with the source of every figure).
     #[command(after_help = "Example:\n  switchyard catalog default > my-catalog.yaml")]
     Default,
+}
+
+#[derive(Debug, Args)]
+pub struct OptimizeInputs {
+    #[command(flatten)]
+    pub input: TraceInput,
+    /// Catalog YAML (default: the embedded field-report catalog).
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
+    /// Constraints YAML: per-class latency/quality/success targets, residency, share caps, budget
+    /// (see README "Constraints").
+    #[arg(long, value_name = "FILE")]
+    pub constraints: PathBuf,
+    /// The policy in production today: marked on charts and compared with the recommendation.
+    #[arg(long, value_name = "FILE")]
+    pub current: Option<PathBuf>,
+    /// Output folder (created; files in it are replaced atomically).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct OptimizeArgs {
+    #[command(flatten)]
+    pub inputs: OptimizeInputs,
+    /// Gateway configs to write besides the native policy: litellm, portkey, envoy, openrouter.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub export: Vec<String>,
+    /// Write the LP in CPLEX LP format, to check the optimum with any other solver.
+    #[arg(long, value_name = "FILE")]
+    pub dump_lp: Option<PathBuf>,
+    /// Seed of the verification replay (different from the default simulate seed on purpose).
+    #[arg(long, default_value_t = 1729)]
+    pub seed: u64,
+    /// Replicates of the verification replay (confidence intervals need 2 or more).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub replicates: u32,
+    /// Tighten-and-re-solve rounds when the simulation misses a target by more than its interval.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// Skip the verification replay.
+    #[arg(long)]
+    pub no_verify: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FrontierArgs {
+    #[command(flatten)]
+    pub inputs: OptimizeInputs,
+    /// Smallest multiplier of every latency bound.
+    #[arg(long, default_value_t = 0.25)]
+    pub from: f64,
+    /// Largest multiplier.
+    #[arg(long, default_value_t = 2.0)]
+    pub to: f64,
+    /// Points (geometrically spaced multipliers), one LP each, solved in parallel.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(2..=1000))]
+    pub points: u32,
+    /// The class whose bound is the x axis (default: the fleet bound, else the busiest class with one).
+    #[arg(long, value_name = "CLASS")]
+    pub class: Option<String>,
 }

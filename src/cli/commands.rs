@@ -49,6 +49,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(a) => super::demo::run(&a, quiet),
         Command::Simulate(a) => simulate(&a, quiet, timer),
         Command::Validate(a) => validate(&a),
+        Command::Optimize(a) => super::optimize::optimize(&a, quiet, timer),
+        Command::Frontier(a) => super::optimize::frontier(&a, quiet, timer),
         Command::Trace(t) => trace_command(t),
         Command::Catalog(c) => catalog_command(c),
     }

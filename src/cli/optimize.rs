@@ -1,0 +1,257 @@
+//! `switchyard optimize` and `switchyard frontier`: load inputs, call `switchyard::optimize`, write
+//! the recommendation, policy, gateway configs, frontier tables and charts.
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde_json::{Value, json};
+use switchyard::catalog::Catalog;
+use switchyard::optimize::frontier::{self, FrontierPoint};
+use switchyard::optimize::recommend::{self, Options, Recommendation};
+use switchyard::optimize::{self, Constraints, model};
+use switchyard::output;
+use switchyard::policy::Policy;
+use switchyard::trace::Trace;
+use switchyard::trace::write::{ColumnData, Table};
+
+use super::args::{FrontierArgs, OptimizeArgs, OptimizeInputs};
+use super::commands::{Timer, load_catalog, load_trace, read_options, write_json};
+
+struct Inputs {
+    catalog: Catalog,
+    catalog_name: String,
+    constraints: Constraints,
+    trace: Trace,
+    current: Option<Policy>,
+}
+
+fn load(i: &OptimizeInputs, timer: &mut Timer) -> anyhow::Result<Inputs> {
+    let (catalog, catalog_name) = load_catalog(i.catalog.as_deref())?;
+    let constraints = Constraints::load(&i.constraints, &catalog)?;
+    let current = i.current.as_deref().map(|p| Policy::load(p, &catalog)).transpose()?;
+    let trace = load_trace(&i.input.trace, &read_options(&i.input.read)?)?;
+    if let Some(p) = &current {
+        p.bind(&catalog, &trace)?;
+    }
+    std::fs::create_dir_all(&i.out).with_context(|| format!("creating {}", i.out.display()))?;
+    timer.lap("read");
+    Ok(Inputs { catalog, catalog_name, constraints, trace, current })
+}
+
+pub fn optimize(a: &OptimizeArgs, _quiet: bool, mut timer: Timer) -> anyhow::Result<()> {
+    let inp = load(&a.inputs, &mut timer)?;
+    let opts = Options {
+        seed: a.seed,
+        replicates: a.replicates,
+        max_rounds: a.rounds,
+        verify: !a.no_verify,
+        current: inp.current.clone(),
+    };
+    let rec = recommend::recommend(&inp.catalog, &inp.constraints, &inp.trace, &opts)?;
+    timer.lap("optimize");
+    if let Some(path) = &a.dump_lp {
+        let m = model::build(&rec.instance, &inp.catalog, &inp.constraints, &rec.targets);
+        output::write_atomic(path, |w| optimize::lp::write_lp(&m.lp, w))?;
+        eprintln!("wrote the LP to {}", path.display());
+    }
+    let report = recommendation_json(&rec, &inp, a);
+    let out = &a.inputs.out;
+    write_json(&out.join("recommendation.json"), &report)?;
+    print_recommendation(&rec, &inp.catalog);
+    if rec.routing.is_none() {
+        anyhow::bail!(
+            "no routing meets every target (details above and in {})",
+            out.join("recommendation.json").display()
+        );
+    }
+    timer.lap("write");
+    Ok(())
+}
+
+fn recommendation_json(rec: &Recommendation, inp: &Inputs, a: &OptimizeArgs) -> Value {
+    let inst = &rec.instance;
+    let weights: serde_json::Map<String, Value> = match &rec.routing {
+        Some(r) => inst
+            .segments
+            .iter()
+            .enumerate()
+            .map(|(s, seg)| {
+                let routes: Vec<Value> = r.weights[s]
+                    .iter()
+                    .map(|&(k, w)| {
+                        let st = &inst.routes[s][k];
+                        json!({
+                            "route": model::route_name(&inp.catalog, &st.route.chain),
+                            "weight": w,
+                            "cost_per_request_usd": st.cost_usd,
+                            "p_served": st.p_served,
+                        })
+                    })
+                    .collect();
+                (seg.name.clone(), Value::Array(routes))
+            })
+            .collect(),
+        None => serde_json::Map::new(),
+    };
+    json!({
+        "schema": "switchyard.optimize.v1",
+        "inputs": {
+            "trace": a.inputs.input.trace.display().to_string(),
+            "catalog": inp.catalog_name,
+            "constraints": inp.constraints.source,
+            "current": a.inputs.current.as_ref().map(|p| p.display().to_string()),
+            "requests": inp.trace.len(),
+        },
+        "status": if rec.routing.is_some() { "optimal" } else { "infeasible" },
+        "objective": format!("{:?}", inp.constraints.objective).to_lowercase(),
+        "objective_value": rec.routing.as_ref().map(|r| r.objective),
+        "objective_value_unrounded": rec.exact.as_ref().map(|r| r.objective),
+        "solver": rec.exact.as_ref().map(|r| json!({"name": r.solver, "seconds": r.seconds})),
+        "candidates": {
+            "segments": inst.segments.len(),
+            "routes": inst.routes.iter().map(Vec::len).sum::<usize>(),
+        },
+        "weights": weights,
+        "rounding": rec.rounded,
+        "predicted": rec.predicted,
+        "verification": rec.rounds,
+        "shadow_prices": rec.shadow,
+        "diff": rec.diff,
+        "conflicts": rec.conflicts,
+        "notes": rec.notes,
+    })
+}
+
+fn print_recommendation(rec: &Recommendation, catalog: &Catalog) {
+    let inst = &rec.instance;
+    let Some(routing) = &rec.routing else {
+        println!("no routing meets every target:");
+        for c in &rec.conflicts {
+            println!("  - {}  [{}]", c.message, c.constraint);
+        }
+        return;
+    };
+    println!(
+        "recommended routing: objective {:.2} ({} segments, {} candidate routes, {} in {:.3} s)",
+        routing.objective,
+        inst.segments.len(),
+        inst.routes.iter().map(Vec::len).sum::<usize>(),
+        routing.solver,
+        routing.seconds
+    );
+    for (s, seg) in inst.segments.iter().enumerate() {
+        let parts: Vec<String> = routing.weights[s]
+            .iter()
+            .map(|&(k, w)| format!("{:.0}% {}", w * 100.0, model::route_name(catalog, &inst.routes[s][k].route.chain)))
+            .collect();
+        println!("  {:<28} {}", seg.name, parts.join(", "));
+    }
+    if let Some(r) = &rec.rounded {
+        println!("rounding: {} to {}% (objective {:+.4})", r.method, r.granularity_pct, r.objective_change);
+    }
+    if let Some(round) = rec.rounds.last() {
+        println!("verification (replay, 95% CI over replicates):");
+        println!("  {:<12} {:<14} {:>10} {:>10} {:>18}  met", "class", "figure", "target", "predicted", "simulated");
+        for c in &round.checks {
+            println!(
+                "  {:<12} {:<14} {:>10.4} {:>10} {:>10.4} ± {:<6.4}  {}",
+                c.class,
+                c.figure,
+                c.target,
+                c.predicted.map_or("-".into(), |p| format!("{p:.4}")),
+                c.simulated,
+                c.ci95,
+                if c.met { "yes" } else { "NO" }
+            );
+        }
+        for r in &rec.rounds {
+            for t in &r.tightened {
+                println!("  round {}: tightened {t}", r.round);
+            }
+        }
+    }
+    if let Some(sp) = &rec.shadow {
+        for (c, v) in &sp.per_100ms_tighter {
+            match v {
+                Some(v) => println!("shadow price: {c} bound 100 ms tighter changes the objective by {v:+.2}"),
+                None => println!("shadow price: {c} bound 100 ms tighter is infeasible"),
+            }
+        }
+        for (e, v) in &sp.per_rps_capacity {
+            println!("shadow price: one more request/s of {e} capacity changes the objective by {v:+.2}");
+        }
+    }
+    if let Some(d) = &rec.diff {
+        let cost = |m: &std::collections::BTreeMap<String, optimize::verify::Simulated>| {
+            m.get("all").map_or(0.0, |a| a.cost_usd.mean)
+        };
+        println!(
+            "against the current policy: cost ${:.2} -> ${:.2}, traffic moved {:.1}%",
+            cost(&d.current),
+            cost(&d.recommended),
+            d.traffic_moved * 100.0
+        );
+    }
+    for n in &rec.notes {
+        println!("note: {n}");
+    }
+}
+
+pub fn frontier(a: &FrontierArgs, _quiet: bool, mut timer: Timer) -> anyhow::Result<()> {
+    if !(a.from > 0.0 && a.to > a.from) {
+        anyhow::bail!("--from {} --to {}: need 0 < from < to", a.from, a.to);
+    }
+    let inp = load(&a.inputs, &mut timer)?;
+    let mults = frontier::geomspace(a.from, a.to, a.points as usize);
+    let mut all = mults.clone();
+    all.push(1.0);
+    let inst = optimize::instance(&inp.catalog, &inp.constraints, &inp.trace, &all)?;
+    timer.lap("statistics");
+    let headline = frontier::headline_class(&inst, &inp.constraints, a.class.as_deref());
+    if a.class.is_some() && headline.is_none() {
+        anyhow::bail!("--class {}: no such class in the trace", a.class.as_deref().unwrap_or(""));
+    }
+    let points = frontier::latency_frontier(&inst, &inp.catalog, &inp.constraints, &mults, headline)?;
+    let shifts: Vec<f64> = (0..=20).map(|k| -0.10 + 0.01 * k as f64).collect();
+    let quality = frontier::quality_frontier(&inst, &inp.catalog, &inp.constraints, &shifts)?;
+    timer.lap("solve");
+    let out = &a.inputs.out;
+    write_points(&out.join("frontier.csv"), &points)?;
+    write_points(&out.join("frontier-quality.csv"), &quality)?;
+    write_json(
+        &out.join("frontier.json"),
+        &json!({
+            "schema": "switchyard.frontier.v1",
+            "headline_class": headline.map(|c| inst.class_names[c].clone()),
+            "latency": points,
+            "quality": quality,
+        }),
+    )?;
+    let feasible = points.iter().filter(|p| p.feasible).count();
+    println!("{feasible} of {} points feasible", points.len());
+    for p in &points {
+        println!(
+            "  x{:<7.3} bound {:>9}  {}",
+            p.parameter,
+            p.bound_s.map_or("-".into(), |b| format!("{b:.3} s")),
+            p.cost_usd.map_or("infeasible".into(), |c| format!("${c:.2}"))
+        );
+    }
+    println!("wrote {}", out.join("frontier.csv").display());
+    timer.lap("write");
+    Ok(())
+}
+
+fn write_points(path: &Path, points: &[FrontierPoint]) -> anyhow::Result<()> {
+    let t = Table {
+        columns: vec![
+            ("parameter".into(), ColumnData::F64(points.iter().map(|p| p.parameter).collect())),
+            ("bound_s".into(), ColumnData::OptF64(points.iter().map(|p| p.bound_s).collect())),
+            ("feasible".into(), ColumnData::Bool(points.iter().map(|p| p.feasible).collect())),
+            ("cost_usd".into(), ColumnData::OptF64(points.iter().map(|p| p.cost_usd).collect())),
+            ("mean_quality".into(), ColumnData::OptF64(points.iter().map(|p| p.mean_quality).collect())),
+        ],
+    };
+    switchyard::trace::write::write_table(&t, path)?;
+    Ok(())
+}

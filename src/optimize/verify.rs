@@ -1,0 +1,108 @@
+//! Verify a recommendation by simulation: replay its policy through the engine with fresh seeds and
+//! compare every constrained figure with what the LP predicted, with 95% confidence intervals over
+//! replicates.
+
+use std::collections::BTreeMap;
+
+use crate::catalog::Catalog;
+use crate::engine::{self, NOT_SERVED, ReplayOptions};
+use crate::error::Result;
+use crate::metrics::{self, quantile::type7};
+use crate::policy::Policy;
+use crate::report::t95;
+use crate::trace::Trace;
+
+/// A simulated figure: mean over replicates and the half-width of its 95% interval.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+pub struct Estimate {
+    pub mean: f64,
+    pub ci95: f64,
+}
+
+impl Estimate {
+    fn of(xs: &[f64]) -> Estimate {
+        let n = xs.len();
+        let mean = xs.iter().sum::<f64>() / n as f64;
+        if n < 2 {
+            return Estimate { mean, ci95: 0.0 };
+        }
+        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        Estimate { mean, ci95: t95(n - 1) * (var / n as f64).sqrt() }
+    }
+}
+
+/// What the simulation saw for one class (or `all`).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct Simulated {
+    pub cost_usd: Estimate,
+    pub success: Estimate,
+    pub mean_quality: Estimate,
+    /// The class's bounded quantile (seconds), if it has a bound.
+    pub latency_quantile_s: Option<Estimate>,
+    /// Share of served requests within the bound.
+    pub within_bound: Option<Estimate>,
+}
+
+/// Per class: (bound seconds, quantile) to measure.
+pub type Bounds = BTreeMap<String, (f64, f64)>;
+
+/// Replay `policy` `replicates` times from `seed` and summarise each class and `all`.
+pub fn simulate(
+    catalog: &Catalog,
+    policy: &Policy,
+    trace: &Trace,
+    bounds: &Bounds,
+    seed: u64,
+    replicates: u32,
+) -> Result<BTreeMap<String, Simulated>> {
+    let table = policy.bind(catalog, trace)?;
+    let mut per: BTreeMap<String, Vec<[Option<f64>; 5]>> = BTreeMap::new();
+    for rep in 0..replicates.max(1) {
+        let o = engine::replay(catalog, &table, trace, &ReplayOptions { seed, replicate: rep });
+        let s = metrics::summarize(catalog, &table, trace, &o);
+        // Served latencies per class for the bounded quantiles.
+        let mut lat: Vec<Vec<f64>> = vec![Vec::new(); trace.class_names.len()];
+        for i in 0..trace.len() {
+            if o.served[i] != NOT_SERVED {
+                lat[trace.class[i] as usize].push(o.latency_s[i]);
+            }
+        }
+        let groups =
+            s.per_class.iter().map(|(n, g)| (n.clone(), g)).chain(std::iter::once(("all".to_string(), &s.overall)));
+        for (name, g) in groups {
+            let class = trace.class_names.iter().position(|c| *c == name);
+            let (q, within) = match (bounds.get(&name), class) {
+                (Some(&(t, q)), Some(c)) => {
+                    let v = &mut lat[c];
+                    let within = v.iter().filter(|&&x| x <= t).count() as f64 / v.len().max(1) as f64;
+                    (type7(v, &[q]).map(|x| x[0]), Some(within))
+                }
+                _ => (None, None),
+            };
+            per.entry(name).or_default().push([
+                Some(g.cost_usd),
+                Some(g.served as f64 / g.requests.max(1) as f64),
+                g.mean_quality(),
+                q,
+                within,
+            ]);
+        }
+    }
+    Ok(per
+        .into_iter()
+        .map(|(name, reps)| {
+            let col = |k: usize| -> Option<Estimate> {
+                let xs: Option<Vec<f64>> = reps.iter().map(|r| r[k]).collect();
+                xs.map(|x| Estimate::of(&x))
+            };
+            let sim = Simulated {
+                cost_usd: col(0).unwrap_or_default(),
+                success: col(1).unwrap_or_default(),
+                mean_quality: col(2).unwrap_or_default(),
+                latency_quantile_s: col(3),
+                within_bound: col(4),
+            };
+            (name, sim)
+        })
+        .collect())
+}
