@@ -13,8 +13,9 @@
 //! https://portkey.ai/docs/product/ai-gateway/conditional-routing (conditions, `$in`, `$and`,
 //! `default`), https://portkey.ai/docs/product/ai-gateway/load-balancing,
 //! https://portkey.ai/docs/product/ai-gateway/fallbacks,
-//! https://portkey.ai/docs/product/ai-gateway/request-timeouts and the config object schema at
-//! https://portkey.ai/docs/api-reference/inference-api/config-object.
+//! https://portkey.ai/docs/product/ai-gateway/request-timeouts and the config object's JSON schema
+//! (`additionalProperties: false`, so nothing else is written) in the docs' source,
+//! https://github.com/Portkey-AI/docs-core, `aigw/api-reference/inference-api/config-object.mdx`.
 //!
 //! What Portkey cannot express: a request that no rule matches still needs a `default` target, and
 //! its request timeout stops at the first streamed chunk.
