@@ -14,6 +14,8 @@
 //! * [`engine`] replays the trace through the routing table: no IO, no clock, deterministic by seed.
 //! * [`metrics`] turns outcomes into summaries (exact quantiles, cost, shares, confidence intervals).
 //! * [`report`] renders summaries as a terminal table and as the stable JSON layout.
+//! * [`export`] writes a policy as the configuration real gateways load (LiteLLM, Portkey, Envoy AI
+//!   Gateway, OpenRouter) or as switchyard's own policy YAML.
 //!
 //! A whole pipeline, on the embedded default catalog:
 //!
@@ -41,6 +43,7 @@
 pub mod catalog;
 pub mod engine;
 pub mod error;
+pub mod export;
 pub mod metrics;
 pub mod optimize;
 pub mod output;

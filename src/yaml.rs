@@ -1,6 +1,6 @@
 //! YAML in and out: the only module that knows the YAML crate (serde-saphyr).
 //!
-//! Parse errors become a [`Problem`] with the file, line and column and a hint; `Spanned` values keep
+//! Output ([`to_string`]) is used by the exporters for the YAML gateway formats. Parse errors become a [`Problem`] with the file, line and column and a hint; `Spanned` values keep
 //! their line so that later semantic checks (an unknown endpoint, a negative weight) can name it too.
 
 use std::path::Path;
@@ -37,6 +37,17 @@ pub fn from_str<T: DeserializeOwned>(text: &str, origin: &Path) -> Result<T> {
 pub fn read<T: DeserializeOwned>(path: &Path) -> Result<T> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     from_str(&text, path)
+}
+
+/// Serialize to YAML text (block style; floats in their shortest round-trip form). `what` names the
+/// document in an error message.
+pub fn to_string<T: serde::Serialize>(value: &T, what: &str) -> Result<String> {
+    serde_saphyr::to_string(value).map_err(|e| Error::Format { path: what.into(), message: e.to_string() })
+}
+
+/// A spanned value with no location, for documents built in code (exported policies).
+pub fn unspanned<T>(value: T) -> Spanned<T> {
+    Spanned::new(value, serde_saphyr::Location::UNKNOWN, serde_saphyr::Location::UNKNOWN)
 }
 
 fn first_line(s: &str) -> String {
