@@ -56,8 +56,23 @@ pub fn optimize(a: &OptimizeArgs, _quiet: bool, mut timer: Timer) -> anyhow::Res
     }
     let report = recommendation_json(&rec, &inp, a);
     let out = &a.inputs.out;
+    if !a.export.is_empty() {
+        // Check the list before the work is written.
+        switchyard::export::parse_formats(&a.export.join(","))?;
+    }
     write_json(&out.join("recommendation.json"), &report)?;
     print_recommendation(&rec, &inp.catalog);
+    if let Some(policy) = &rec.policy {
+        let mut formats = vec!["switchyard".to_string()];
+        formats.extend(a.export.iter().filter(|f| f.as_str() != "switchyard").cloned());
+        let exporters = switchyard::export::parse_formats(&formats.join(","))?;
+        for (path, export) in switchyard::export::write_exports(policy, &inp.catalog, &exporters, out)? {
+            println!("wrote {}", path.display());
+            for lost in &export.lost {
+                println!("  not expressible there: {lost}");
+            }
+        }
+    }
     if rec.routing.is_none() {
         anyhow::bail!(
             "no routing meets every target (details above and in {})",

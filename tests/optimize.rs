@@ -1,0 +1,186 @@
+//! The optimizer on small instances: brute force on a weight grid, infeasible targets explained,
+//! and random catalogs whose recommendations are re-simulated (property tests).
+
+use std::path::Path;
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngSeed};
+use switchyard::catalog::Catalog;
+use switchyard::optimize::lp::violations;
+use switchyard::optimize::recommend::{Options, recommend};
+use switchyard::optimize::{self, Constraints, Solved, explain, model};
+use switchyard::trace::{Row, Trace};
+
+fn catalog(yaml: &str) -> Catalog {
+    Catalog::from_yaml_str(yaml, Path::new("test-catalog.yaml")).unwrap()
+}
+
+fn constraints(yaml: &str, c: &Catalog) -> Constraints {
+    Constraints::from_yaml_str(yaml, Path::new("test-constraints.yaml"), c).unwrap()
+}
+
+/// `n` requests of class `chat` from us-east-1, output tokens cycling through a small mix.
+fn trace(n: usize) -> Trace {
+    let rows: Vec<Row> = (0..n)
+        .map(|i| Row {
+            timestamp_s: i as f64 * 0.05,
+            class: "chat",
+            origin: Some("us-east-1"),
+            input_tokens: 500 + (i % 13) as u32 * 40,
+            output_tokens: 50 + (i % 7) as u32 * 60,
+        })
+        .collect();
+    Trace::from_rows("tiny", &rows)
+}
+
+const FOUR: &str = r#"
+models:
+  - {name: fast, ttft: {lognormal: {median_s: 0.3, p99_s: 0.9}}, decode: {constant: 120}, availability: 0.999,
+     prices: {input_per_mtok: 3.0, output_per_mtok: 12.0}, quality: {chat: 0.80}, regions: {us-east-1: {}}}
+  - {name: smart, ttft: {lognormal: {median_s: 1.2, p99_s: 4.0}}, decode: {constant: 40}, availability: 0.995,
+     prices: {input_per_mtok: 2.0, output_per_mtok: 8.0}, quality: {chat: 0.95}, regions: {us-east-1: {}}}
+  - {name: cheap, ttft: {lognormal: {median_s: 0.8, p99_s: 6.0}}, decode: {constant: 60}, availability: 0.99,
+     prices: {input_per_mtok: 0.2, output_per_mtok: 0.8}, quality: {chat: 0.70}, regions: {us-east-1: {}}}
+  - {name: mid, ttft: {lognormal: {median_s: 0.5, p99_s: 2.0}}, decode: {constant: 80}, availability: 0.998,
+     prices: {input_per_mtok: 0.8, output_per_mtok: 3.0}, quality: {chat: 0.85}, regions: {us-east-1: {}}}
+"#;
+
+/// Grid step of the brute force (weights in whole multiples of it).
+const GRID: f64 = 0.02;
+
+#[test]
+fn the_lp_optimum_is_no_worse_than_brute_force_on_a_weight_grid() {
+    let c = catalog(FOUR);
+    let k = constraints(
+        "routes: {max_fallbacks: 0}\nclasses:\n  chat: {latency_s: 9.0, quality: 0.84, success: 0.99}\n",
+        &c,
+    );
+    let t = trace(2000);
+    let inst = optimize::instance(&c, &k, &t, &[1.0]).unwrap();
+    let targets = inst.targets(&k, 1.0);
+    let m = model::build(&inst, &c, &k, &targets);
+    let Solved::Optimal(lp) = model::solve_model(&m, optimize::lp::Solver::Auto).unwrap() else {
+        panic!("expected a feasible instance")
+    };
+    let n = m.lp.vars.len();
+    assert_eq!(n, 4);
+    // Every grid point whose weights sum to 1, checked against the same rows.
+    let steps = (1.0 / GRID).round() as usize;
+    let mut best = f64::INFINITY;
+    for a in 0..=steps {
+        for b in 0..=steps - a {
+            for d in 0..=steps - a - b {
+                let x = [a, b, d, steps - a - b - d].map(|u| u as f64 * GRID);
+                if violations(&m.lp, &x, 1e-12).is_empty() {
+                    best = best.min(m.lp.vars.iter().zip(&x).map(|(v, x)| v.obj * x).sum());
+                }
+            }
+        }
+    }
+    assert!(best.is_finite(), "no grid point is feasible");
+    println!("LP optimum {:.6}, best grid point {best:.6}", lp.objective);
+    assert!(lp.objective <= best + 1e-9 * best.abs(), "LP {} worse than grid {best}", lp.objective);
+    // The grid's best is within one grid step of moving weight between the dearest and cheapest route.
+    let span = m.lp.vars.iter().map(|v| v.obj).fold(f64::NEG_INFINITY, f64::max)
+        - m.lp.vars.iter().map(|v| v.obj).fold(f64::INFINITY, f64::min);
+    assert!(best - lp.objective <= 3.0 * GRID * span, "grid {best} too far above LP {}", lp.objective);
+    // The LP's weights meet every row.
+    let x = optimize::weights_vector(&m, &lp);
+    assert!(violations(&m.lp, &x, 1e-7).is_empty(), "{:?}", violations(&m.lp, &x, 1e-7));
+}
+
+#[test]
+fn an_unreachable_latency_bound_is_explained_with_the_fastest_feasible_bound() {
+    let c = catalog(FOUR);
+    let k = constraints("routes: {max_fallbacks: 0}\nclasses:\n  chat: {latency_s: 0.5, quality: 0.7}\n", &c);
+    let t = trace(1000);
+    let inst = optimize::instance(&c, &k, &t, &[1.0]).unwrap();
+    let targets = inst.targets(&k, 1.0);
+    assert_eq!(model::solve_targets(&inst, &c, &k, &targets).unwrap(), Solved::Infeasible);
+    let conflicts = explain::explain(&inst, &c, &k, &t, &targets).unwrap();
+    let tail = conflicts.iter().find(|x| x.constraint == "tail[chat]").expect("the tail row is named");
+    let fastest = tail.feasible.expect("some bound is feasible");
+    assert!(tail.message.contains("chat p99 <= 0.500 s is out of reach"), "{}", tail.message);
+    assert!(tail.message.contains(&format!("{fastest:.3} s")), "{}", tail.message);
+    // The bound found is feasible, and 2% below it is not.
+    for (mult, want) in [(1.0, true), (0.98, false)] {
+        let k2 = constraints(
+            &format!("routes: {{max_fallbacks: 0}}\nclasses:\n  chat: {{latency_s: {}, quality: 0.7}}\n", fastest * mult),
+            &c,
+        );
+        let i2 = optimize::instance(&c, &k2, &t, &[1.0]).unwrap();
+        let ok = matches!(model::solve_targets(&i2, &c, &k2, &i2.targets(&k2, 1.0)).unwrap(), Solved::Optimal(_));
+        assert_eq!(ok, want, "bound {} (x{mult} the fastest reported, {fastest})", fastest * mult);
+    }
+}
+
+#[test]
+fn an_unreachable_quality_target_reports_the_best_feasible_quality() {
+    let c = catalog(FOUR);
+    let k = constraints("routes: {max_fallbacks: 0}\nclasses:\n  chat: {quality: 0.99}\n", &c);
+    let t = trace(500);
+    let inst = optimize::instance(&c, &k, &t, &[1.0]).unwrap();
+    let targets = inst.targets(&k, 1.0);
+    let conflicts = explain::explain(&inst, &c, &k, &t, &targets).unwrap();
+    let q = conflicts.iter().find(|x| x.constraint == "quality[chat]").expect("quality row named");
+    // The best single model scores 0.95 for chat.
+    let best = q.feasible.unwrap();
+    assert!((best - 0.95).abs() < 1e-6, "best feasible quality {best}, expected 0.95");
+}
+
+/// How far (absolute) a re-simulated share may sit below its target beyond its 95% interval.
+const SIM_SLACK: f64 = 0.002;
+
+fn random_catalog() -> impl Strategy<Value = String> {
+    prop::collection::vec((0.2f64..1.5, 1.5f64..5.0, 30.0f64..150.0, 0.97f64..1.0, 0.1f64..5.0, 0.6f64..0.97), 3..5)
+        .prop_map(|eps| {
+            let mut s = String::from("models:\n");
+            for (i, (median, ratio, tps, avail, price, q)) in eps.into_iter().enumerate() {
+                s.push_str(&format!(
+                    "  - {{name: m{i}, ttft: {{lognormal: {{median_s: {median}, p99_s: {}}}}}, decode: {{constant: {tps}}}, \
+                     availability: {avail}, prices: {{input_per_mtok: {price}, output_per_mtok: {}}}, quality: {{chat: {q}}}, \
+                     regions: {{us-east-1: {{}}}}}}\n",
+                    median * ratio,
+                    price * 4.0
+                ));
+            }
+            s
+        })
+}
+
+proptest! {
+    #![proptest_config(Config { cases: 6, rng_seed: RngSeed::Fixed(2026), failure_persistence: None, ..Config::default() })]
+
+    /// Weights are >= 0 and sum to 1 per segment; every row holds in the LP solution; and the
+    /// re-simulated recommendation meets its latency, quality and success targets within the
+    /// confidence interval.
+    #[test]
+    fn recommendations_meet_their_targets_in_the_lp_and_in_simulation(cat in random_catalog(), slack in 1.2f64..3.0) {
+        let c = catalog(&cat);
+        let t = trace(20_000);
+        // Targets reachable by construction: the median endpoint's quality, a bound `slack` times
+        // the fastest endpoint's p99 of TTFT plus decode.
+        let mut qs: Vec<f64> = c.endpoints.iter().map(|e| e.quality.for_class("chat").unwrap()).collect();
+        qs.sort_by(f64::total_cmp);
+        let quality = qs[qs.len() / 2];
+        let fastest = c.endpoints.iter().map(|e| e.ttft.quantile(0.99) + 410.0 / e.decode.median_tokens_per_s()).fold(f64::INFINITY, f64::min);
+        let yaml = format!("rounding: {{granularity_pct: 0}}\nclasses:\n  chat: {{latency_s: {}, quality: {quality}, success: 0.97, timeout_s: 30}}\n", fastest * slack);
+        let k = constraints(&yaml, &c);
+        let rec = recommend(&c, &k, &t, &Options { seed: 99, replicates: 4, max_rounds: 0, verify: true, current: None }).unwrap();
+        let Some(routing) = &rec.routing else { return Ok(()) };
+        let m = model::build(&rec.instance, &c, &k, &rec.targets);
+        let x = optimize::weights_vector(&m, routing);
+        for g in &m.groups {
+            let sum: f64 = g.iter().map(|&v| x[v]).sum();
+            prop_assert!((sum - 1.0).abs() < 1e-9, "weights sum to {}", sum);
+            prop_assert!(g.iter().all(|&v| x[v] >= 0.0));
+        }
+        let bad = violations(&m.lp, &x, 1e-7);
+        prop_assert!(bad.is_empty(), "LP rows violated: {:?}", bad);
+        for check in &rec.rounds[0].checks {
+            let ok = check.figure.ends_with("_s")
+                || check.simulated + check.ci95 + SIM_SLACK >= check.target;
+            prop_assert!(ok, "{} {}: target {} simulated {} ± {} (predicted {:?})", check.class, check.figure, check.target, check.simulated, check.ci95, check.predicted);
+        }
+    }
+}
