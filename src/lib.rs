@@ -14,6 +14,8 @@
 //! * [`engine`] replays the trace through the routing table: no IO, no clock, deterministic by seed.
 //! * [`metrics`] turns outcomes into summaries (exact quantiles, cost, shares, confidence intervals).
 //! * [`report`] renders summaries as a terminal table and as the stable JSON layout.
+//! * [`chart`] draws cost-versus-latency or cost-versus-quality frontiers as PNG and SVG; it is the only
+//!   module that knows plotters.
 //!
 //! A whole pipeline, on the embedded default catalog:
 //!
@@ -39,6 +41,7 @@
 //! ```
 
 pub mod catalog;
+pub mod chart;
 pub mod engine;
 pub mod error;
 pub mod metrics;
