@@ -3,7 +3,7 @@
 //! [`Plan::new`] cleans the input once (drops NaN and infinite values, decides whether the log axis can
 //! be honoured) and works out both axes; [`draw`] then paints, back to front: header and legend, grid and
 //! axes, infeasible bands, frontier lines and markers, the current and recommended policies, and last the
-//! labels, placed around what is already there. plotters supplies the backends and the shapes; the layout
+//! labels ("infeasible" on the bands, the notes on points), placed around what is already there. plotters supplies the backends and the shapes; the layout
 //! (plot rectangle, ticks, legend) is worked out here, because its chart builder's axes label ticks with
 //! `{:?}` and its legend box sits on top of the data.
 
@@ -64,12 +64,18 @@ impl<'a> Plan<'a> {
             .collect();
 
         let mut xs: Vec<f64> = all_points().map(|p| p.x).chain(markers().map(|m| m.x)).collect();
-        // The y range follows the frontier and the two policies. Infeasible points far off it (a
-        // best-effort cost that misses the target) would squash the frontier, so they only count when
-        // nothing is feasible; the ones outside are drawn as arrows on the edge.
-        let any_feasible = all_points().any(|p| p.feasible);
-        let mut ys: Vec<f64> =
-            all_points().filter(|p| p.feasible || !any_feasible).map(|p| p.y).chain(markers().map(|m| m.y)).collect();
+        // The y range follows the frontier and the two policies. An infeasible point (a best-effort
+        // cost that misses the target) far off it would squash the frontier, so infeasible points widen
+        // the range by at most half again; the ones beyond are drawn as arrows on the edge.
+        let mut ys: Vec<f64> = all_points().filter(|p| p.feasible).map(|p| p.y).chain(markers().map(|m| m.y)).collect();
+        let infeasible_ys = all_points().filter(|p| !p.feasible).map(|p| p.y);
+        match min_max(&ys) {
+            Some((lo, hi)) => {
+                let reach = (hi - lo).max(hi.abs() * 0.1) * 0.5;
+                ys.extend(infeasible_ys.filter(|y| (lo - reach..=hi + reach).contains(y)));
+            }
+            None => ys.extend(infeasible_ys),
+        }
         let log = chart.x_log && xs.iter().all(|&x| x > 0.0);
         // Interval ends widen the x range too, so an all-infeasible sweep still shows where it was.
         let usable_end = |v: f64| v.is_finite() && (!log || v > 0.0);
@@ -163,16 +169,18 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, pen: Pen, plan: &
     let mut segments = Vec::new();
     let mut occupied = Vec::new();
 
-    for &(lo, hi) in &plan.bands {
-        let band = Rect {
+    let bands: Vec<Rect> = plan
+        .bands
+        .iter()
+        .map(|&(lo, hi)| Rect {
             x0: f64::from(frame.pixel(lo, 0.0).0),
             y0: plot.y0,
             x1: f64::from(frame.pixel(hi, 0.0).0),
             y1: plot.y1,
-        };
-        if let Some(label) = canvas.band(band)? {
-            occupied.push(label);
-        }
+        })
+        .collect();
+    for band in &bands {
+        canvas.band(*band)?;
     }
 
     for (index, points) in plan.series.iter().enumerate() {
@@ -189,7 +197,9 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, pen: Pen, plan: &
             let at = frame.pixel(point.x, point.y);
             if plan.off_scale(point) {
                 let pointing_up = plan.y.fraction(point.y) > 1.0;
-                canvas.off_scale(at.0, if pointing_up { plot.y0 } else { plot.y1 } as i32, pointing_up)?;
+                let edge = if pointing_up { plot.y0 } else { plot.y1 };
+                canvas.off_scale(at.0, edge as i32, pointing_up)?;
+                occupied.push(Rect::around((f64::from(at.0), edge), 7.0, 11.0));
                 continue;
             }
             canvas.point(at, colour, point.feasible)?;
@@ -217,6 +227,17 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, pen: Pen, plan: &
         let center = ((plot.x0 + plot.x1) / 2.0, (plot.y0 + plot.y1) / 2.0);
         let rect = canvas.boxed_text("no feasible routing in this range", center, &Style::new(20.0, INK))?;
         placer.occupy(rect);
+    }
+
+    // "infeasible" on each band wide enough for it, at its top, bottom or middle: wherever it covers
+    // no point.
+    let band_style = Style::new(TICK_SIZE, INFEASIBLE).bold();
+    let (width, height) = canvas.text_box("infeasible", &band_style);
+    for band in bands.iter().filter(|band| band.x1 - band.x0 >= width + 4.0) {
+        let x = (band.x0 + band.x1) / 2.0;
+        let heights = [band.y0 + 18.0 + height / 2.0, band.y1 - 8.0 - height / 2.0, (band.y0 + band.y1) / 2.0];
+        let spot = placer.place_among(heights.map(|y| Rect::around((x, y), width / 2.0, height / 2.0)));
+        canvas.text_in("infeasible", spot, &band_style)?;
     }
 
     // The two policies first, so they get the best spots; then the per-point annotations.
@@ -286,11 +307,17 @@ impl<DB: DrawingBackend> Canvas<'_, DB> {
 
     /// Title, subtitle and legend across the top; returns where they end.
     fn header(&self, plan: &Plan) -> DrawResult<i32, DB> {
+        let (width, _) = self.root.dim_in_pixel();
+        let line_width = f64::from(width as i32 - 2 * MARGIN);
         let mut y = MARGIN - 6;
-        self.text(&plan.chart.title, (MARGIN, y), &Style::new(TITLE_SIZE, INK).bold())?;
+        self.text(
+            &plan.chart.title,
+            (MARGIN, y),
+            &self.fit(&plan.chart.title, Style::new(TITLE_SIZE, INK).bold(), line_width),
+        )?;
         y += TITLE_SIZE as i32 + 8;
         if let Some(subtitle) = plan.chart.subtitle.as_deref().filter(|s| !s.is_empty()) {
-            self.text(subtitle, (MARGIN, y), &Style::new(SUBTITLE_SIZE, MUTED))?;
+            self.text(subtitle, (MARGIN, y), &self.fit(subtitle, Style::new(SUBTITLE_SIZE, MUTED), line_width))?;
             y += SUBTITLE_SIZE as i32 + 8;
         }
 
@@ -316,7 +343,6 @@ impl<DB: DrawingBackend> Canvas<'_, DB> {
             entries.push((LegendGlyph::Band, "no routing meets the targets"));
         }
 
-        let (width, _) = self.root.dim_in_pixel();
         let style = Style::new(LEGEND_SIZE, INK).anchor(HPos::Left, VPos::Center);
         let row_height = 28;
         let mut x = MARGIN;
@@ -332,6 +358,15 @@ impl<DB: DrawingBackend> Canvas<'_, DB> {
             x += entry_width + 28;
         }
         Ok(row_center + row_height / 2)
+    }
+
+    /// `style`, made smaller if need be (down to 60%) so `text` fits in `width` pixels.
+    fn fit(&self, text: &str, style: Style, width: f64) -> Style {
+        let natural = self.pen.measure(text, &style).0;
+        if natural <= width {
+            return style;
+        }
+        Style { size: (style.size * width / natural).max(style.size * 0.6).floor(), ..style }
     }
 
     fn legend_glyph(&self, glyph: LegendGlyph, (x, y): (i32, i32)) -> DrawResult<(), DB> {
@@ -379,8 +414,10 @@ impl<DB: DrawingBackend> Canvas<'_, DB> {
         self.line((left, bottom), (right, bottom), axis)?;
         self.line((left, top), (left, bottom), axis)?;
         let title = Style::new(AXIS_SIZE, INK).anchor(HPos::Center, VPos::Top);
-        self.text(&plan.chart.x_label, ((left + right) / 2, bottom + 14 + TICK_SIZE as i32 + 12), &title)?;
-        self.text(&plan.chart.y_label, (MARGIN - 4, (top + bottom) / 2), &title.rotated())
+        let x_title = self.fit(&plan.chart.x_label, title, plot.x1 - plot.x0);
+        self.text(&plan.chart.x_label, ((left + right) / 2, bottom + 14 + TICK_SIZE as i32 + 12), &x_title)?;
+        let y_title = self.fit(&plan.chart.y_label, title, plot.y1 - plot.y0);
+        self.text(&plan.chart.y_label, (MARGIN - 4, (top + bottom) / 2), &y_title.rotated())
     }
 
     fn point(&self, at: (i32, i32), colour: RGBColor, feasible: bool) -> DrawResult<(), DB> {
@@ -421,22 +458,14 @@ impl<DB: DrawingBackend> Canvas<'_, DB> {
         self.root.draw(&PathElement::new(outline, BLACK.stroke_width(2)))
     }
 
-    /// An infeasible band: light fill, diagonal hatching, edges, and "infeasible" near its top when it
-    /// fits. Returns the label's box.
-    fn band(&self, band: Rect) -> DrawResult<Option<Rect>, DB> {
+    /// An infeasible band: light fill, diagonal hatching and its edges.
+    fn band(&self, band: Rect) -> DrawResult<(), DB> {
         self.hatched(band)?;
         for x in [band.x0, band.x1] {
             let x = x.round() as i32;
             self.line((x, band.y0 as i32), (x, band.y1 as i32), INFEASIBLE.mix(0.45).stroke_width(1))?;
         }
-        let style = Style::new(TICK_SIZE, INFEASIBLE).bold();
-        let (text_width, text_height) = self.pen.measure("infeasible", &style);
-        if band.x1 - band.x0 < text_width + 12.0 {
-            return Ok(None);
-        }
-        // Below the top edge, where arrows for off-scale points sit.
-        let center = ((band.x0 + band.x1) / 2.0, band.y0 + 18.0 + text_height / 2.0);
-        self.boxed_text("infeasible", center, &style).map(Some)
+        Ok(())
     }
 
     fn hatched(&self, area: Rect) -> DrawResult<(), DB> {
@@ -549,13 +578,18 @@ mod tests {
 
     #[test]
     fn far_off_infeasible_points_do_not_squash_the_frontier() {
-        let input =
-            chart(&[(0.2, 900_000.0, false), (0.5, 30_000.0, true), (1.0, 22_000.0, true), (2.0, 20_000.0, true)]);
+        let input = chart(&[
+            (0.1, 900_000.0, false),
+            (0.2, 33_000.0, false),
+            (0.5, 30_000.0, true),
+            (1.0, 22_000.0, true),
+            (2.0, 20_000.0, true),
+        ]);
         let plan = Plan::new(&input);
         let (bottom, top) = plan.y.ends();
         assert!(top < 40_000.0 && bottom > 10_000.0, "y axis {bottom}..{top}");
-        assert!(plan.off_scale(plan.series[0][0]));
-        assert!(!plan.series[0][1..].iter().any(|p| plan.off_scale(p)));
+        assert!(plan.off_scale(plan.series[0][0]), "900k is far off a 20k-30k frontier");
+        assert!(!plan.series[0][1..].iter().any(|p| plan.off_scale(p)), "33k is near enough to show");
 
         // With nothing feasible, every point counts.
         let all_infeasible = chart(&[(0.2, 900_000.0, false), (0.5, 30_000.0, false)]);

@@ -123,6 +123,20 @@ impl Placer {
         placement
     }
 
+    /// The cheapest of `candidates` (fixed spots, no leader line); it is then occupied.
+    pub fn place_among(&mut self, candidates: impl IntoIterator<Item = Rect>) -> Rect {
+        let mut best: Option<(f64, Rect)> = None;
+        for rect in candidates {
+            let cost = self.cost(&rect);
+            if best.is_none_or(|(best_cost, _)| cost < best_cost) {
+                best = Some((cost, rect));
+            }
+        }
+        let rect = best.map_or(self.bounds, |(_, rect)| rect);
+        self.taken.push(rect);
+        rect
+    }
+
     fn cost(&self, rect: &Rect) -> f64 {
         let area = rect.area().max(1.0);
         let outside = (area - rect.overlap(&self.bounds)) / area;
