@@ -187,3 +187,12 @@ fn log_x_is_honoured_and_falls_back_for_non_positive_values() {
 fn the_stem_gets_extensions_appended() {
     assert_eq!(with_suffix(Path::new("out/frontier.v2"), ".png"), PathBuf::from("out/frontier.v2.png"));
 }
+
+#[test]
+fn an_unwritable_destination_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, b"").unwrap();
+    let err = render_frontier(&realistic(), &blocker.join("frontier")).unwrap_err();
+    assert!(err.to_string().contains("not-a-folder"), "{err}");
+}
