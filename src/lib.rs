@@ -16,6 +16,8 @@
 //! * [`report`] renders summaries as a terminal table and as the stable JSON layout.
 //! * [`export`] writes a policy as the configuration real gateways load (LiteLLM, Portkey, Envoy AI
 //!   Gateway, OpenRouter) or as switchyard's own policy YAML.
+//! * [`chart`] draws cost-versus-latency or cost-versus-quality frontiers as PNG and SVG; it is the only
+//!   module that knows plotters.
 //!
 //! A whole pipeline, on the embedded default catalog:
 //!
@@ -41,6 +43,7 @@
 //! ```
 
 pub mod catalog;
+pub mod chart;
 pub mod engine;
 pub mod error;
 pub mod export;

@@ -1,0 +1,132 @@
+//! Frontier charts for design reviews: cost against latency or quality, as PNG and SVG.
+//!
+//! The only module that knows plotters. It takes plain data ([`FrontierChart`]: the frontier series, the
+//! x-ranges where no routing is feasible, the current and the recommended policy) and draws it; it does not
+//! decide what is on the frontier or what to recommend. One drawing function, generic over the plotters
+//! backend, serves both formats (`draw.rs`); axis ranges, ticks and tick labels are worked out first
+//! (`scale.rs`), and annotation labels are placed clear of the line and of each other (`place.rs`).
+//!
+//! Text is drawn with DejaVu Sans compiled into the binary (`text.rs`, with ab_glyph), so PNG charts render
+//! the same on a machine with no fonts installed; SVG text names `sans-serif` and uses the viewer's.
+//! Files are rendered in memory and written through [`crate::output`], so a failed render leaves no
+//! half-written chart. Bad numbers (NaN, infinities) are skipped, never a panic.
+
+mod draw;
+mod place;
+mod scale;
+mod text;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use plotters::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::output;
+
+/// One frontier, drawn as a line with markers through its feasible points, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub name: String,
+    pub points: Vec<Point>,
+}
+
+/// A point of a series. Infeasible points are drawn as hollow grey markers, off the line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub x: f64,
+    pub y: f64,
+    pub feasible: bool,
+    /// An annotation next to the point (e.g. "p99 <= 0.8 s").
+    pub label: Option<String>,
+}
+
+/// A policy singled out on the chart (the current one, the recommended one), with its label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marker {
+    pub x: f64,
+    pub y: f64,
+    pub label: String,
+}
+
+/// Everything on a frontier chart. Axis labels carry their unit, which also sets the tick format:
+/// "(USD ...)" or "$" prints dollars (`$1,250`, `$12.5k`), "(s)" seconds (`0.5 s`), anything else plain
+/// numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrontierChart {
+    pub title: String,
+    /// e.g. "reference trace, 1,000,000 requests; p99 bound swept 0.25x-2x".
+    pub subtitle: Option<String>,
+    /// With units, e.g. "p99 latency bound (s)".
+    pub x_label: String,
+    /// With units, e.g. "expected cost (USD per day)".
+    pub y_label: String,
+    /// Log scale on x (for ranges spanning more than about 10x); ignored when some x is not positive.
+    pub x_log: bool,
+    pub series: Vec<Series>,
+    /// x-intervals where no routing meets the targets, shaded and labelled "infeasible". Ends may be
+    /// infinite (the shading then runs to the edge of the plot).
+    pub infeasible: Vec<(f64, f64)>,
+    /// The user's current policy: a black X.
+    pub current: Option<Marker>,
+    /// The recommended point: a large orange star.
+    pub recommended: Option<Marker>,
+}
+
+/// Pixel size of the PNG (and of the SVG's canvas).
+pub const SIZE: (u32, u32) = (1200, 750);
+
+/// Render `chart` to `<stem>.png` and `<stem>.svg` (the extensions are appended, so `frontier.v2` gives
+/// `frontier.v2.png`), returning both paths.
+pub fn render_frontier(chart: &FrontierChart, stem: &Path) -> Result<(PathBuf, PathBuf)> {
+    let png_path = with_suffix(stem, ".png");
+    let svg_path = with_suffix(stem, ".svg");
+    let plan = draw::Plan::new(chart);
+    let png = render_png(&plan).map_err(|message| Error::Format { path: png_path.clone(), message })?;
+    let svg = render_svg(&plan).map_err(|message| Error::Format { path: svg_path.clone(), message })?;
+    output::write_bytes(&png_path, &png)?;
+    output::write_bytes(&svg_path, svg.as_bytes())?;
+    Ok((png_path, svg_path))
+}
+
+fn with_suffix(stem: &Path, suffix: &str) -> PathBuf {
+    let mut name = OsString::from(stem.as_os_str());
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+fn render_png(plan: &draw::Plan) -> std::result::Result<Vec<u8>, String> {
+    let pen = text::Pen::new(true).ok_or(FONT_UNREADABLE)?;
+    let (width, height) = SIZE;
+    let mut rgb = vec![0u8; width as usize * height as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
+        draw::draw(&root, pen, plan).map_err(|e| format!("cannot draw the chart: {e}"))?;
+        root.present().map_err(|e| format!("cannot draw the chart: {e}"))?;
+    }
+    let mut png = Vec::new();
+    let mut encoder = png::Encoder::new(&mut png, width, height);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::High);
+    let mut writer = encoder.write_header().map_err(|e| format!("cannot encode PNG: {e}"))?;
+    writer.write_image_data(&rgb).map_err(|e| format!("cannot encode PNG: {e}"))?;
+    writer.finish().map_err(|e| format!("cannot encode PNG: {e}"))?;
+    Ok(png)
+}
+
+fn render_svg(plan: &draw::Plan) -> std::result::Result<String, String> {
+    let pen = text::Pen::new(false).ok_or(FONT_UNREADABLE)?;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        draw::draw(&root, pen, plan).map_err(|e| format!("cannot draw the chart: {e}"))?;
+        root.present().map_err(|e| format!("cannot draw the chart: {e}"))?;
+    }
+    Ok(svg)
+}
+
+const FONT_UNREADABLE: &str = "the embedded DejaVu Sans font could not be read";
+
+#[cfg(test)]
+mod tests;
