@@ -56,7 +56,7 @@ fn the_lp_optimum_is_no_worse_than_brute_force_on_a_weight_grid() {
         &c,
     );
     let t = trace(2000);
-    let inst = optimize::instance(&c, &k, &t, &[1.0]).unwrap();
+    let inst = optimize::instance(&c, &k, &t, &[1.0], false).unwrap();
     let targets = inst.targets(&k, 1.0);
     let m = model::build(&inst, &c, &k, &targets);
     let Solved::Optimal(lp) = model::solve_model(&m, optimize::lp::Solver::Auto).unwrap() else {
@@ -94,7 +94,7 @@ fn an_unreachable_latency_bound_is_explained_with_the_fastest_feasible_bound() {
     let c = catalog(FOUR);
     let k = constraints("routes: {max_fallbacks: 0}\nclasses:\n  chat: {latency_s: 0.5, quality: 0.7}\n", &c);
     let t = trace(1000);
-    let inst = optimize::instance(&c, &k, &t, &[1.0]).unwrap();
+    let inst = optimize::instance(&c, &k, &t, &[1.0], false).unwrap();
     let targets = inst.targets(&k, 1.0);
     assert_eq!(model::solve_targets(&inst, &c, &k, &targets).unwrap(), Solved::Infeasible);
     let conflicts = explain::explain(&inst, &c, &k, &t, &targets).unwrap();
@@ -105,10 +105,13 @@ fn an_unreachable_latency_bound_is_explained_with_the_fastest_feasible_bound() {
     // The bound found is feasible, and 2% below it is not.
     for (mult, want) in [(1.0, true), (0.98, false)] {
         let k2 = constraints(
-            &format!("routes: {{max_fallbacks: 0}}\nclasses:\n  chat: {{latency_s: {}, quality: 0.7}}\n", fastest * mult),
+            &format!(
+                "routes: {{max_fallbacks: 0}}\nclasses:\n  chat: {{latency_s: {}, quality: 0.7}}\n",
+                fastest * mult
+            ),
             &c,
         );
-        let i2 = optimize::instance(&c, &k2, &t, &[1.0]).unwrap();
+        let i2 = optimize::instance(&c, &k2, &t, &[1.0], false).unwrap();
         let ok = matches!(model::solve_targets(&i2, &c, &k2, &i2.targets(&k2, 1.0)).unwrap(), Solved::Optimal(_));
         assert_eq!(ok, want, "bound {} (x{mult} the fastest reported, {fastest})", fastest * mult);
     }
@@ -119,7 +122,7 @@ fn an_unreachable_quality_target_reports_the_best_feasible_quality() {
     let c = catalog(FOUR);
     let k = constraints("routes: {max_fallbacks: 0}\nclasses:\n  chat: {quality: 0.99}\n", &c);
     let t = trace(500);
-    let inst = optimize::instance(&c, &k, &t, &[1.0]).unwrap();
+    let inst = optimize::instance(&c, &k, &t, &[1.0], false).unwrap();
     let targets = inst.targets(&k, 1.0);
     let conflicts = explain::explain(&inst, &c, &k, &t, &targets).unwrap();
     let q = conflicts.iter().find(|x| x.constraint == "quality[chat]").expect("quality row named");

@@ -32,11 +32,15 @@ fn setup() -> Option<(PathBuf, PathBuf, PathBuf)> {
     let shared = std::env::var_os("SWITCHYARD_SHARED")
         .map(|s| PathBuf::from(s).join("bench"))
         .unwrap_or_else(|| root().join("../shared/bench"));
-    let missing: Vec<String> = [(dir.join("trace.csv"), "reference trace"), (python.clone(), "bench Python"), (shared.join("peer_lp.py"), "../shared/bench")]
-        .into_iter()
-        .filter(|(p, _)| !p.exists())
-        .map(|(p, what)| format!("{what} ({})", p.display()))
-        .collect();
+    let missing: Vec<String> = [
+        (dir.join("trace.csv"), "reference trace"),
+        (python.clone(), "bench Python"),
+        (shared.join("peer_lp.py"), "../shared/bench"),
+    ]
+    .into_iter()
+    .filter(|(p, _)| !p.exists())
+    .map(|(p, what)| format!("{what} ({})", p.display()))
+    .collect();
     if missing.is_empty() {
         return Some((dir, python, shared));
     }
@@ -64,7 +68,7 @@ fn reference_optimum_equals_scipy_highs_at_several_bounds() {
     let catalog = Catalog::load(&root().join("policies/reference/catalog.yaml")).unwrap();
     let constraints = Constraints::load(&root().join("policies/reference/constraints.yaml"), &catalog).unwrap();
     let trace = trace::read(&dir.join("trace.csv"), &ReadOptions::default()).unwrap();
-    let instance = optimize::instance(&catalog, &constraints, &trace, &MULTS).unwrap();
+    let instance = optimize::instance(&catalog, &constraints, &trace, &MULTS, false).unwrap();
     let n_vars: usize = instance.routes.iter().map(Vec::len).sum();
     assert_eq!(n_vars, 102, "SEMANTICS.md section 6 has 102 variables");
     let mut feasible = 0;
@@ -76,7 +80,11 @@ fn reference_optimum_equals_scipy_highs_at_several_bounds() {
             (Solved::Optimal(r), Some(c)) => {
                 let rel = (r.objective - c).abs() / c;
                 println!("x{mult}: switchyard {:.9} scipy {c:.9} (relative {rel:.2e})", r.objective);
-                assert!(rel <= REL_TOL, "x{mult}: switchyard ${} vs scipy HiGHS ${c}: relative {rel:.2e} > {REL_TOL:e}", r.objective);
+                assert!(
+                    rel <= REL_TOL,
+                    "x{mult}: switchyard ${} vs scipy HiGHS ${c}: relative {rel:.2e} > {REL_TOL:e}",
+                    r.objective
+                );
                 feasible += 1;
             }
             (Solved::Infeasible, None) => println!("x{mult}: both infeasible"),

@@ -220,7 +220,7 @@ pub fn frontier(a: &FrontierArgs, _quiet: bool, mut timer: Timer) -> anyhow::Res
     let mults = frontier::geomspace(a.from, a.to, a.points as usize);
     let mut all = mults.clone();
     all.push(1.0);
-    let inst = optimize::instance(&inp.catalog, &inp.constraints, &inp.trace, &all)?;
+    let inst = optimize::instance(&inp.catalog, &inp.constraints, &inp.trace, &all, false)?;
     timer.lap("statistics");
     let headline = frontier::headline_class(&inst, &inp.constraints, a.class.as_deref());
     if a.class.is_some() && headline.is_none() {

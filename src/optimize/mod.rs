@@ -155,7 +155,14 @@ pub fn weights_vector(m: &model::Model, routing: &Routing) -> Vec<f64> {
 }
 
 /// Read inputs for `optimize`/`frontier` once.
-pub fn instance(catalog: &Catalog, constraints: &Constraints, trace: &Trace, multipliers: &[f64]) -> Result<Instance> {
-    let bounds = Instance::bounds_for(constraints, &trace.class_names, multipliers);
+/// `shadow_steps`: also compute tails 100 ms below each bound, for shadow prices.
+pub fn instance(
+    catalog: &Catalog,
+    constraints: &Constraints,
+    trace: &Trace,
+    multipliers: &[f64],
+    shadow_steps: bool,
+) -> Result<Instance> {
+    let bounds = Instance::bounds_for(constraints, &trace.class_names, multipliers, shadow_steps);
     Instance::build(catalog, constraints, trace, bounds)
 }

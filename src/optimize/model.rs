@@ -84,11 +84,11 @@ impl Instance {
         }
         let mut problems = Vec::new();
         let routes: Vec<Vec<RouteStats>> = segments
-            .iter()
+            .par_iter()
             .map(|seg| {
                 let allowed = routes::allowed_endpoints(catalog, constraints, trace, seg);
                 if allowed.is_empty() {
-                    problems.push(Problem::new(
+                    return Err(Problem::new(
                         Place::file(&constraints.source).field(format!("classes.{}", trace.class_names[seg.class])),
                         format!(
                             "no endpoint may serve {} (p99.9 input {} tokens): quality, vision, context window or residency rules exclude them all",
@@ -99,8 +99,11 @@ impl Instance {
                 }
                 let cands = routes::candidates(catalog, constraints, seg, &allowed);
                 let stats = routes::route_stats(catalog, constraints, trace, seg, &cands, &grid[seg.class]);
-                routes::prune_dominated(catalog, stats)
+                Ok(routes::prune_dominated(catalog, stats))
             })
+            .collect::<Vec<std::result::Result<_, Problem>>>()
+            .into_iter()
+            .filter_map(|r| r.map_err(|p| problems.push(p)).ok())
             .collect();
         if !problems.is_empty() {
             return Err(Error::Invalid(problems));
@@ -116,8 +119,13 @@ impl Instance {
     }
 
     /// The bounds each class asks for in `constraints` (and the fleet bound), times each multiplier,
-    /// plus 100 ms either side of each (for shadow prices).
-    pub fn bounds_for(constraints: &Constraints, class_names: &[String], multipliers: &[f64]) -> Vec<Vec<f64>> {
+    /// and (for shadow prices) 100 ms below each.
+    pub fn bounds_for(
+        constraints: &Constraints,
+        class_names: &[String],
+        multipliers: &[f64],
+        shadow_steps: bool,
+    ) -> Vec<Vec<f64>> {
         class_names
             .iter()
             .map(|c| {
@@ -126,8 +134,8 @@ impl Instance {
                 for base in bases {
                     for m in multipliers {
                         let t = base * m;
-                        g.extend([t, t + SHADOW_STEP_S]);
-                        if t > SHADOW_STEP_S {
+                        g.push(t);
+                        if shadow_steps && t > SHADOW_STEP_S {
                             g.push(t - SHADOW_STEP_S);
                         }
                     }

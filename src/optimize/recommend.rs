@@ -84,7 +84,7 @@ pub fn recommend(
     trace: &Trace,
     opts: &Options,
 ) -> Result<Recommendation> {
-    let instance = super::instance(catalog, constraints, trace, &[1.0])?;
+    let instance = super::instance(catalog, constraints, trace, &[1.0], true)?;
     let mut targets = instance.targets(constraints, 1.0);
     let mut rec = Recommendation {
         targets: targets.clone(),

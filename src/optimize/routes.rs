@@ -95,6 +95,53 @@ impl Attempt<'_> {
     }
 }
 
+/// A primary attempt's term over a whole token mix at one decode speed: `sum count x
+/// P(TTFT <= t - rtt - x / tps)`. The fixed parts `rtt + x / tps` are sorted, so for each `t` the
+/// rows whose TTFT CDF is 0 (fixed part >= t) or 1 to within 1e-13 (fixed part <= t - the TTFT's
+/// upper support) are counted from prefix sums, and the CDF is evaluated only in between.
+struct HeadTerm<'a> {
+    ttft: &'a LatencyDist,
+    /// TTFT value above which the CDF is 1 to within 1e-13.
+    upper: f64,
+    fixed: Vec<f64>,
+    /// `prefix[i]`: requests in rows `..i`.
+    prefix: Vec<f64>,
+    counts: Vec<f64>,
+}
+
+impl<'a> HeadTerm<'a> {
+    fn new(a: &Attempt<'a>, tps: f64, rows: &[(u32, u32)]) -> HeadTerm<'a> {
+        // Rows come sorted by output tokens, so the fixed parts are increasing.
+        let fixed: Vec<f64> = rows.iter().map(|&(x, _)| a.rtt_s + f64::from(x) / tps).collect();
+        let counts: Vec<f64> = rows.iter().map(|&(_, c)| f64::from(c)).collect();
+        let mut prefix = Vec::with_capacity(counts.len() + 1);
+        let mut acc = 0.0;
+        prefix.push(0.0);
+        for c in &counts {
+            acc += c;
+            prefix.push(acc);
+        }
+        let upper = match a.ttft {
+            // Phi(7.5) = 1 - 3.2e-14.
+            LatencyDist::LogNormal { mu, sigma } => (mu + 7.5 * sigma).exp(),
+            LatencyDist::Fixed(v) => *v,
+            LatencyDist::Empirical { values, .. } => values.last().copied().unwrap_or(0.0),
+        };
+        HeadTerm { ttft: a.ttft, upper, fixed, prefix, counts }
+    }
+
+    /// Requests (weighted) whose first attempt would be done by `t`, given it succeeds.
+    fn within(&self, t: f64) -> f64 {
+        let sure = self.fixed.partition_point(|&f| f <= t - self.upper);
+        let never = self.fixed.partition_point(|&f| f < t);
+        let mut p = self.prefix[sure];
+        for i in sure..never {
+            p += self.counts[i] * self.ttft.cdf(t - self.fixed[i]);
+        }
+        p
+    }
+}
+
 fn decode_nodes(d: &DecodeDist) -> Vec<(f64, f64)> {
     match d {
         DecodeDist::Constant(tps) => vec![(*tps, 1.0)],
@@ -223,12 +270,13 @@ pub fn route_stats(
             let mut ok = 0.0;
             for &o in &origins {
                 let a = attempt(e, o);
-                for &(_, x, c) in seg.mix.iter().filter(|m| m.0 == o) {
-                    let (x, c) = (f64::from(x), f64::from(c));
+                let part: Vec<(u32, u32)> = seg.mix.iter().filter(|m| m.0 == o).map(|m| (m.1, m.2)).collect();
+                for &(tps, w) in &a.decode {
+                    let head = HeadTerm::new(&a, tps, &part);
                     for (p, &t) in tail.iter_mut().zip(grid) {
-                        *p += c * a.ok_within(x, t);
+                        *p += w * a.availability * head.within(t.min(a.timeout_s));
                     }
-                    ok += c * a.ok_within(x, f64::INFINITY);
+                    ok += w * a.availability * head.within(a.timeout_s);
                 }
             }
             (tail.iter().map(|p| p / total).collect(), ok / total)
