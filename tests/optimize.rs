@@ -170,7 +170,10 @@ proptest! {
         let yaml = format!("rounding: {{granularity_pct: 0}}\nclasses:\n  chat: {{latency_s: {}, quality: {quality}, success: 0.97, timeout_s: 30}}\n", fastest * slack);
         let k = constraints(&yaml, &c);
         let rec = recommend(&c, &k, &t, &Options { seed: 99, replicates: 4, max_rounds: 0, verify: true, current: None }).unwrap();
-        let Some(routing) = &rec.routing else { return Ok(()) };
+        let Some(routing) = &rec.routing else {
+            panic!("targets built to be reachable were infeasible: {:?}", rec.conflicts)
+        };
+        prop_assert!(!rec.rounds[0].checks.is_empty(), "the replay checked nothing");
         let m = model::build(&rec.instance, &c, &k, &rec.targets);
         let x = optimize::weights_vector(&m, routing);
         for g in &m.groups {
@@ -186,4 +189,23 @@ proptest! {
             prop_assert!(ok, "{} {}: target {} simulated {} ± {} (predicted {:?})", check.class, check.figure, check.target, check.simulated, check.ci95, check.predicted);
         }
     }
+}
+
+#[test]
+fn the_lp_dump_is_cplex_lp_format_with_every_row_and_bound() {
+    let c = catalog(FOUR);
+    let k = constraints("routes: {max_fallbacks: 0}\nclasses:\n  chat: {latency_s: 9.0, quality: 0.84}\n", &c);
+    let t = trace(300);
+    let inst = optimize::instance(&c, &k, &t, &[1.0], false).unwrap();
+    let m = model::build(&inst, &c, &k, &inst.targets(&k, 1.0));
+    let mut buf = Vec::new();
+    optimize::lp::write_lp(&m.lp, &mut buf).unwrap();
+    let text = String::from_utf8(buf).unwrap();
+    assert!(text.starts_with("\\ switchyard-routing\nMinimize\n obj: + "), "{text}");
+    for section in ["Subject To\n", "Bounds\n", "End\n"] {
+        assert!(text.contains(section), "missing {section:?} in\n{text}");
+    }
+    assert_eq!(text.lines().filter(|l| l.contains(": ") && !l.contains("obj:")).count(), m.lp.rows.len(), "{text}");
+    assert!(text.contains("_tail[chat]:") && text.contains("_quality[chat]:") && text.contains(" = 1\n"), "{text}");
+    assert_eq!(text.matches(" <= x").count(), m.lp.vars.len(), "one bound line per variable:\n{text}");
 }

@@ -242,6 +242,12 @@ pub fn frontier(a: &FrontierArgs, _quiet: bool, mut timer: Timer) -> anyhow::Res
             "quality": quality,
         }),
     )?;
+    let current = match &inp.current {
+        Some(policy) => Some(current_point(&inp, &inst, policy, headline)?),
+        None => None,
+    };
+    let at_one = frontier::latency_frontier(&inst, &inp.catalog, &inp.constraints, &[1.0], headline)?.remove(0);
+    let charts = draw_frontiers(&inst, &inp, headline, &points, &quality, current.as_ref(), &at_one, out)?;
     let feasible = points.iter().filter(|p| p.feasible).count();
     println!("{feasible} of {} points feasible", points.len());
     for p in &points {
@@ -252,7 +258,12 @@ pub fn frontier(a: &FrontierArgs, _quiet: bool, mut timer: Timer) -> anyhow::Res
             p.cost_usd.map_or("infeasible".into(), |c| format!("${c:.2}"))
         );
     }
-    println!("wrote {}", out.join("frontier.csv").display());
+    println!(
+        "wrote {}, {} and {}",
+        out.join("frontier.csv").display(),
+        out.join("frontier.json").display(),
+        charts.join(", ")
+    );
     timer.lap("write");
     Ok(())
 }
@@ -269,4 +280,127 @@ fn write_points(path: &Path, points: &[FrontierPoint]) -> anyhow::Result<()> {
     };
     switchyard::trace::write::write_table(&t, path)?;
     Ok(())
+}
+
+/// The current policy's simulated cost, headline-class quantile and mean quality.
+struct Current {
+    cost: f64,
+    quantile_s: Option<f64>,
+    quality: f64,
+}
+
+fn current_point(
+    inp: &Inputs,
+    inst: &optimize::Instance,
+    policy: &Policy,
+    headline: Option<usize>,
+) -> anyhow::Result<Current> {
+    let mut bounds = optimize::verify::Bounds::new();
+    if let Some(c) = headline {
+        let t = inp.constraints.for_class(&inst.class_names[c]);
+        bounds.insert(inst.class_names[c].clone(), (t.latency_s.unwrap_or(f64::INFINITY), t.quantile));
+    }
+    let sim = optimize::verify::simulate(&inp.catalog, policy, &inp.trace, &bounds, 1729, 1)?;
+    let all = sim.get("all").cloned().unwrap_or_default();
+    let quantile_s =
+        headline.and_then(|c| sim.get(&inst.class_names[c])).and_then(|s| s.latency_quantile_s).map(|e| e.mean);
+    Ok(Current { cost: all.cost_usd.mean, quantile_s, quality: all.mean_quality.mean })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw_frontiers(
+    inst: &optimize::Instance,
+    inp: &Inputs,
+    headline: Option<usize>,
+    points: &[FrontierPoint],
+    quality: &[FrontierPoint],
+    current: Option<&Current>,
+    at_one: &FrontierPoint,
+    out: &Path,
+) -> anyhow::Result<Vec<String>> {
+    use switchyard::chart::{FrontierChart, Marker, Point, Series, render_frontier};
+    let mut written = Vec::new();
+    let requests = format!("{} requests", inst.n_requests);
+    if let Some(c) = headline {
+        let class = &inst.class_names[c];
+        let label = optimize::explain::quantile_label(inp.constraints.for_class(class).quantile);
+        let series_points: Vec<Point> = points
+            .iter()
+            .filter_map(|p| match (p.feasible, p.bound_s, p.cost_usd) {
+                (true, Some(x), Some(y)) => Some(Point { x, y, feasible: true, label: None }),
+                _ => None,
+            })
+            .collect();
+        // Shade the bounds below the first feasible point, and any gap between feasible points.
+        let mut infeasible = Vec::new();
+        let xs: Vec<(f64, bool)> = points.iter().filter_map(|p| p.bound_s.map(|b| (b, p.feasible))).collect();
+        let mut start: Option<f64> = None;
+        for (i, &(x, ok)) in xs.iter().enumerate() {
+            match (ok, start) {
+                (false, None) => start = Some(if i == 0 { x } else { (xs[i - 1].0 + x) / 2.0 }),
+                (true, Some(a)) => {
+                    infeasible.push((a, (xs[i - 1].0 + x) / 2.0));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        if let (Some(a), Some(last)) = (start, xs.last()) {
+            infeasible.push((a, last.0));
+        }
+        let x_min = xs.first().map_or(1.0, |x| x.0);
+        let x_max = xs.last().map_or(1.0, |x| x.0);
+        let chart = FrontierChart {
+            title: format!("Cheapest routing vs {class} {label} bound"),
+            subtitle: Some(format!(
+                "{requests}; every class's latency bound scaled together; one LP per point; catalog {}",
+                inp.catalog_name
+            )),
+            x_label: format!("{class} {label} latency bound (s)"),
+            y_label: "expected cost of the trace (USD)".into(),
+            x_log: x_max / x_min > 10.0,
+            series: vec![Series { name: "cheapest feasible routing".into(), points: series_points }],
+            infeasible,
+            current: current.and_then(|c| {
+                c.quantile_s.map(|q| Marker {
+                    x: q,
+                    y: c.cost,
+                    label: format!("current policy ({label} {q:.2} s, simulated)"),
+                })
+            }),
+            recommended: match (at_one.bound_s, at_one.cost_usd) {
+                (Some(x), Some(y)) => Some(Marker { x, y, label: format!("recommended: targets as given, ${y:.0}") }),
+                _ => None,
+            },
+        };
+        let (png, svg) = render_frontier(&chart, &out.join("frontier-cost-latency"))?;
+        written.extend([png.display().to_string(), svg.display().to_string()]);
+    }
+    let q_points: Vec<Point> = quality
+        .iter()
+        .filter_map(|p| match (p.feasible, p.mean_quality, p.cost_usd) {
+            (true, Some(x), Some(y)) => Some(Point { x, y, feasible: true, label: None }),
+            _ => None,
+        })
+        .collect();
+    let zero = quality.iter().find(|p| p.parameter.abs() < 1e-9);
+    let chart = FrontierChart {
+        title: "Cheapest routing vs mean quality".into(),
+        subtitle: Some(format!(
+            "{requests}; every class's quality target shifted together (-0.10 to +0.10); latency bounds as given"
+        )),
+        x_label: "predicted mean quality of served requests (score 0-1)".into(),
+        y_label: "expected cost of the trace (USD)".into(),
+        x_log: false,
+        series: vec![Series { name: "cheapest feasible routing".into(), points: q_points }],
+        infeasible: Vec::new(),
+        current: current.map(|c| Marker { x: c.quality, y: c.cost, label: "current policy (simulated)".into() }),
+        recommended: zero.and_then(|p| match (p.mean_quality, p.cost_usd) {
+            (Some(x), Some(y)) => Some(Marker { x, y, label: format!("recommended: targets as given, ${y:.0}") }),
+            _ => None,
+        }),
+    };
+    let (png, svg) = render_frontier(&chart, &out.join("frontier-cost-quality"))?;
+    written.extend([png.display().to_string(), svg.display().to_string()]);
+    Ok(written)
 }

@@ -26,6 +26,8 @@ pub struct Conflict {
     pub message: String,
 }
 
+/// Slack (relative to the row's right-hand side, or absolute below 1) that counts as a conflict.
+const SLACK_TOL: f64 = 1e-6;
 /// Bisection steps for quality/success/budget relaxations.
 const BISECT: usize = 30;
 
@@ -288,5 +290,11 @@ fn elastic_rows(lp: &LinearProgram, kinds: &[RowKind]) -> Result<Vec<(usize, f64
     if sol.status != LpStatus::Optimal {
         return Ok(Vec::new());
     }
-    Ok(slack_of.into_iter().filter(|&(_, s)| sol.x[s] > 1e-7).map(|(i, s)| (i, sol.x[s])).collect())
+    // Interior-point solutions leave tiny slacks everywhere: count a row only when its slack is a
+    // real fraction of the row's scale.
+    Ok(slack_of
+        .into_iter()
+        .filter(|&(i, s)| sol.x[s] > SLACK_TOL * e.rows[i].rhs.abs().max(1.0))
+        .map(|(i, s)| (i, sol.x[s]))
+        .collect())
 }

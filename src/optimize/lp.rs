@@ -1,4 +1,6 @@
-//! TEMPORARY minimal solver layer (replaced by the lp-core branch).
+//! The solver layer: LPs as plain data (variables, rows, bounds), solved through good_lp with the
+//! pure-Rust solvers (clarabel, interior point; microlp, simplex with integers), and written in
+//! CPLEX LP format so any other solver can check an optimum. The only file that knows good_lp.
 use good_lp::{ProblemVariables, Solution, SolverModel, variable};
 
 use crate::error::{Error, Result};
@@ -187,6 +189,47 @@ pub fn violations(lp: &LinearProgram, x: &[f64], tol: f64) -> Vec<(usize, f64)> 
         })
         .collect()
 }
-pub fn write_lp(_lp: &LinearProgram, _out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    Ok(())
+/// Write `lp` in CPLEX LP format (HiGHS, CBC, GLPK and CPLEX read it). Names are made LP-legal
+/// (letters, digits and `_.[]` kept, everything else `_`) and numbered so they stay unique.
+pub fn write_lp(lp: &LinearProgram, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let legal = |name: &str, i: usize, prefix: &str| -> String {
+        let clean: String =
+            name.chars().map(|c| if c.is_ascii_alphanumeric() || "_.[]".contains(c) { c } else { '_' }).collect();
+        format!("{prefix}{i}_{clean}")
+    };
+    let vars: Vec<String> = lp.vars.iter().enumerate().map(|(i, v)| legal(&v.name, i, "x")).collect();
+    let term = |c: f64, v: &str| format!("{} {} {v}", if c < 0.0 { "-" } else { "+" }, c.abs());
+    writeln!(out, "\\ {}", lp.name)?;
+    writeln!(out, "{}", if lp.sense == Sense::Minimize { "Minimize" } else { "Maximize" })?;
+    let obj: Vec<String> =
+        lp.vars.iter().zip(&vars).filter(|(v, _)| v.obj != 0.0).map(|(v, n)| term(v.obj, n)).collect();
+    writeln!(
+        out,
+        " obj: {}",
+        if obj.is_empty() { format!("0 {}", vars.first().map_or("x", |v| v)) } else { obj.join(" ") }
+    )?;
+    writeln!(out, "Subject To")?;
+    for (i, r) in lp.rows.iter().enumerate() {
+        let lhs: Vec<String> = r.coefs.iter().map(|&(v, c)| term(c, &vars[v])).collect();
+        let op = match r.cmp {
+            Cmp::Le => "<=",
+            Cmp::Ge => ">=",
+            Cmp::Eq => "=",
+        };
+        let lhs = if lhs.is_empty() { format!("0 {}", vars.first().map_or("x", |v| v)) } else { lhs.join(" ") };
+        writeln!(out, " {}: {lhs} {op} {}", legal(&r.name, i, "c"), r.rhs)?;
+    }
+    writeln!(out, "Bounds")?;
+    for (v, n) in lp.vars.iter().zip(&vars) {
+        if v.hi.is_finite() {
+            writeln!(out, " {} <= {n} <= {}", v.lo, v.hi)?;
+        } else {
+            writeln!(out, " {n} >= {}", v.lo)?;
+        }
+    }
+    let ints: Vec<&str> = lp.vars.iter().zip(&vars).filter(|(v, _)| v.integer).map(|(_, n)| n.as_str()).collect();
+    if !ints.is_empty() {
+        writeln!(out, "General\n {}", ints.join(" "))?;
+    }
+    writeln!(out, "End")
 }

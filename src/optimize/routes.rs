@@ -22,9 +22,9 @@ use crate::trace::Trace;
 const DECODE_NODES: usize = 16;
 /// Quadrature nodes for a failed attempt's wasted time, per chain level (deeper levels carry less
 /// mass, so fewer nodes).
-const WASTE_NODES: [usize; 3] = [16, 8, 4];
+const WASTE_NODES: [usize; 3] = [8, 4, 2];
 /// Token-mix entries the fallback terms are averaged over at most (bins of equal request count).
-const FALLBACK_MIX: usize = 128;
+const FALLBACK_MIX: usize = 24;
 
 /// A candidate route: endpoint indices, primary first.
 #[derive(Debug, Clone, PartialEq)]
