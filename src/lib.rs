@@ -42,6 +42,7 @@ pub mod catalog;
 pub mod engine;
 pub mod error;
 pub mod metrics;
+pub mod optimize;
 pub mod output;
 pub mod policy;
 pub mod report;
