@@ -14,6 +14,8 @@
 //! * [`engine`] replays the trace through the routing table: no IO, no clock, deterministic by seed.
 //! * [`metrics`] turns outcomes into summaries (exact quantiles, cost, shares, confidence intervals).
 //! * [`report`] renders summaries as a terminal table and as the stable JSON layout.
+//! * [`optimize`] holds the LP solver layer ([`optimize::lp`]); it is the only module that knows
+//!   good_lp.
 //!
 //! A whole pipeline, on the embedded default catalog:
 //!
