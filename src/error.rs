@@ -104,6 +104,10 @@ pub enum Error {
     /// A lower-level library (polars, parquet) failed on a file.
     #[error("{}: {message}", .path.display())]
     Format { path: PathBuf, message: String },
+    /// An LP solver gave up (iteration limit, numerical trouble) or cannot take the program.
+    /// Infeasible and unbounded programs are not errors: see `optimize::lp::LpStatus`.
+    #[error("LP `{lp}` ({solver}): {message}")]
+    Solve { lp: String, solver: &'static str, message: String },
 }
 
 impl Error {

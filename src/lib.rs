@@ -18,6 +18,8 @@
 //!   Gateway, OpenRouter) or as switchyard's own policy YAML.
 //! * [`chart`] draws cost-versus-latency or cost-versus-quality frontiers as PNG and SVG; it is the only
 //!   module that knows plotters.
+//! * [`optimize`] finds the cheapest routing weights under latency, quality, success, capacity,
+//!   residency and diversity targets (an LP; [`optimize::lp`] is the only module that knows good_lp).
 //!
 //! A whole pipeline, on the embedded default catalog:
 //!

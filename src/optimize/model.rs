@@ -88,22 +88,22 @@ impl Instance {
             .map(|seg| {
                 let allowed = routes::allowed_endpoints(catalog, constraints, trace, seg);
                 if allowed.is_empty() {
-                    return Err(Problem::new(
+                    return Err(Box::new(Problem::new(
                         Place::file(&constraints.source).field(format!("classes.{}", trace.class_names[seg.class])),
                         format!(
                             "no endpoint may serve {} (p99.9 input {} tokens): quality, vision, context window or residency rules exclude them all",
                             seg.name, seg.input_p999
                         ),
                         "lower `min_quality`, relax the residency rule, or add an endpoint to the catalog",
-                    ));
+                    )));
                 }
                 let cands = routes::candidates(catalog, constraints, seg, &allowed);
                 let stats = routes::route_stats(catalog, constraints, trace, seg, &cands, &grid[seg.class]);
                 Ok(routes::prune_dominated(catalog, stats))
             })
-            .collect::<Vec<std::result::Result<_, Problem>>>()
+            .collect::<Vec<std::result::Result<_, Box<Problem>>>>()
             .into_iter()
-            .filter_map(|r| r.map_err(|p| problems.push(p)).ok())
+            .filter_map(|r| r.map_err(|p| problems.push(*p)).ok())
             .collect();
         if !problems.is_empty() {
             return Err(Error::Invalid(problems));
@@ -245,7 +245,7 @@ pub fn build(problem: &Instance, catalog: &Catalog, constraints: &Constraints, t
                 for (r, st) in problem.routes[s].iter().enumerate() {
                     let c = scale * coef(s, st);
                     if c != 0.0 {
-                        e.add(groups[s][r], c);
+                        e.add_term(groups[s][r], c);
                     }
                 }
             }
@@ -255,7 +255,7 @@ pub fn build(problem: &Instance, catalog: &Catalog, constraints: &Constraints, t
     for (s, seg) in problem.segments.iter().enumerate() {
         let mut share = LinExpr::default();
         for &v in &groups[s] {
-            share.add(v, 1.0);
+            share.add_term(v, 1.0);
         }
         add(&mut lp, RowKind::Share(s), format!("share[{}]", seg.name), share, Cmp::Eq, 1.0);
     }

@@ -78,7 +78,7 @@ pub fn round(model: &Model, routing: &Routing, granularity_pct: f64) -> Result<(
         let mut e = super::lp::LinExpr::default();
         for &(v, c) in &row.coefs {
             if col[v] != usize::MAX {
-                e.add(col[v], c / units as f64);
+                e.add_term(col[v], c / units as f64);
             }
         }
         ip.add_row(row.name.clone(), e, row.cmp, row.rhs);
