@@ -10,6 +10,9 @@ use crate::error::Result;
 /// Row violations smaller than this (rows are in shares, or in the row's own units) are float noise.
 pub const ROW_TOL: f64 = 1e-9;
 
+/// Routes (integer variables) the rounding integer program is tried on at most.
+pub const MAX_INTEGER_VARS: usize = 24;
+
 /// How the rounding went.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Rounded {
@@ -60,7 +63,23 @@ pub fn round(model: &Model, routing: &Routing, granularity_pct: f64) -> Result<(
         let change = r.objective - routing.objective;
         return Ok((r, Rounded { method: "largest_remainder", granularity_pct, objective_change: change, note: None }));
     }
-    // Integer program: n_v in {0..units} on the routes the LP used, w = n / units.
+    // Integer program: n_v in {0..units} on the routes the LP used, w = n / units. Branch and
+    // bound can blow up (time and memory) on many integer variables, so it is tried only on small
+    // supports; otherwise the exact weights stand and the note says which rows rounding broke.
+    let broken: Vec<String> = violations(&model.lp, &x, ROW_TOL)
+        .iter()
+        .filter_map(|&(i, _)| model.lp.rows.get(i).map(|r| r.name.clone()))
+        .collect();
+    let support_len: usize = routing.weights.iter().map(Vec::len).sum();
+    if support_len > MAX_INTEGER_VARS {
+        return Ok((
+            routing.clone(),
+            exact(Some(format!(
+                "largest-remainder rounding to {granularity_pct}% breaks {}; the integer program is limited to {MAX_INTEGER_VARS} routes and this routing uses {support_len}: exact weights kept",
+                broken.join(", ")
+            ))),
+        ));
+    }
     let support: Vec<usize> = routing
         .weights
         .iter()
