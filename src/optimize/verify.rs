@@ -9,7 +9,7 @@ use crate::engine::{self, NOT_SERVED, ReplayOptions};
 use crate::error::Result;
 use crate::metrics::{self, quantile::type7};
 use crate::policy::Policy;
-use crate::report::t95;
+use crate::report::mean_ci95;
 use crate::trace::Trace;
 
 /// A simulated figure: mean over replicates and the half-width of its 95% interval.
@@ -21,13 +21,8 @@ pub struct Estimate {
 
 impl Estimate {
     fn of(xs: &[f64]) -> Estimate {
-        let n = xs.len();
-        let mean = xs.iter().sum::<f64>() / n as f64;
-        if n < 2 {
-            return Estimate { mean, ci95: 0.0 };
-        }
-        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-        Estimate { mean, ci95: t95(n - 1) * (var / n as f64).sqrt() }
+        let (mean, ci95) = mean_ci95(xs);
+        Estimate { mean, ci95 }
     }
 }
 

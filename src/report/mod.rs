@@ -131,6 +131,17 @@ pub fn simulate_json(meta: &RunMeta, summaries: &[Summary]) -> Value {
     Value::Object(out)
 }
 
+/// Mean of replicate values and the half-width of its 95% Student t interval (0 for one value).
+pub fn mean_ci95(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len();
+    let mean = xs.iter().sum::<f64>() / n as f64;
+    if n < 2 {
+        return (mean, 0.0);
+    }
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    (mean, t95(n - 1) * (var / n as f64).sqrt())
+}
+
 /// Two-sided 95% Student t quantile for `df` degrees of freedom.
 pub fn t95(df: usize) -> f64 {
     const T: [f64; 30] = [
@@ -152,13 +163,10 @@ fn combine(values: &[Value]) -> (Value, Value) {
     match &values[0] {
         Value::Number(_) if values.iter().all(Value::is_number) => {
             let xs: Vec<f64> = values.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect();
-            let r = xs.len() as f64;
-            let mean = xs.iter().sum::<f64>() / r;
             if xs.len() == 1 {
                 return (values[0].clone(), Value::Null);
             }
-            let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (r - 1.0);
-            let half = t95(xs.len() - 1) * (var / r).sqrt();
+            let (mean, half) = mean_ci95(&xs);
             let all_ints = values.iter().all(|v| v.is_u64());
             let mean_v = if all_ints && xs.iter().all(|x| *x == xs[0]) { values[0].clone() } else { json!(mean) };
             (mean_v, json!([mean - half, mean + half]))
