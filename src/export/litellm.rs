@@ -7,7 +7,7 @@
 //! strategy, `fallbacks`, `num_retries`, per-deployment `timeout`) and
 //! https://docs.litellm.ai/docs/router/api_reference/configuration (`router_settings` are the
 //! arguments of `litellm.Router`). The file loads both as `litellm --config` and as
-//! `litellm.Router(model_list=..., **router_settings)`, which is what tests/litellm.rs checks.
+//! `litellm.Router(model_list=..., **router_settings)`, which is what tests/it/litellm.rs checks.
 //!
 //! What LiteLLM cannot express: fallbacks belong to a model group, not to a deployment, so a rule's
 //! targets all share the chain of its heaviest target; it does not see request classes or origins,

@@ -12,7 +12,7 @@ deployment served it. Prints one JSON object on stdout:
   {"litellm_version": "...", "requests_per_group": N,
    "counts": {group: {deployment_id: count}}, "fallback_served_by": {group: deployment_id}}
 
-tests/litellm.rs runs this with the interpreter from SWITCHYARD_LITELLM_PYTHON and compares the
+tests/it/litellm.rs runs this with the interpreter from SWITCHYARD_LITELLM_PYTHON and compares the
 counts with the exported weights.
 """
 

@@ -7,6 +7,7 @@
 //! `.litellm-venv/bin/python`; `.ci/run` creates it. Without it the test prints why it skips; under
 //! CI (CI=true) its absence is a failure.
 
+use crate::root;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -33,10 +34,6 @@ rules:
   - name: default
     targets: {deepseek-v4-flash@eu-west-1: 1.0}
 ";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn python() -> Option<PathBuf> {
     let python = std::env::var_os("SWITCHYARD_LITELLM_PYTHON")

@@ -7,6 +7,7 @@
 //! SWITCHYARD_BENCH_PYTHON (default `.bench-venv/bin/python`). Skips with a reason without them,
 //! fails under CI=true.
 
+use crate::root;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -18,10 +19,6 @@ use switchyard::trace::{self, ReadOptions};
 const REL_TOL: f64 = 1e-6;
 /// Multipliers of every class's T_ref: infeasible, steep, knee, flat.
 const MULTS: [f64; 5] = [0.5, 0.55, 0.6, 0.75, 1.0];
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn setup() -> Option<(PathBuf, PathBuf, PathBuf)> {
     let dir =

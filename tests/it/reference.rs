@@ -8,6 +8,7 @@
 //! `bench-data/ref-1m`), the Python from SWITCHYARD_BENCH_PYTHON (default `.bench-venv/bin/python`).
 //! Without them the test prints why it skips; under CI (CI=true) their absence is a failure.
 
+use crate::root;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -17,10 +18,6 @@ use serde_json::Value;
 const Z_MAX: f64 = 4.0;
 /// Relative tolerance for percentiles against peer_numpy.py.
 const PERCENTILE_TOL: f64 = 0.02;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn setup() -> Option<(PathBuf, PathBuf)> {
     let dir =

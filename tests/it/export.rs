@@ -1,4 +1,4 @@
-//! Exporters: golden files for every format (insta snapshots under tests/snapshots/), the native
+//! Exporters: golden files for every format (insta snapshots under tests/it/snapshots/), the native
 //! format's round trip, no credentials in any output, determinism, and the corner cases a policy can
 //! have (one target, no fallbacks, many rules, weight 0, names that collide once made safe).
 //!

@@ -1,5 +1,5 @@
 //! Bad catalogs and policies: each error names the file, the line or field, and the fix.
-//! (Bad traces are in tests/trace.rs.)
+//! (Bad traces are in tests/it/trace.rs.)
 
 use std::path::Path;
 

@@ -1,0 +1,24 @@
+//! switchyard's integration tests, one binary: each module below was once its own test crate, and
+//! every one of them linked polars, clarabel and the rest into a 400 MB executable. One binary links
+//! once, which keeps `cargo test` fast and small on a 2-core CI machine.
+//!
+//! Run one area with a filter, e.g. `cargo test --test it optimize::`.
+
+use std::path::PathBuf;
+
+mod bad_input;
+mod cli;
+mod default_catalog;
+mod engine;
+mod export;
+mod litellm;
+mod lp;
+mod optimize;
+mod optimize_reference;
+mod reference;
+mod trace;
+
+/// The repository root (where Cargo.toml, policies/ and tests/fixtures/ are).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
