@@ -69,7 +69,7 @@ pub fn run(a: &DemoArgs, quiet: bool) -> anyhow::Result<()> {
         .context("the embedded demo constraints")?;
     let inputs = Inputs {
         catalog,
-        catalog_name: "default-2026-field-report (embedded)".into(),
+        catalog_name: super::commands::load_catalog(None)?.1,
         constraints,
         trace: tr,
         trace_label: trace_path.display().to_string(),
