@@ -250,6 +250,34 @@ fn print_recommendation(rec: &Recommendation, catalog: &Catalog) {
             cost(&d.recommended),
             d.traffic_moved * 100.0
         );
+        println!(
+            "  {:<12} {:>21} {:>21} {:>15} {:>17}",
+            "class", "cost $ (now -> rec)", "bounded q s", "quality", "success"
+        );
+        for (class, now) in &d.current {
+            let Some(rec) = d.recommended.get(class) else { continue };
+            let q =
+                |s: &optimize::verify::Simulated| s.latency_quantile_s.map_or("-".into(), |e| format!("{:.2}", e.mean));
+            println!(
+                "  {:<12} {:>9.2} -> {:<9.2} {:>9} -> {:<9} {:>6.3} -> {:<6.3} {:>7.4} -> {:<7.4}",
+                class,
+                now.cost_usd.mean,
+                rec.cost_usd.mean,
+                q(now),
+                q(rec),
+                now.mean_quality.mean,
+                rec.mean_quality.mean,
+                now.success.mean,
+                rec.success.mean
+            );
+        }
+        let mut moved: Vec<(&String, &(f64, f64))> =
+            d.primary_share.iter().filter(|(_, (a, b))| (a - b).abs() >= 0.005).collect();
+        moved.sort_by(|x, y| (y.1.1 - y.1.0).abs().total_cmp(&(x.1.1 - x.1.0).abs()).then(x.0.cmp(y.0)));
+        println!("  primary share per endpoint (moves of 0.5 points or more, largest first):");
+        for (endpoint, (a, b)) in moved {
+            println!("    {:<36} {:>6.1}% -> {:>5.1}%", endpoint, a * 100.0, b * 100.0);
+        }
     }
     for n in &rec.notes {
         println!("note: {n}");
