@@ -294,6 +294,9 @@ pub fn frontier(a: &FrontierArgs, _quiet: bool, mut timer: Timer) -> anyhow::Res
     Ok(())
 }
 
+/// Intervals of the budget sweep (points = this + 1).
+const BUDGET_POINTS: usize = 20;
+
 /// A latency sweep: every class's bound times geometrically spaced multipliers.
 pub struct Sweep {
     pub from: f64,
@@ -318,9 +321,20 @@ pub fn run_frontier(inp: &Inputs, sweep: &Sweep, out: &Path, timer: &mut Timer) 
     let points = frontier::latency_frontier(&inst, &inp.catalog, &inp.constraints, &mults, headline)?;
     let shifts: Vec<f64> = (0..=20).map(|k| -0.10 + 0.01 * k as f64).collect();
     let quality = frontier::quality_frontier(&inst, &inp.catalog, &inp.constraints, &shifts)?;
+    // Budgets across the quality sweep's feasible costs (from its cheapest to its dearest point):
+    // the best quality each buys, targets as given.
+    let costs: Vec<f64> = quality.iter().filter_map(|p| p.cost_usd).collect();
+    let budgets: Vec<f64> = match (costs.iter().copied().reduce(f64::min), costs.iter().copied().reduce(f64::max)) {
+        (Some(lo), Some(hi)) if hi > lo => {
+            (0..=BUDGET_POINTS).map(|k| lo + (hi - lo) * k as f64 / BUDGET_POINTS as f64).collect()
+        }
+        _ => Vec::new(),
+    };
+    let budget = frontier::budget_frontier(&inst, &inp.catalog, &inp.constraints, &budgets)?;
     timer.lap("solve");
     write_points(&out.join("frontier.csv"), &points)?;
     write_points(&out.join("frontier-quality.csv"), &quality)?;
+    write_points(&out.join("frontier-budget.csv"), &budget)?;
     write_json(
         &out.join("frontier.json"),
         &json!({
@@ -328,6 +342,7 @@ pub fn run_frontier(inp: &Inputs, sweep: &Sweep, out: &Path, timer: &mut Timer) 
             "headline_class": headline.map(|c| inst.class_names[c].clone()),
             "latency": points,
             "quality": quality,
+            "budget": budget,
         }),
     )?;
     let current = match &inp.current {
@@ -335,7 +350,7 @@ pub fn run_frontier(inp: &Inputs, sweep: &Sweep, out: &Path, timer: &mut Timer) 
         None => None,
     };
     let at_one = frontier::latency_frontier(&inst, &inp.catalog, &inp.constraints, &[1.0], headline)?.remove(0);
-    let charts = draw_frontiers(&inst, inp, headline, &points, &quality, current.as_ref(), &at_one, out)?;
+    let charts = draw_frontiers(&inst, inp, headline, &points, &quality, &budget, current.as_ref(), &at_one, out)?;
     let feasible = points.iter().filter(|p| p.feasible).count();
     println!("{feasible} of {} points feasible", points.len());
     for p in &points {
@@ -402,6 +417,7 @@ fn draw_frontiers(
     headline: Option<usize>,
     points: &[FrontierPoint],
     quality: &[FrontierPoint],
+    budget: &[FrontierPoint],
     current: Option<&Current>,
     at_one: &FrontierPoint,
     out: &Path,
@@ -481,12 +497,25 @@ fn draw_frontiers(
     let chart = FrontierChart {
         title: "Cheapest routing vs mean quality".into(),
         subtitle: Some(format!(
-            "{requests}; every class's quality target shifted together (-0.10 to +0.10); latency bounds as given"
+            "{requests}; every class's quality target shifted together (-0.10 to +0.10), and the best quality for {} budgets; latency bounds as given",
+            budget.len()
         )),
         x_label: "predicted mean quality of served requests (score 0-1)".into(),
         y_label: "expected cost of the trace (USD)".into(),
         x_log: false,
-        series: vec![Series { name: "cheapest feasible routing".into(), points: q_points }],
+        series: vec![
+            Series { name: "cheapest routing, per-class quality targets shifted".into(), points: q_points },
+            Series {
+                name: "best mean quality within a budget (no per-class floors)".into(),
+                points: budget
+                    .iter()
+                    .filter_map(|p| match (p.feasible, p.mean_quality, p.cost_usd) {
+                        (true, Some(x), Some(y)) => Some(Point { x, y, feasible: true, label: None }),
+                        _ => None,
+                    })
+                    .collect(),
+            },
+        ],
         infeasible: Vec::new(),
         current: current.map(|c| Marker { x: c.quality, y: c.cost, label: "current policy (simulated)".into() }),
         recommended: zero.and_then(|p| match (p.mean_quality, p.cost_usd) {
