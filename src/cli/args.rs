@@ -109,6 +109,36 @@ pub struct SimulateArgs {
     /// extension; first replicate).
     #[arg(long, value_name = "FILE")]
     pub per_request: Option<PathBuf>,
+    #[command(flatten)]
+    pub des: DesFlags,
+}
+
+/// Which engine `simulate` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum EngineKind {
+    /// Stateless Monte Carlo replay: no time, no capacity (fast; SEMANTICS.md section 3).
+    #[default]
+    Replay,
+    /// Discrete-event: concurrency and FIFO queues, rpm/tpm limits, outages, retries, cooldown.
+    Des,
+}
+
+/// Flags of the discrete-event engine (`--engine des`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct DesFlags {
+    /// Engine: `replay` (stateless) or `des` (discrete-event, with capacity and time).
+    #[arg(long, value_enum, default_value_t = EngineKind::Replay)]
+    pub engine: EngineKind,
+    /// Scenario YAML for `--engine des`: gateway retries/cooldown, limits, outages, incidents (see README).
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// Set every endpoint's max concurrency to N (`--engine des`; like peer_simpy.py --concurrency).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub concurrency: Option<u64>,
+    /// Write the per-minute time series (served, failed, 429s, queue, p50/p99, cost) to FILE (.csv or
+    /// .parquet; repeatable; first replicate; `--engine des`).
+    #[arg(long, value_name = "FILE")]
+    pub timeseries: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 mod bad_input;
 mod cli;
 mod default_catalog;
+mod des;
 mod engine;
 mod export;
 mod litellm;
