@@ -10,6 +10,7 @@ mod bad_input;
 mod cli;
 mod default_catalog;
 mod des;
+mod des_reference;
 mod engine;
 mod export;
 mod litellm;
