@@ -139,6 +139,10 @@ pub struct DesFlags {
     /// .parquet; repeatable; first replicate; `--engine des`).
     #[arg(long, value_name = "FILE")]
     pub timeseries: Vec<PathBuf>,
+    /// Draw the time series (p50/p99 latency, served/failed/429s, queue) with incidents shaded to
+    /// STEM.png and STEM.svg (first replicate; `--engine des`).
+    #[arg(long, value_name = "STEM")]
+    pub chart: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -123,9 +123,10 @@ fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<(
     if a.des.engine == EngineKind::Des {
         return super::des::simulate_des(a, &catalog, catalog_name, &trace, &table, quiet, timer);
     }
-    if a.des.scenario.is_some() || a.des.concurrency.is_some() || !a.des.timeseries.is_empty() {
+    if a.des.scenario.is_some() || a.des.concurrency.is_some() || !a.des.timeseries.is_empty() || a.des.chart.is_some()
+    {
         anyhow::bail!(
-            "--scenario, --concurrency and --timeseries belong to the discrete-event engine; add `--engine des`"
+            "--scenario, --concurrency, --timeseries and --chart belong to the discrete-event engine; add `--engine des`"
         );
     }
     let (summaries, first) =

@@ -122,4 +122,6 @@ pub struct DesRun {
     pub outcomes: Outcomes,
     pub stats: DesStats,
     pub series: TimeSeries,
+    /// Scripted incidents as (name, start, end) on the trace's clock.
+    pub incidents: Vec<(String, f64, f64)>,
 }

@@ -346,7 +346,14 @@ impl Sim<'_> {
         }
         self.stats.per_endpoint = self.endpoints.into_iter().map(|e| e.stats).collect();
         let series = self.series.finish_series(end);
-        DesRun { outcomes: self.out, stats: self.stats, series }
+        let incidents = self
+            .scenario
+            .incidents
+            .iter()
+            .zip(&self.incident_times)
+            .map(|(i, &(from, to))| (i.name.clone(), from, to))
+            .collect();
+        DesRun { outcomes: self.out, stats: self.stats, series, incidents }
     }
 
     fn process_transition(&mut self, k: usize) {

@@ -433,3 +433,52 @@ fn bad_scenarios_name_the_line_the_field_and_the_fix() {
         assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
     }
 }
+
+#[test]
+fn cli_des_report_is_byte_identical_at_any_thread_count_and_writes_series_and_chart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |threads: &str, json: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .args(["--threads", threads, "simulate", "--quiet", "--engine", "des", "--replicates", "2", "--trace"])
+            .arg(crate::root().join("traces/sample.csv"))
+            .arg("--policy")
+            .arg(crate::root().join("policies/field-report.yaml"))
+            .arg("--scenario")
+            .arg(crate::root().join("policies/scenario-outage.yaml"))
+            .arg("--json")
+            .arg(tmp.path().join(json))
+            .arg("--timeseries")
+            .arg(tmp.path().join("series.csv"))
+            .arg("--timeseries")
+            .arg(tmp.path().join("series.parquet"))
+            .arg("--chart")
+            .arg(tmp.path().join("timeline"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = run("1", "a.json");
+    run("2", "b.json");
+    let (a, b) = (std::fs::read(tmp.path().join("a.json")).unwrap(), std::fs::read(tmp.path().join("b.json")).unwrap());
+    assert_eq!(a, b, "the des report differs between 1 and 2 threads");
+    assert!(text.contains("discrete-event:"), "{text}");
+    let report: serde_json::Value = serde_json::from_slice(&a).unwrap();
+    assert!(report["des"]["queue"]["requests_that_waited"].is_number(), "{}", report["des"]);
+    // The ap-southeast-1 incident (20 minutes) shows in every endpoint of the region.
+    assert_eq!(report["des"]["per_endpoint"]["glm-5@ap-southeast-1"]["down_s"], serde_json::json!(1200.0));
+    let csv = std::fs::read_to_string(tmp.path().join("series.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert_eq!(
+        header,
+        "bin_start_s,served,failed,rate_limited_429,retries,queue_mean,queue_max,in_service_mean,p50_s,p99_s,cost_usd"
+    );
+    // Every request of the (first) replicate finishes once: served + failed over the bins = requests.
+    let column =
+        |k: usize| -> u64 { csv.lines().skip(1).map(|l| l.split(',').nth(k).unwrap().parse::<u64>().unwrap()).sum() };
+    assert_eq!(column(1) + column(2), report["n_requests"].as_u64().unwrap());
+    let parquet = std::fs::read(tmp.path().join("series.parquet")).unwrap();
+    assert_eq!(&parquet[..4], b"PAR1");
+    assert_eq!(&std::fs::read(tmp.path().join("timeline.png")).unwrap()[1..4], b"PNG");
+    assert!(std::fs::read_to_string(tmp.path().join("timeline.svg")).unwrap().contains("ap-southeast-1 down"));
+}
