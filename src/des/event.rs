@@ -63,25 +63,38 @@ impl Event {
     }
 }
 
-/// An event with its place in the order.
+/// An event with its place in the order. The key packs `(time, kind, seq)` into one integer
+/// (time's IEEE bits in the high 64 bits, the kind in the next 8, the sequence number in the low
+/// 56), so each heap comparison is one 128-bit compare.
 #[derive(Debug, Clone, Copy)]
 pub struct Scheduled {
-    pub time: f64,
-    pub seq: u64,
+    key: u128,
     pub event: Event,
 }
 
+const SEQ_BITS: u32 = 56;
+
 impl Scheduled {
-    /// The sort key `(time, kind, seq)`.
     #[inline]
-    fn key(&self) -> (u64, u8, u64) {
-        (self.time.to_bits(), self.event.kind() as u8, self.seq)
+    fn new(time: f64, seq: u64, event: Event) -> Scheduled {
+        debug_assert!(seq < 1 << SEQ_BITS);
+        let key = ((time.to_bits() as u128) << 64) | ((event.kind() as u128) << SEQ_BITS) | seq as u128;
+        Scheduled { key, event }
+    }
+    /// Seconds.
+    #[inline]
+    pub fn time(&self) -> f64 {
+        f64::from_bits((self.key >> 64) as u64)
+    }
+    /// The order in which it was scheduled.
+    pub fn seq(&self) -> u64 {
+        (self.key & ((1 << SEQ_BITS) - 1)) as u64
     }
 }
 
 impl PartialEq for Scheduled {
     fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
+        self.key == other.key
     }
 }
 impl Eq for Scheduled {}
@@ -92,8 +105,9 @@ impl PartialOrd for Scheduled {
 }
 impl Ord for Scheduled {
     /// Reversed, so that std's max-heap pops the smallest key first.
+    #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
-        other.key().cmp(&self.key())
+        other.key.cmp(&self.key)
     }
 }
 
@@ -117,7 +131,7 @@ impl EventQueue {
         debug_assert!(time >= 0.0 && time.is_finite(), "event time {time}");
         // -0.0 has the sign bit set and would sort last; normalise it.
         let time = time + 0.0;
-        self.heap.push(Scheduled { time, seq: self.next_seq, event });
+        self.heap.push(Scheduled::new(time, self.next_seq, event));
         self.next_seq += 1;
     }
 
@@ -139,7 +153,7 @@ impl EventQueue {
     /// kind, so only a strictly earlier arrival does).
     #[inline]
     pub fn arrival_first(&self, time: f64) -> bool {
-        self.heap.peek().is_none_or(|top| time < top.time)
+        self.heap.peek().is_none_or(|top| time < top.time())
     }
 
     pub fn len(&self) -> usize {
@@ -155,7 +169,7 @@ mod tests {
     use super::*;
 
     fn drain(q: &mut EventQueue) -> Vec<(f64, Event)> {
-        std::iter::from_fn(|| q.pop().map(|s| (s.time, s.event))).collect()
+        std::iter::from_fn(|| q.pop().map(|s| (s.time(), s.event))).collect()
     }
 
     #[test]

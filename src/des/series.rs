@@ -73,6 +73,11 @@ pub(crate) struct SeriesBuilder {
     last_t: f64,
     queued: u64,
     in_service: u64,
+    /// The bin of `last_t`, its end, and the integrals accumulated in it since the last flush.
+    last_bin: usize,
+    last_bin_end: f64,
+    pending_queue: f64,
+    pending_service: f64,
 }
 
 impl SeriesBuilder {
@@ -85,6 +90,10 @@ impl SeriesBuilder {
             last_t: start_s,
             queued: 0,
             in_service: 0,
+            last_bin: 0,
+            last_bin_end: start_s,
+            pending_queue: 0.0,
+            pending_service: 0.0,
         }
     }
 
@@ -107,6 +116,15 @@ impl SeriesBuilder {
         if t <= self.last_t {
             return;
         }
+        // The common case, within the bin of the last instant: no division.
+        if t < self.last_bin_end {
+            let dt = t - self.last_t;
+            self.pending_queue += self.queued as f64 * dt;
+            self.pending_service += self.in_service as f64 * dt;
+            self.last_t = t;
+            return;
+        }
+        self.flush_pending();
         let (q, s) = (self.queued as f64, self.in_service as f64);
         let bin_s = self.series.bin_s;
         let mut from = self.last_t;
@@ -127,6 +145,20 @@ impl SeriesBuilder {
             b += 1;
         }
         self.last_t = t;
+        self.last_bin = self.index(t);
+        self.last_bin_end = self.series.start_s + (self.last_bin + 1) as f64 * bin_s;
+    }
+
+    /// Add the integrals accumulated within `last_bin` to it.
+    fn flush_pending(&mut self) {
+        if self.pending_queue > 0.0 || self.pending_service > 0.0 {
+            let (q, s, b) = (self.pending_queue, self.pending_service, self.last_bin);
+            let bin = self.bin(b);
+            bin.queue_mean += q;
+            bin.in_service_mean += s;
+        }
+        self.pending_queue = 0.0;
+        self.pending_service = 0.0;
     }
 
     /// The number of queued attempts changes by `delta` at the current instant.
@@ -156,7 +188,8 @@ impl SeriesBuilder {
     /// A request finishes at `t`: served with `latency` and `cost`, or failed.
     #[inline]
     pub fn finish(&mut self, t: f64, served: Option<(f64, f64)>) {
-        let b = self.index(t);
+        // `t` is the current instant, so `advance(t)` has just set `last_bin` to its bin.
+        let b = if t == self.last_t { self.last_bin } else { self.index(t) };
         if b != self.open {
             self.close_open();
             self.open = b;
@@ -187,6 +220,7 @@ impl SeriesBuilder {
 
     pub fn finish_series(mut self, end_s: f64) -> TimeSeries {
         self.advance(end_s);
+        self.flush_pending();
         self.close_open();
         let bin_s = self.series.bin_s;
         let last = self.series.bins.len() - 1;

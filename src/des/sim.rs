@@ -312,8 +312,9 @@ impl Sim<'_> {
                 break;
             }
             let Some(ev) = self.queue.pop() else { break };
-            self.series.advance(ev.time);
-            self.now = ev.time;
+            let time = ev.time();
+            self.series.advance(time);
+            self.now = time;
             self.stats.events += 1;
             match ev.event {
                 Event::Process { process } => self.process_transition(process as usize),
