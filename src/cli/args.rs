@@ -274,6 +274,16 @@ pub struct OptimizeArgs {
     /// Skip the verification replay.
     #[arg(long)]
     pub no_verify: bool,
+    /// Engine of the verification: `replay`, or `des` to re-simulate with queues, rate limits and
+    /// the scenario's outages and retries (a missed target tightens and re-solves, as with replay).
+    #[arg(long, value_enum, default_value_t = EngineKind::Replay)]
+    pub verify_engine: EngineKind,
+    /// Scenario YAML for `--verify-engine des` (default: the catalog's limits, no outages).
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<std::path::PathBuf>,
+    /// Every endpoint's max concurrency for `--verify-engine des`.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub concurrency: Option<u64>,
 }
 
 #[derive(Debug, Args)]

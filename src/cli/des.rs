@@ -11,7 +11,7 @@ use switchyard::policy::RoutingTable;
 use switchyard::report::{self, RunMeta};
 use switchyard::trace::{self, Trace};
 
-use super::args::SimulateArgs;
+use super::args::{EngineKind, OptimizeArgs, SimulateArgs};
 use super::commands::{Timer, write_json, write_per_request};
 use super::progress;
 
@@ -123,4 +123,24 @@ fn timeline(run: &des::DesRun, scenario: &str) -> chart::TimelineChart {
             .map(|(name, from, to)| chart::Shade { from: hour(*from), to: hour(*to), label: name.clone() })
             .collect(),
     }
+}
+
+/// The scenario of `optimize --verify-engine des` (None for the replay engine).
+pub fn verify_scenario(a: &OptimizeArgs, catalog: &Catalog) -> anyhow::Result<Option<Scenario>> {
+    if a.verify_engine != EngineKind::Des {
+        if a.scenario.is_some() || a.concurrency.is_some() {
+            anyhow::bail!(
+                "--scenario and --concurrency belong to the discrete-event verification; add `--verify-engine des`"
+            );
+        }
+        return Ok(None);
+    }
+    let mut scenario = match &a.scenario {
+        Some(p) => Scenario::load(p, catalog)?,
+        None => Scenario::plain(catalog),
+    };
+    if let Some(c) = a.concurrency {
+        scenario.set_concurrency(c);
+    }
+    Ok(Some(scenario))
 }

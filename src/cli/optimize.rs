@@ -46,6 +46,7 @@ pub fn optimize(a: &OptimizeArgs, _quiet: bool, mut timer: Timer) -> anyhow::Res
         max_rounds: a.rounds,
         verify: !a.no_verify,
         current: inp.current.clone(),
+        des: super::des::verify_scenario(a, &inp.catalog)?,
     };
     let rec = recommend::recommend(&inp.catalog, &inp.constraints, &inp.trace, &opts)?;
     timer.lap("optimize");
@@ -61,7 +62,7 @@ pub fn optimize(a: &OptimizeArgs, _quiet: bool, mut timer: Timer) -> anyhow::Res
         switchyard::export::parse_formats(&a.export.join(","))?;
     }
     write_json(&out.join("recommendation.json"), &report)?;
-    print_recommendation(&rec, &inp.catalog);
+    print_recommendation(&rec, &inp.catalog, a.verify_engine == super::args::EngineKind::Des);
     if let Some(policy) = &rec.policy {
         let mut formats = vec!["switchyard".to_string()];
         formats.extend(a.export.iter().filter(|f| f.as_str() != "switchyard").cloned());
@@ -130,6 +131,10 @@ fn recommendation_json(rec: &Recommendation, inp: &Inputs, a: &OptimizeArgs) -> 
         "rounding": rec.rounded,
         "predicted": rec.predicted,
         "verification": rec.rounds,
+        "verification_engine": match a.verify_engine {
+            super::args::EngineKind::Replay => json!("replay"),
+            super::args::EngineKind::Des => json!({"des": a.scenario.as_ref().map(|p| p.display().to_string()), "concurrency": a.concurrency}),
+        },
         "shadow_prices": rec.shadow,
         "diff": rec.diff,
         "conflicts": rec.conflicts,
@@ -137,7 +142,7 @@ fn recommendation_json(rec: &Recommendation, inp: &Inputs, a: &OptimizeArgs) -> 
     })
 }
 
-fn print_recommendation(rec: &Recommendation, catalog: &Catalog) {
+fn print_recommendation(rec: &Recommendation, catalog: &Catalog, des: bool) {
     let inst = &rec.instance;
     let Some(routing) = &rec.routing else {
         println!("no routing meets every target:");
@@ -165,7 +170,8 @@ fn print_recommendation(rec: &Recommendation, catalog: &Catalog) {
         println!("rounding: {} to {}% (objective {:+.4})", r.method, r.granularity_pct, r.objective_change);
     }
     if let Some(round) = rec.rounds.last() {
-        println!("verification (replay, 95% CI over replicates):");
+        let engine = if des { "discrete-event engine" } else { "replay" };
+        println!("verification ({engine}, 95% CI over replicates):");
         println!("  {:<12} {:<14} {:>10} {:>10} {:>18}  met", "class", "figure", "target", "predicted", "simulated");
         for c in &round.checks {
             println!(
