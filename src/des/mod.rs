@@ -12,7 +12,9 @@
 //! * It **arrives** at its trace timestamp; the primary is drawn from the rule's weights with the
 //!   request's first uniform, as in the replay engine. With a cooldown configured, targets that
 //!   are cooling down are left out and the same uniform picks among the others by their weights
-//!   (LiteLLM removes cooled-down deployments from the pool).
+//!   (LiteLLM removes cooled-down deployments from the pool). A load-aware strategy
+//!   ([`scenario::Strategy`]: least-busy, lowest-latency, cheapest-first) picks instead (the
+//!   uniform is still drawn, so the streams stay aligned).
 //! * An **attempt** at endpoint `e` first meets the rate limits: rpm and tpm are token buckets
 //!   (capacity = the per-minute limit, refilled continuously at limit/60 per second; tpm counts
 //!   input + output tokens). A request that does not fit gets a 429 at once, with a retry-after
@@ -20,7 +22,8 @@
 //!   `u < availability` and not down; TTFT; decode time if successful; both multiplied by the
 //!   endpoint's current latency multiplier) and it takes a slot, or waits in the endpoint's FIFO
 //!   queue if all `max_concurrency` slots are busy.
-//! * A slot is held for the TTFT (failed attempt) or TTFT + decode (successful). The attempt
+//! * A slot is held for the TTFT (failed attempt) or TTFT + decode (successful), both multiplied by
+//!   the scenario's slowdown curve at the endpoint's utilisation when the attempt takes its slot. The attempt
 //!   **times out** if wait + TTFT (+ RTT + decode when successful) exceeds the rule's per-attempt
 //!   timeout (the replay engine's rule, with the wait added); it then ends at the timeout, and a
 //!   queued attempt that reaches its timeout leaves the queue. RTT is added once to a served

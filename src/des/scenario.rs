@@ -72,6 +72,29 @@ pub struct GatewaySpec {
     pub honor_retry_after: Option<bool>,
     #[serde(default)]
     pub cooldown: Option<Spanned<CooldownSpec>>,
+    /// How the primary is chosen among a rule's targets.
+    #[serde(default)]
+    pub strategy: Option<Spanned<Strategy>>,
+    /// Window of the lowest-latency strategy's moving average, seconds (default 60).
+    #[serde(default)]
+    pub latency_window_s: Option<Spanned<f64>>,
+}
+
+/// How the gateway picks the primary among a rule's targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// By the policy's weights (LiteLLM `simple-shuffle` with weights, Portkey `loadbalance`).
+    #[default]
+    Weighted,
+    /// The target with the fewest attempts in service or queued (LiteLLM `least-busy`).
+    LeastBusy,
+    /// The target with the lowest mean attempt latency over the window; targets not yet measured
+    /// first (LiteLLM `latency-based-routing`).
+    LowestLatency,
+    /// The cheapest target for the request whose rpm/tpm buckets have room, else the cheapest
+    /// (OpenRouter's price sort; LiteLLM `usage-based-routing` keeps deployments under their limits).
+    CheapestFirst,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -92,6 +115,10 @@ pub struct LimitsOverrideSpec {
     pub default: Option<crate::catalog::spec::LimitsSpec>,
     #[serde(default)]
     pub endpoints: OrderedMap<crate::catalog::spec::LimitsSpec>,
+    /// Load-dependent slowdown: `[utilisation, multiplier]` points, utilisation from 0 to 1 (busy
+    /// slots over max_concurrency when an attempt takes its slot), multiplying TTFT and decode time.
+    #[serde(default)]
+    pub slowdown: Option<Spanned<Vec<[f64; 2]>>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -177,11 +204,21 @@ pub struct Gateway {
     /// A 429's retry-after (the time until the bucket has room) replaces the backoff.
     pub honor_retry_after: bool,
     pub cooldown: Option<Cooldown>,
+    pub strategy: Strategy,
+    pub latency_window_s: f64,
 }
 
 impl Default for Gateway {
     fn default() -> Self {
-        Gateway { num_retries: 0, retry_backoff_s: 0.0, max_backoff_s: 60.0, honor_retry_after: true, cooldown: None }
+        Gateway {
+            num_retries: 0,
+            retry_backoff_s: 0.0,
+            max_backoff_s: 60.0,
+            honor_retry_after: true,
+            cooldown: None,
+            strategy: Strategy::Weighted,
+            latency_window_s: 60.0,
+        }
     }
 }
 
@@ -245,6 +282,8 @@ pub struct Scenario {
     pub incidents: Vec<Incident>,
     /// Time-series bin width, seconds.
     pub bin_s: f64,
+    /// Load-dependent slowdown curve (utilisation, multiplier), utilisation ascending; empty: none.
+    pub slowdown: Vec<(f64, f64)>,
 }
 
 impl Scenario {
@@ -259,6 +298,7 @@ impl Scenario {
             region_process: vec![None; catalog.regions.len()],
             incidents: Vec::new(),
             bin_s: 60.0,
+            slowdown: Vec::new(),
         }
     }
 
@@ -267,6 +307,19 @@ impl Scenario {
         let mut s = Scenario::plain(catalog);
         s.limits = vec![Limits::default(); catalog.endpoints.len()];
         s
+    }
+
+    /// The slowdown multiplier at utilisation `u` (linear between the curve's points, flat beyond).
+    pub fn slowdown_at(&self, u: f64) -> f64 {
+        let c = &self.slowdown;
+        match c.iter().position(|&(x, _)| x >= u) {
+            None => c.last().map_or(1.0, |p| p.1),
+            Some(0) => c[0].1,
+            Some(k) => {
+                let ((x0, y0), (x1, y1)) = (c[k - 1], c[k]);
+                if x1 > x0 { y0 + (y1 - y0) * (u - x0) / (x1 - x0) } else { y1 }
+            }
+        }
     }
 
     /// Every endpoint's concurrency set to `slots` (the peer's `--concurrency`).
@@ -345,6 +398,33 @@ impl Scenario {
             }
             s.gateway.cooldown =
                 Some(Cooldown { allowed_fails: c.value.allowed_fails, window_s, cooldown_s: c.value.cooldown_s });
+        }
+
+        if let Some(st) = &g.strategy {
+            s.gateway.strategy = st.value;
+        }
+        if let Some(w) = &g.latency_window_s {
+            if !(w.value.is_finite() && w.value > 0.0) {
+                problems.push(
+                    at(line_of(w), "gateway.latency_window_s"),
+                    format!("{} must be > 0", w.value),
+                    "e.g. 60",
+                );
+            }
+            s.gateway.latency_window_s = w.value;
+        }
+        if let Some(curve) = &spec.limits.slowdown {
+            let ok = !curve.value.is_empty()
+                && curve.value.iter().all(|[u, m]| (0.0..=1.0).contains(u) && m.is_finite() && *m > 0.0)
+                && curve.value.windows(2).all(|w| w[0][0] < w[1][0]);
+            if !ok {
+                problems.push(
+                    at(line_of(curve), "limits.slowdown"),
+                    "the curve needs [utilisation, multiplier] points with utilisation rising within 0..1 and multipliers > 0",
+                    "e.g. `slowdown: [[0.0, 1.0], [0.7, 1.0], [1.0, 1.6]]`",
+                );
+            }
+            s.slowdown = curve.value.iter().map(|p| (p[0], p[1])).collect();
         }
 
         // Limits.

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use rand::RngExt;
 
 use super::event::{Event, EventQueue};
-use super::scenario::{Process, Scenario, Scope};
+use super::scenario::{Process, Scenario, Scope, Strategy};
 use super::series::SeriesBuilder;
 use super::{DesOptions, DesRun, DesStats, EndpointStats};
 use crate::catalog::Catalog;
@@ -129,6 +129,9 @@ struct EndpointRt {
     since: f64,
     cooldown_until: f64,
     fails: VecDeque<f64>,
+    /// Successful attempts' latencies (finish time, seconds) within the lowest-latency window.
+    recent: VecDeque<(f64, f64)>,
+    recent_sum: f64,
     stats: EndpointStats,
 }
 
@@ -217,6 +220,8 @@ pub fn simulate(
             since: first,
             cooldown_until: f64::NEG_INFINITY,
             fails: VecDeque::new(),
+            recent: VecDeque::new(),
+            recent_sum: 0.0,
             stats: EndpointStats::default(),
         })
         .collect();
@@ -427,9 +432,12 @@ impl Sim<'_> {
         let rule_idx = self.segment_rules[segment];
         let mut rng = RequestRng::from_base(base, i as u64);
         let u: f64 = rng.random();
-        let rule = self.rule(rule_idx);
+        let table = self.table;
+        let rule = &table.rules[rule_idx as usize];
         let mut target = rule.pick_index(u);
-        if self.scenario.gateway.cooldown.is_some() && self.cooling(rule.targets[target]) {
+        if self.scenario.gateway.strategy != Strategy::Weighted {
+            target = self.pick_by_strategy(rule_idx, i);
+        } else if self.scenario.gateway.cooldown.is_some() && self.cooling(rule.targets[target]) {
             // Re-draw among the targets that are not cooling down, by their weights, with the same u.
             let weight = |t: usize| rule.cum_weights[t] - if t == 0 { 0.0 } else { rule.cum_weights[t - 1] };
             let healthy: Vec<usize> =
@@ -486,6 +494,74 @@ impl Sim<'_> {
         self.live += 1;
         self.stats.max_in_flight = self.stats.max_in_flight.max(self.live);
         self.issue(slot);
+    }
+
+    /// The primary's position among the rule's targets under a load-aware strategy. Targets
+    /// cooling down are left out unless all are; ties go to the earlier target.
+    fn pick_by_strategy(&mut self, rule_idx: u16, i: usize) -> usize {
+        let now = self.now;
+        let window = self.scenario.gateway.latency_window_s;
+        let table = self.table;
+        let rule = &table.rules[rule_idx as usize];
+        if self.scenario.gateway.strategy == Strategy::LowestLatency {
+            for &e in &rule.targets {
+                let ep = &mut self.endpoints[e as usize];
+                while ep.recent.front().is_some_and(|&(t, _)| t <= now - window) {
+                    let (_, l) = ep.recent.pop_front().expect("checked");
+                    ep.recent_sum -= l;
+                }
+            }
+        }
+        let n = rule.targets.len();
+        let any_healthy = (0..n).any(|t| !self.cooling(rule.targets[t]));
+        let eligible = |t: usize| !any_healthy || !self.cooling(rule.targets[t]);
+        let best_by = |score: &dyn Fn(usize) -> f64| -> usize {
+            let mut best = None;
+            for t in (0..n).filter(|&t| eligible(t)) {
+                let sc = score(t);
+                if best.is_none_or(|(_, b)| sc < b) {
+                    best = Some((t, sc));
+                }
+            }
+            best.map_or(0, |(t, _)| t)
+        };
+        match self.scenario.gateway.strategy {
+            Strategy::Weighted => unreachable!("handled by the caller"),
+            Strategy::LeastBusy => best_by(&|t| {
+                let ep = &self.endpoints[rule.targets[t] as usize];
+                f64::from(ep.busy + ep.queued)
+            }),
+            Strategy::LowestLatency => best_by(&|t| {
+                let ep = &self.endpoints[rule.targets[t] as usize];
+                if ep.recent.is_empty() { 0.0 } else { ep.recent_sum / ep.recent.len() as f64 }
+            }),
+            Strategy::CheapestFirst => {
+                let tr = self.trace;
+                let cached = tr.cached_input_tokens.as_ref().map_or(0, |c| c[i]);
+                let tokens = tr.input_tokens[i] as f64 + tr.output_tokens[i] as f64;
+                let cost = |t: usize| {
+                    self.catalog.endpoints[rule.targets[t] as usize].prices.cost_usd(
+                        tr.input_tokens[i],
+                        cached,
+                        tr.output_tokens[i],
+                    )
+                };
+                let has_room = |t: usize| {
+                    let ep = &self.endpoints[rule.targets[t] as usize];
+                    let room = |b: &Option<Bucket>, need: f64| {
+                        b.as_ref().is_none_or(|b| {
+                            let mut b = *b;
+                            b.refill(now);
+                            b.wait_for(need) == 0.0
+                        })
+                    };
+                    room(&ep.rpm, 1.0) && room(&ep.tpm, tokens)
+                };
+                let mut order: Vec<usize> = (0..n).filter(|&t| eligible(t)).collect();
+                order.sort_by(|&a, &b| cost(a).total_cmp(&cost(b)).then(a.cmp(&b)));
+                order.iter().copied().find(|&t| has_room(t)).or(order.first().copied()).unwrap_or(0)
+            }
+        }
     }
 
     #[inline]
@@ -571,10 +647,19 @@ impl Sim<'_> {
         let s = slot as usize;
         let timeout = self.rule(self.slab[s].rule).timeout_s;
         let origin = self.trace.origin[self.slab[s].request as usize] as usize;
+        let e = self.slab[s].endpoint as usize;
+        if !self.scenario.slowdown.is_empty() {
+            let ep = &self.endpoints[e];
+            if ep.capacity != u32::MAX {
+                let x = self.scenario.slowdown_at(f64::from(ep.busy) / f64::from(ep.capacity));
+                let f = &mut self.slab[s];
+                f.ttft *= x;
+                f.decode *= x;
+            }
+        }
         let f = &mut self.slab[s];
         f.state = State::InService;
         let w = now - f.enqueued_at;
-        let e = f.endpoint as usize;
         let rtt = self.table.rtt_s[origin][e];
         let d = if f.ok { f.ttft + rtt + f.decode } else { f.ttft };
         f.wait = w;
@@ -625,6 +710,11 @@ impl Sim<'_> {
         match f.pending {
             Status::Ok => {
                 let latency = f.wasted_s + (f.wait + f.duration);
+                if self.scenario.gateway.strategy == Strategy::LowestLatency {
+                    let ep = &mut self.endpoints[e];
+                    ep.recent.push_back((self.now, f.wait + f.duration));
+                    ep.recent_sum += f.wait + f.duration;
+                }
                 self.finish_request(slot, Some(e as u16), Status::Ok, latency);
             }
             Status::Failed => {

@@ -527,3 +527,88 @@ models:
     let (sim_last, met_last) = p99(des.rounds.last().unwrap());
     assert!(!met_last && sim_last > 10.0, "last round: p99 {sim_last}");
 }
+
+// ---------------------------------------------------------------- load-aware strategies, slowdown
+
+const TWO_MODELS: &str = r#"
+models:
+  - name: a
+    ttft: {fixed: 1.0}
+    decode: {constant: 100}
+    availability: 1.0
+    prices: {input_per_mtok: 1.0, output_per_mtok: 4.0}
+    regions: {us-east-1: {limits: {max_concurrency: 1}}}
+  - name: b
+    ttft: {fixed: 0.5}
+    decode: {constant: 100}
+    availability: 1.0
+    prices: {input_per_mtok: 2.0, output_per_mtok: 8.0}
+    regions: {us-east-1: {limits: {max_concurrency: 1}}}
+"#;
+const A_AND_B: &str = "rules:\n  - targets: {a@us-east-1: 0.5, b@us-east-1: 0.5}\n";
+
+fn served_by(d: &DesRun, e: u16) -> usize {
+    d.outcomes.served.iter().filter(|&&s| s == e).count()
+}
+
+#[test]
+fn least_busy_alternates_between_two_single_slot_endpoints_and_nobody_waits() {
+    // Arrivals every 0.5 s; a takes 1 s. At each arrival exactly one endpoint is idle (a's
+    // completion at t is processed before the arrival at t), so least-busy never queues, while the
+    // weighted 50/50 draw does.
+    let c = catalog(TWO_MODELS);
+    let t = trace_at(&(0..200).map(|k| k as f64 * 0.5).collect::<Vec<_>>(), "us-east-1", 0);
+    let table = bind(A_AND_B, &c, &t);
+    let least = run(&c, &table, &t, &scenario("gateway: {strategy: least-busy}\n", &c), 2);
+    assert_eq!(least.stats.requests_that_waited, 0);
+    assert_eq!((served_by(&least, 0), served_by(&least, 1)), (100, 100));
+    assert!(least.outcomes.served.iter().enumerate().all(|(k, &e)| e as usize == k % 2));
+    let weighted = run(&c, &table, &t, &Scenario::plain(&c), 2);
+    assert!(weighted.stats.requests_that_waited > 0, "the weighted draw should queue sometimes");
+}
+
+#[test]
+fn lowest_latency_explores_each_target_once_then_sticks_to_the_faster() {
+    // a answers in 1 s, b in 0.5 s; one request every 10 s. The first goes to a (nothing measured;
+    // ties to the first target), the second to b (still unmeasured), then b is faster.
+    let c = catalog(TWO_MODELS);
+    let t = trace_at(&(0..50).map(|k| k as f64 * 10.0).collect::<Vec<_>>(), "us-east-1", 0);
+    let table = bind(A_AND_B, &c, &t);
+    let d = run(&c, &table, &t, &scenario("gateway: {strategy: lowest-latency, latency_window_s: 600}\n", &c), 2);
+    assert_eq!((served_by(&d, 0), served_by(&d, 1)), (1, 49));
+    assert_eq!(&d.outcomes.served[..3], &[0, 1, 1]);
+}
+
+#[test]
+fn cheapest_first_fills_the_cheap_endpoints_rate_limit_then_spills_without_a_429() {
+    // a is cheaper with rpm 60 (a bucket of 60, 1/s); b has no limit. 400 requests every 0.5 s:
+    // a takes exactly what its bucket allows, floor(60 + 199.5) = 259 (as in the token-bucket
+    // test), b the other 141, and the gateway never sends a request into a 429.
+    let c = catalog(&TWO_MODELS.replacen("limits: {max_concurrency: 1}", "limits: {rpm: 60}", 1).replacen(
+        "{us-east-1: {limits: {max_concurrency: 1}}}",
+        "{us-east-1: {}}",
+        1,
+    ));
+    assert_eq!(c.endpoints[0].limits.rpm, Some(60));
+    let t = trace_at(&(0..400).map(|k| k as f64 * 0.5).collect::<Vec<_>>(), "us-east-1", 0);
+    let table = bind(A_AND_B, &c, &t);
+    let d = run(&c, &table, &t, &scenario("gateway: {strategy: cheapest-first}\n", &c), 2);
+    assert_eq!((served_by(&d, 0), served_by(&d, 1)), (259, 141));
+    assert_eq!(d.stats.rate_limited, 0);
+}
+
+#[test]
+fn load_dependent_slowdown_follows_the_curve() {
+    // Two slots; the curve multiplies TTFT by 1 + utilisation (utilisation counted with the attempt
+    // itself): alone 1.5 x 1 s, the second of two simultaneous requests 2 x 1 s.
+    let yaml = TWO_MODELS.replacen("limits: {max_concurrency: 1}", "limits: {max_concurrency: 2}", 1);
+    let c = catalog(&yaml);
+    let t = trace_at(&[0.0, 0.0, 10.0], "us-east-1", 0);
+    let table = bind("rules:\n  - targets: {a@us-east-1: 1.0}\n", &c, &t);
+    let d = run(&c, &table, &t, &scenario("limits: {slowdown: [[0.0, 1.0], [1.0, 2.0]]}\n", &c), 2);
+    assert_eq!(d.outcomes.latency_s, vec![1.5, 2.0, 1.5]);
+    let err = Scenario::from_yaml_str("limits: {slowdown: [[0.5, 1.0], [0.2, 2.0]]}\n", Path::new("s.yaml"), &c)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("limits.slowdown") && err.contains("fix:"), "{err}");
+}
