@@ -8,7 +8,8 @@
 //!    scripted incidents) first, so that anything else at that instant sees the new state; then
 //!    attempt completions, so a slot freed at `t` is free for whatever else happens at `t`, and a
 //!    response that arrives exactly at its timeout counts as in time (as in the replay engine's
-//!    `duration <= timeout`); then queue timeouts; then retries after a backoff; then new arrivals,
+//!    `duration <= timeout`); then queue timeouts; then hedges (so an attempt that timed out at
+//!    that instant is not hedged); then retries after a backoff; then new arrivals,
 //!    so that requests already in the system keep their place before requests that arrive at the
 //!    same instant;
 //! 3. **sequence number**, the order in which the events were scheduled (first scheduled, first
@@ -29,8 +30,9 @@ pub enum EventKind {
     Environment = 0,
     Completion = 1,
     QueueTimeout = 2,
-    Retry = 3,
-    Arrival = 4,
+    Hedge = 3,
+    Retry = 4,
+    Arrival = 5,
 }
 
 /// What happens. A closed set: every event the engine knows is here.
@@ -44,6 +46,12 @@ pub enum Event {
     Completion { slot: u32, token: u32 },
     /// The attempt `token` of the request in `slot` times out while still queued.
     QueueTimeout { slot: u32, token: u32 },
+    /// An attempt abandoned while in service (its request was answered by a hedge) ends and frees
+    /// its slot at `endpoint`.
+    Release { endpoint: u16 },
+    /// The hedge delay of the request in `slot` has passed; if attempt `token` is still running,
+    /// a second attempt starts.
+    Hedge { slot: u32, token: u32 },
     /// The request in `slot` has waited out its backoff and tries again.
     Retry { slot: u32 },
     /// Request `request` (trace index) arrives. Used only by tests and tools that schedule
@@ -55,7 +63,8 @@ impl Event {
     pub fn kind(&self) -> EventKind {
         match self {
             Event::Process { .. } | Event::Incident { .. } => EventKind::Environment,
-            Event::Completion { .. } => EventKind::Completion,
+            Event::Completion { .. } | Event::Release { .. } => EventKind::Completion,
+            Event::Hedge { .. } => EventKind::Hedge,
             Event::QueueTimeout { .. } => EventKind::QueueTimeout,
             Event::Retry { .. } => EventKind::Retry,
             Event::Arrival { .. } => EventKind::Arrival,
@@ -179,6 +188,7 @@ mod tests {
         let at = 5.0;
         q.push(at, Event::Arrival { request: 1 });
         q.push(at, Event::Retry { slot: 1 });
+        q.push(at, Event::Hedge { slot: 1, token: 0 });
         q.push(at, Event::QueueTimeout { slot: 1, token: 0 });
         q.push(at, Event::Completion { slot: 1, token: 0 });
         q.push(at, Event::Incident { incident: 1, start: true });
@@ -199,6 +209,7 @@ mod tests {
                 Event::Completion { slot: 2, token: 0 },
                 Event::QueueTimeout { slot: 1, token: 0 },
                 Event::QueueTimeout { slot: 2, token: 0 },
+                Event::Hedge { slot: 1, token: 0 },
                 Event::Retry { slot: 1 },
                 Event::Retry { slot: 2 },
                 Event::Arrival { request: 1 },

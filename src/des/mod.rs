@@ -37,6 +37,11 @@
 //! * A served request's latency is the sum of its waits, wasted attempt times, backoffs and the
 //!   serving attempt's TTFT + RTT + decode; an unserved one's is its time until the last failure.
 //!   Only the serving attempt is billed.
+//! * **Hedging** (`hedge_after_s`): if a request's first attempt has not answered after that delay,
+//!   a second attempt goes to the first endpoint of its fallback chain (which the chain then
+//!   skips). The first success answers the request; a failure waits for the other attempt. The
+//!   other attempt is abandoned: out of its queue if it waits, run to the end if it is in service
+//!   (its slot stays busy, and a successful loser is billed, in `hedge_extra_cost_usd`).
 //!
 //! `Outcomes::attempts` holds the position in the fallback chain of the last endpoint tried, so that
 //! the metrics' per-endpoint tables stay route-based; retries, 429s, skips and queue figures are in
@@ -116,6 +121,12 @@ pub struct DesStats {
     pub max_wait_s: f64,
     /// Largest number of requests in the system at once.
     pub max_in_flight: u64,
+    /// Hedge attempts started, requests a hedge answered, and the dollars billed for attempts
+    /// whose answer was not used (the loser of a hedge; not in the metrics' cost, which bills the
+    /// serving attempt only).
+    pub hedges: u64,
+    pub hedge_wins: u64,
+    pub hedge_extra_cost_usd: f64,
     pub per_endpoint: Vec<EndpointStats>,
 }
 

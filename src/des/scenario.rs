@@ -78,6 +78,10 @@ pub struct GatewaySpec {
     /// Window of the lowest-latency strategy's moving average, seconds (default 60).
     #[serde(default)]
     pub latency_window_s: Option<Spanned<f64>>,
+    /// Hedged requests: if the first attempt has not answered after this many seconds, a second
+    /// attempt goes to the first fallback; the first answer wins and both are billed.
+    #[serde(default)]
+    pub hedge_after_s: Option<Spanned<f64>>,
 }
 
 /// How the gateway picks the primary among a rule's targets.
@@ -206,6 +210,7 @@ pub struct Gateway {
     pub cooldown: Option<Cooldown>,
     pub strategy: Strategy,
     pub latency_window_s: f64,
+    pub hedge_after_s: Option<f64>,
 }
 
 impl Default for Gateway {
@@ -218,6 +223,7 @@ impl Default for Gateway {
             cooldown: None,
             strategy: Strategy::Weighted,
             latency_window_s: 60.0,
+            hedge_after_s: None,
         }
     }
 }
@@ -412,6 +418,16 @@ impl Scenario {
                 );
             }
             s.gateway.latency_window_s = w.value;
+        }
+        if let Some(h) = &g.hedge_after_s {
+            if !(h.value.is_finite() && h.value >= 0.0) {
+                problems.push(
+                    at(line_of(h), "gateway.hedge_after_s"),
+                    format!("{} is not a number of seconds >= 0", h.value),
+                    "e.g. `hedge_after_s: 2` (remove it for no hedging)",
+                );
+            }
+            s.gateway.hedge_after_s = Some(h.value);
         }
         if let Some(curve) = &spec.limits.slowdown {
             let ok = !curve.value.is_empty()

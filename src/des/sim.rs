@@ -139,7 +139,25 @@ struct EndpointRt {
 enum State {
     Queued,
     InService,
+    /// Between attempts (a backoff), or finished.
     Waiting,
+    /// Its own attempt failed; its hedge is still running.
+    AwaitHedge,
+}
+
+/// A request, or the hedge attempt of the request in slot `parent` (trace index `request`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Request,
+    Hedge { parent: u32, request: u32 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HedgeState {
+    None,
+    /// Running in this slot.
+    Live(u32),
+    Done,
 }
 
 #[derive(Debug, Clone)]
@@ -167,6 +185,13 @@ struct InFlight {
     wait: f64,
     duration: f64,
     last_status: Status,
+    arrival_s: f64,
+    role: Role,
+    hedge: HedgeState,
+    /// Chain position taken by the hedge (0: none).
+    hedge_pos: u16,
+    /// When the attempt in service ends.
+    end_at: f64,
 }
 
 struct Sim<'a> {
@@ -184,6 +209,8 @@ struct Sim<'a> {
     slab: Vec<InFlight>,
     free: Vec<u32>,
     live: u64,
+    /// Hedge attempts and abandoned attempts still holding a slot (the run ends when they do too).
+    live_aux: u64,
     out: Outcomes,
     stats: DesStats,
     series: SeriesBuilder,
@@ -266,6 +293,7 @@ pub fn simulate(
         slab: Vec::new(),
         free: Vec::new(),
         live: 0,
+        live_aux: 0,
         out: Outcomes {
             primary: vec![0; n],
             served: vec![NOT_SERVED; n],
@@ -313,7 +341,7 @@ impl Sim<'_> {
                 }
                 continue;
             }
-            if next >= n && self.live == 0 {
+            if next >= n && self.live == 0 && self.live_aux == 0 {
                 break;
             }
             let Some(ev) = self.queue.pop() else { break };
@@ -328,9 +356,14 @@ impl Sim<'_> {
                     self.recompute_environment();
                 }
                 Event::Completion { slot, token } => self.completion(slot, token),
+                Event::Release { endpoint } => {
+                    self.live_aux -= 1;
+                    self.release(endpoint as usize);
+                }
+                Event::Hedge { slot, token } => self.launch_hedge(slot, token),
                 Event::QueueTimeout { slot, token } => self.queue_timeout(slot, token),
                 Event::Retry { slot } => {
-                    self.slab[slot as usize].state = State::InService;
+                    self.slab[slot as usize].state = State::Waiting;
                     self.issue(slot);
                 }
                 Event::Arrival { request } => self.arrive(request as usize, base),
@@ -465,7 +498,7 @@ impl Sim<'_> {
             retries_here: 0,
             endpoint,
             token: 0,
-            state: State::InService,
+            state: State::Waiting,
             wasted_s: 0.0,
             wait_total_s: 0.0,
             enqueued_at: self.now,
@@ -476,8 +509,20 @@ impl Sim<'_> {
             wait: 0.0,
             duration: 0.0,
             last_status: Status::Failed,
+            arrival_s: self.now,
+            role: Role::Request,
+            hedge: HedgeState::None,
+            hedge_pos: 0,
+            end_at: 0.0,
         };
-        let slot = match self.free.pop() {
+        let slot = self.alloc(flight);
+        self.live += 1;
+        self.stats.max_in_flight = self.stats.max_in_flight.max(self.live);
+        self.issue(slot);
+    }
+
+    fn alloc(&mut self, flight: InFlight) -> u32 {
+        match self.free.pop() {
             Some(s) => {
                 // Tokens keep counting across the slot's occupants, so a stale queue entry or event
                 // of an earlier request can never match the new one.
@@ -490,10 +535,101 @@ impl Sim<'_> {
                 self.slab.push(flight);
                 (self.slab.len() - 1) as u32
             }
+        }
+    }
+
+    /// Free a slot (its token moves on, so its stale events and queue entries never match again).
+    fn free_slot(&mut self, slot: u32) {
+        let f = &mut self.slab[slot as usize];
+        f.state = State::Waiting;
+        f.token = f.token.wrapping_add(1);
+        self.free.push(slot);
+    }
+
+    /// The hedge delay has passed: if the first attempt (`token`) is still queued or running, a
+    /// second attempt starts at the first fallback.
+    fn launch_hedge(&mut self, slot: u32, token: u32) {
+        let s = slot as usize;
+        let f = &self.slab[s];
+        if f.token != token
+            || f.role != Role::Request
+            || f.hedge != HedgeState::None
+            || !matches!(f.state, State::Queued | State::InService)
+        {
+            return;
+        }
+        let chain = &self.table.rules[f.rule as usize].fallbacks[f.target as usize];
+        let Some(&endpoint) = chain.first() else { return };
+        let f = &mut self.slab[s];
+        let key: u64 = f.rng.random();
+        let child = InFlight {
+            rng: RequestRng::from_base(key, 0),
+            chain_pos: 1,
+            retries_here: 0,
+            endpoint,
+            state: State::Waiting,
+            wasted_s: self.now - f.arrival_s,
+            wait_total_s: 0.0,
+            role: Role::Hedge { parent: slot, request: f.request },
+            hedge: HedgeState::Done,
+            hedge_pos: 0,
+            ..f.clone()
         };
-        self.live += 1;
-        self.stats.max_in_flight = self.stats.max_in_flight.max(self.live);
-        self.issue(slot);
+        f.hedge_pos = 1;
+        let child_slot = self.alloc(child);
+        self.slab[s].hedge = HedgeState::Live(child_slot);
+        self.live_aux += 1;
+        self.stats.hedges += 1;
+        self.issue(child_slot);
+    }
+
+    /// The parent of a hedge attempt, if it is still waiting for this hedge.
+    fn hedge_parent(&self, child: u32) -> Option<u32> {
+        match self.slab[child as usize].role {
+            Role::Hedge { parent, request } => {
+                let p = &self.slab[parent as usize];
+                (p.role == Role::Request && p.request == request && p.hedge == HedgeState::Live(child))
+                    .then_some(parent)
+            }
+            Role::Request => None,
+        }
+    }
+
+    /// A hedge attempt is over (`served`: it answered, from that endpoint, with that latency).
+    fn hedge_over(&mut self, child: u32, served: Option<(u16, f64)>, status: Status) {
+        let parent = self.hedge_parent(child);
+        self.live_aux -= 1;
+        self.free_slot(child);
+        let Some(parent) = parent else {
+            // Its request was answered already: a successful answer is billed all the same.
+            if let Some((e, _)) = served {
+                let i = self.slab[child as usize].request as usize;
+                self.stats.hedge_extra_cost_usd += self.cost_of(e, i);
+            }
+            return;
+        };
+        let p = &mut self.slab[parent as usize];
+        p.hedge = HedgeState::Done;
+        match served {
+            Some((e, latency)) => {
+                self.stats.hedge_wins += 1;
+                let attempts = p.hedge_pos + 1;
+                self.finish_with(parent, Some(e), Status::Ok, latency, attempts);
+            }
+            None => {
+                if p.state == State::AwaitHedge {
+                    // Its own attempt failed earlier; the time spent waiting on the hedge counts.
+                    p.wasted_s = self.now - p.arrival_s;
+                    self.next_endpoint(parent, status);
+                }
+            }
+        }
+    }
+
+    fn cost_of(&self, e: u16, i: usize) -> f64 {
+        let t = self.trace;
+        let cached = t.cached_input_tokens.as_ref().map_or(0, |c| c[i]);
+        self.catalog.endpoints[e as usize].prices.cost_usd(t.input_tokens[i], cached, t.output_tokens[i])
     }
 
     /// The primary's position among the rule's targets under a load-aware strategy. Targets
@@ -577,6 +713,9 @@ impl Sim<'_> {
         if self.scenario.gateway.cooldown.is_some() && self.cooling(e as u16) {
             self.endpoints[e].stats.skipped_cooling += 1;
             self.stats.skipped_cooling += 1;
+            if let Role::Hedge { .. } = self.slab[s].role {
+                return self.hedge_over(slot, None, Status::Failed);
+            }
             return self.next_endpoint(slot, Status::Failed);
         }
         self.stats.attempts += 1;
@@ -623,6 +762,17 @@ impl Sim<'_> {
         f.ttft = ttft;
         f.decode = decode;
         let token = f.token;
+        if let Some(h) = self.scenario.gateway.hedge_after_s {
+            let f = &self.slab[s];
+            if f.role == Role::Request
+                && f.hedge == HedgeState::None
+                && f.chain_pos == 0
+                && f.retries_here == 0
+                && !self.table.rules[f.rule as usize].fallbacks[f.target as usize].is_empty()
+            {
+                self.queue.push(now + h, Event::Hedge { slot, token });
+            }
+        }
         let ep = &mut self.endpoints[e];
         if ep.busy < ep.capacity {
             ep.busy += 1;
@@ -673,6 +823,7 @@ impl Sim<'_> {
             now + if f.ok { f.ttft + f.decode } else { f.ttft }
         };
         let token = f.token;
+        f.end_at = end;
         if w > 0.0 {
             let st = &mut self.endpoints[e].stats;
             st.waited += 1;
@@ -707,6 +858,8 @@ impl Sim<'_> {
         let e = self.slab[s].endpoint as usize;
         self.release(e);
         let f = &mut self.slab[s];
+        // The attempt is over (its slot is free); what follows decides the request's next state.
+        f.state = State::Waiting;
         match f.pending {
             Status::Ok => {
                 let latency = f.wasted_s + (f.wait + f.duration);
@@ -714,6 +867,9 @@ impl Sim<'_> {
                     let ep = &mut self.endpoints[e];
                     ep.recent.push_back((self.now, f.wait + f.duration));
                     ep.recent_sum += f.wait + f.duration;
+                }
+                if let Role::Hedge { .. } = f.role {
+                    return self.hedge_over(slot, Some((e as u16, latency)), Status::Ok);
                 }
                 self.finish_request(slot, Some(e as u16), Status::Ok, latency);
             }
@@ -776,6 +932,14 @@ impl Sim<'_> {
         let now = self.now;
         let f = &mut self.slab[slot as usize];
         f.last_status = status;
+        if let Role::Hedge { .. } = f.role {
+            // A hedge is one attempt: no retries, no fallbacks of its own.
+            return self.hedge_over(slot, None, status);
+        }
+        if let HedgeState::Live(_) = f.hedge {
+            f.state = State::AwaitHedge;
+            return;
+        }
         if f.retries_here < g.num_retries {
             let delay = match retry_after {
                 Some(ra) if g.honor_retry_after => ra,
@@ -791,7 +955,7 @@ impl Sim<'_> {
                     self.queue.push(now + delay, Event::Retry { slot });
                     return;
                 }
-                f.state = State::InService;
+                f.state = State::Waiting;
                 return self.issue(slot);
             }
         }
@@ -802,7 +966,10 @@ impl Sim<'_> {
         let s = slot as usize;
         let f = &self.slab[s];
         let chain = &self.table.rules[f.rule as usize].fallbacks[f.target as usize];
-        let pos = f.chain_pos as usize + 1;
+        let mut pos = f.chain_pos as usize + 1;
+        if f.hedge_pos as usize == pos {
+            pos += 1;
+        }
         if pos > chain.len() {
             let latency = f.wasted_s;
             return self.finish_request(slot, None, status, latency);
@@ -812,17 +979,24 @@ impl Sim<'_> {
         f.chain_pos = pos as u16;
         f.endpoint = next;
         f.retries_here = 0;
-        f.state = State::InService;
+        f.state = State::Waiting;
         self.issue(slot);
     }
 
     fn finish_request(&mut self, slot: u32, served: Option<u16>, status: Status, latency: f64) {
         let f = &self.slab[slot as usize];
+        let attempts = if served.is_some() { f.chain_pos + 1 } else { f.chain_pos.max(f.hedge_pos) + 1 };
+        self.finish_with(slot, served, status, latency, attempts)
+    }
+
+    fn finish_with(&mut self, slot: u32, served: Option<u16>, status: Status, latency: f64, attempts: u16) {
+        self.abandon_other_attempts(slot);
+        let f = &self.slab[slot as usize];
         let (i, wait_total_s) = (f.request as usize, f.wait_total_s);
         let rule = &self.table.rules[f.rule as usize];
         self.out.primary[i] = rule.targets[f.target as usize];
         self.out.served[i] = served.unwrap_or(NOT_SERVED);
-        self.out.attempts[i] = (f.chain_pos + 1) as u8;
+        self.out.attempts[i] = attempts as u8;
         self.out.status[i] = status;
         self.out.latency_s[i] = latency;
         if wait_total_s > 0.0 {
@@ -838,9 +1012,43 @@ impl Sim<'_> {
             (latency, cost)
         });
         self.series.finish(self.now, served_figures);
-        self.slab[slot as usize].state = State::Waiting;
-        self.slab[slot as usize].token = self.slab[slot as usize].token.wrapping_add(1);
-        self.free.push(slot);
+        self.free_slot(slot);
         self.live -= 1;
+    }
+
+    /// When a request is answered or given up while another of its attempts is still out (its
+    /// own, when a hedge answered; its hedge, when it answered itself): a queued one leaves its
+    /// queue, one in service runs to its end, holding its slot, and is billed if it succeeds.
+    fn abandon_other_attempts(&mut self, slot: u32) {
+        let now = self.now;
+        let f = &self.slab[slot as usize];
+        let (own_state, e, pending, end_at, i) =
+            (f.state, f.endpoint as usize, f.pending, f.end_at, f.request as usize);
+        match own_state {
+            State::Queued => {
+                self.endpoints[e].queued -= 1;
+                self.series.queue_change(now, -1);
+            }
+            State::InService => {
+                self.live_aux += 1;
+                self.queue.push(end_at, Event::Release { endpoint: e as u16 });
+                if pending == Status::Ok {
+                    self.stats.hedge_extra_cost_usd += self.cost_of(e as u16, i);
+                }
+            }
+            State::Waiting | State::AwaitHedge => {}
+        }
+        if let HedgeState::Live(child) = self.slab[slot as usize].hedge {
+            self.slab[slot as usize].hedge = HedgeState::Done;
+            let c = &self.slab[child as usize];
+            if c.state == State::Queued {
+                let ce = c.endpoint as usize;
+                self.endpoints[ce].queued -= 1;
+                self.series.queue_change(now, -1);
+                self.live_aux -= 1;
+                self.free_slot(child);
+            }
+            // In service: its completion finds no parent, frees its slot and bills it if it succeeded.
+        }
     }
 }

@@ -40,6 +40,9 @@ fn replicate(stats: &DesStats, endpoint_ids: &[String], n_requests: u64) -> Valu
         "cooldowns": stats.cooldowns,
         "skipped_cooling": stats.skipped_cooling,
         "max_in_flight": stats.max_in_flight,
+        "hedges": stats.hedges,
+        "hedge_wins": stats.hedge_wins,
+        "hedge_extra_cost_usd": stats.hedge_extra_cost_usd,
         "queue": {
             "requests_that_waited": stats.requests_that_waited,
             "mean_wait_s_all": if n_requests > 0 { stats.wait_s_total / n_requests as f64 } else { 0.0 },

@@ -612,3 +612,70 @@ fn load_dependent_slowdown_follows_the_curve() {
         .to_string();
     assert!(err.contains("limits.slowdown") && err.contains("fix:"), "{err}");
 }
+
+// ---------------------------------------------------------------- hedged requests
+
+const SLOW_PRIMARY: &str = r#"
+models:
+  - name: a
+    ttft: {fixed: 5.0}
+    decode: {constant: 100}
+    availability: 1.0
+    prices: {input_per_mtok: 1.0, output_per_mtok: 4.0}
+    regions: {us-east-1: {}}
+  - name: b
+    ttft: {fixed: 1.0}
+    decode: {constant: 100}
+    availability: 1.0
+    prices: {input_per_mtok: 2.0, output_per_mtok: 8.0}
+    regions: {us-east-1: {}}
+"#;
+const A_THEN_B: &str = "rules:\n  - targets: {a@us-east-1: 1.0}\n    fallback: [b@us-east-1]\n";
+
+#[test]
+fn a_hedge_after_1s_answers_from_the_fallback_and_both_attempts_are_billed() {
+    let c = catalog(SLOW_PRIMARY);
+    let t = trace_at(&[0.0, 100.0], "us-east-1", 0);
+    let table = bind(A_THEN_B, &c, &t);
+    let d = run(&c, &table, &t, &scenario("gateway: {hedge_after_s: 1.0}\n", &c), 4);
+    // a would answer at 5 s; the hedge to b starts at 1 s and answers at 2 s.
+    assert_eq!(d.outcomes.served, vec![1, 1]);
+    assert_eq!(d.outcomes.attempts, vec![2, 2]);
+    assert_eq!(d.outcomes.latency_s, vec![2.0, 2.0]);
+    assert_eq!((d.stats.hedges, d.stats.hedge_wins), (2, 2));
+    // a's abandoned attempts ran to the end and are billed: 2 x (100..101 input tokens at $1/M).
+    let a_cost = (100.0 + 101.0) * 1.0 / 1e6;
+    assert!((d.stats.hedge_extra_cost_usd - a_cost).abs() < 1e-15, "{} vs {a_cost}", d.stats.hedge_extra_cost_usd);
+    assert_eq!(d.stats.sim_end_s, 105.0, "the abandoned attempt still holds its slot to the end");
+    // Without hedging, the primary answers at 5 s.
+    let plain = run(&c, &table, &t, &Scenario::plain(&c), 4);
+    assert_eq!(plain.outcomes.latency_s, vec![5.0, 5.0]);
+}
+
+#[test]
+fn a_primary_that_answers_first_wins_and_the_hedge_is_billed() {
+    let c = catalog(&SLOW_PRIMARY.replacen("fixed: 5.0", "fixed: 1.5", 1).replacen("fixed: 1.0", "fixed: 5.0", 1));
+    let t = trace_at(&[0.0], "us-east-1", 0);
+    let table = bind(A_THEN_B, &c, &t);
+    let d = run(&c, &table, &t, &scenario("gateway: {hedge_after_s: 1.0}\n", &c), 4);
+    assert_eq!((d.outcomes.served[0], d.outcomes.attempts[0], d.outcomes.latency_s[0]), (0, 1, 1.5));
+    assert_eq!((d.stats.hedges, d.stats.hedge_wins), (1, 0));
+    assert!((d.stats.hedge_extra_cost_usd - 100.0 * 2.0 / 1e6).abs() < 1e-15);
+    assert_eq!(d.stats.sim_end_s, 6.0, "the hedge started at 1 s runs its 5 s");
+}
+
+#[test]
+fn when_both_hedged_attempts_fail_the_chain_goes_on_after_the_hedged_fallback() {
+    // a and b always fail; c serves. The hedge takes b (the first fallback), so the chain
+    // continues at c once both have failed; latency = time until both failed + c's 1 s.
+    let c = catalog(&format!(
+        "{}  - name: c\n    ttft: {{fixed: 1.0}}\n    decode: {{constant: 100}}\n    availability: 1.0\n    prices: {{input_per_mtok: 1.0, output_per_mtok: 1.0}}\n    regions: {{us-east-1: {{}}}}\n",
+        SLOW_PRIMARY.replace("availability: 1.0", "availability: 0.000001")
+    ));
+    let t = trace_at(&[0.0], "us-east-1", 0);
+    let table = bind("rules:\n  - targets: {a@us-east-1: 1.0}\n    fallback: [b@us-east-1, c@us-east-1]\n", &c, &t);
+    let d = run(&c, &table, &t, &scenario("gateway: {hedge_after_s: 1.0}\n", &c), 4);
+    // a fails at 5 s (its TTFT); the hedge on b fails at 2 s; c starts at 5 s and answers at 6 s.
+    assert_eq!((d.outcomes.served[0], d.outcomes.attempts[0]), (2, 3));
+    assert_eq!(d.outcomes.latency_s[0], 6.0);
+}
