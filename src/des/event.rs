@@ -232,6 +232,43 @@ mod tests {
     }
 
     #[test]
+    fn pops_come_out_sorted_by_key_under_interleaved_pushes() {
+        // A deterministic pseudo-random mix of pushes and pops, against a sorted reference.
+        let mut q = EventQueue::new();
+        let mut reference: Vec<(u64, u8, u64)> = Vec::new();
+        let mut x: u64 = 12345;
+        let mut next = || {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x >> 33
+        };
+        let mut popped = Vec::new();
+        let mut expected = Vec::new();
+        for step in 0..5000u64 {
+            if next() % 3 != 0 {
+                let time = (next() % 50) as f64 * 0.5;
+                let event = match next() % 4 {
+                    0 => Event::Completion { slot: step as u32, token: 0 },
+                    1 => Event::Retry { slot: step as u32 },
+                    2 => Event::Process { process: step as u32 },
+                    _ => Event::QueueTimeout { slot: step as u32, token: 0 },
+                };
+                reference.push((time.to_bits(), event.kind() as u8, q.next_seq));
+                q.push(time, event);
+            } else if let Some(s) = q.pop() {
+                reference.sort_unstable();
+                expected.push(reference.remove(0));
+                popped.push((s.time().to_bits(), s.event.kind() as u8, s.seq()));
+            }
+        }
+        while let Some(s) = q.pop() {
+            popped.push((s.time().to_bits(), s.event.kind() as u8, s.seq()));
+        }
+        reference.sort_unstable();
+        expected.extend(reference);
+        assert_eq!(popped, expected);
+    }
+
+    #[test]
     fn a_streamed_arrival_goes_after_scheduled_events_at_its_time() {
         let mut q = EventQueue::new();
         q.push(2.0, Event::Retry { slot: 0 });
