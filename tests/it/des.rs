@@ -679,3 +679,28 @@ fn when_both_hedged_attempts_fail_the_chain_goes_on_after_the_hedged_fallback() 
     assert_eq!((d.outcomes.served[0], d.outcomes.attempts[0]), (2, 3));
     assert_eq!(d.outcomes.latency_s[0], 6.0);
 }
+
+#[test]
+fn time_series_integrates_queue_length_and_service_over_each_bin() {
+    // One slot, 0.5 s per request, three requests at 0 s and one at 10.2 s, bins of 10 s.
+    // Bin 0 (0-10 s): queue 2 for 0.5 s then 1 for 0.5 s -> mean 1.5/10; in service 1.5 s -> 0.15.
+    // Bin 1 (10-10.7 s, the simulated part): in service 0.5 s of 0.7 s.
+    let yaml =
+        TWO_REGIONS.replace("decode: {constant: 100}", "decode: {constant: 100}\n    limits: {max_concurrency: 1}");
+    let c = catalog(&yaml);
+    let t = trace_at(&[0.0, 0.0, 0.0, 10.2], "us-east-1", 0);
+    let table = bind("rules:\n  - targets: {m@us-east-1: 1.0}\n", &c, &t);
+    let d = run(&c, &table, &t, &scenario("timeseries: {bin_s: 10}\n", &c), 1);
+    let b = &d.series.bins;
+    assert_eq!(b.len(), 2);
+    let close = |x: f64, y: f64| (x - y).abs() < 1e-12;
+    assert!(close(b[0].queue_mean, 0.15) && b[0].queue_max == 2, "{:?}", b[0]);
+    assert!(close(b[0].in_service_mean, 0.15), "{:?}", b[0]);
+    assert!(close(b[1].in_service_mean, 0.5 / 0.7) && b[1].queue_mean == 0.0, "{:?}", b[1]);
+    assert_eq!((b[0].served, b[1].served), (3, 1));
+    assert_eq!((b[0].p50_s, b[0].p99_s), (Some(1.0), Some(1.49)));
+    let csv = tempfile::tempdir().unwrap();
+    switchyard::trace::write::write_table(&d.series.to_table(), &csv.path().join("s.csv")).unwrap();
+    let text = std::fs::read_to_string(csv.path().join("s.csv")).unwrap();
+    assert_eq!(text.lines().count(), 3, "{text}");
+}
