@@ -2,8 +2,8 @@
 //!
 //! Events are ordered by `(time, kind, sequence number)`:
 //!
-//! 1. **time**, seconds (non-negative, finite; compared through their IEEE bits, which order
-//!    non-negative floats exactly like the numbers);
+//! 1. **time**, seconds (finite; compared through their IEEE bits mapped to an unsigned key with the
+//!    same order as the numbers, negative times included; -0 is taken as 0);
 //! 2. **kind**, in the order of [`EventKind`]: changes of the environment (availability processes,
 //!    scripted incidents) first, so that anything else at that instant sees the new state; then
 //!    attempt completions, so a slot freed at `t` is free for whatever else happens at `t`, and a
@@ -83,17 +83,30 @@ pub struct Scheduled {
 
 const SEQ_BITS: u32 = 56;
 
+/// A float's bits mapped so that unsigned order is numeric order for every finite value (negative
+/// times occur in traces with a negative clock): flip all bits of negatives, the sign of the rest.
+#[inline]
+fn ordered_bits(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 { !b } else { b | (1 << 63) }
+}
+
+#[inline]
+fn from_ordered_bits(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
+}
+
 impl Scheduled {
     #[inline]
     fn new(time: f64, seq: u64, event: Event) -> Scheduled {
         debug_assert!(seq < 1 << SEQ_BITS);
-        let key = ((time.to_bits() as u128) << 64) | ((event.kind() as u128) << SEQ_BITS) | seq as u128;
+        let key = ((ordered_bits(time) as u128) << 64) | ((event.kind() as u128) << SEQ_BITS) | seq as u128;
         Scheduled { key, event }
     }
     /// Seconds.
     #[inline]
     pub fn time(&self) -> f64 {
-        f64::from_bits((self.key >> 64) as u64)
+        from_ordered_bits((self.key >> 64) as u64)
     }
     /// The order in which it was scheduled.
     pub fn seq(&self) -> u64 {
@@ -134,10 +147,10 @@ impl EventQueue {
         EventQueue::default()
     }
 
-    /// Schedule `event` at `time` (>= 0 and finite: the engine only schedules such times).
+    /// Schedule `event` at `time` (finite: the engine only schedules such times).
     #[inline]
     pub fn push(&mut self, time: f64, event: Event) {
-        debug_assert!(time >= 0.0 && time.is_finite(), "event time {time}");
+        debug_assert!(time.is_finite(), "event time {time}");
         // -0.0 has the sign bit set and would sort last; normalise it.
         let time = time + 0.0;
         self.heap.push(Scheduled::new(time, self.next_seq, event));
@@ -224,11 +237,13 @@ mod tests {
         q.push(1e-9, Event::Process { process: 0 });
         q.push(-0.0, Event::Arrival { request: 0 });
         q.push(0.0, Event::Completion { slot: 0, token: 0 });
-        let order: Vec<(f64, Event)> = drain(&mut q);
+        q.push(-2.5, Event::Retry { slot: 9 });
+        let mut order: Vec<(f64, Event)> = drain(&mut q);
+        assert_eq!(order.remove(0), (-2.5, Event::Retry { slot: 9 }), "negative times come first");
         assert_eq!(order[0].1, Event::Completion { slot: 0, token: 0 });
         assert_eq!(order[1].1, Event::Arrival { request: 0 });
         assert_eq!(order[2].1, Event::Process { process: 0 });
-        assert_eq!(q.processed, 3);
+        assert_eq!(q.processed, 4);
     }
 
     #[test]
@@ -245,23 +260,23 @@ mod tests {
         let mut expected = Vec::new();
         for step in 0..5000u64 {
             if next() % 3 != 0 {
-                let time = (next() % 50) as f64 * 0.5;
+                let time = (next() % 50) as f64 * 0.5 - 5.0;
                 let event = match next() % 4 {
                     0 => Event::Completion { slot: step as u32, token: 0 },
                     1 => Event::Retry { slot: step as u32 },
                     2 => Event::Process { process: step as u32 },
                     _ => Event::QueueTimeout { slot: step as u32, token: 0 },
                 };
-                reference.push((time.to_bits(), event.kind() as u8, q.next_seq));
+                reference.push((ordered_bits(time), event.kind() as u8, q.next_seq));
                 q.push(time, event);
             } else if let Some(s) = q.pop() {
                 reference.sort_unstable();
                 expected.push(reference.remove(0));
-                popped.push((s.time().to_bits(), s.event.kind() as u8, s.seq()));
+                popped.push((ordered_bits(s.time()), s.event.kind() as u8, s.seq()));
             }
         }
         while let Some(s) = q.pop() {
-            popped.push((s.time().to_bits(), s.event.kind() as u8, s.seq()));
+            popped.push((ordered_bits(s.time()), s.event.kind() as u8, s.seq()));
         }
         reference.sort_unstable();
         expected.extend(reference);

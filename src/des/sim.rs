@@ -316,8 +316,8 @@ pub fn simulate(
         sim.queue.push(first + dt, Event::Process { process: k as u32 });
     }
     for (k, &(from, to)) in sim.incident_times.clone().iter().enumerate() {
-        sim.queue.push(from.max(0.0), Event::Incident { incident: k as u32, start: true });
-        sim.queue.push(to.max(0.0), Event::Incident { incident: k as u32, start: false });
+        sim.queue.push(from, Event::Incident { incident: k as u32, start: true });
+        sim.queue.push(to, Event::Incident { incident: k as u32, start: false });
     }
     sim.run(stream_base(opts.seed, opts.replicate), progress);
     sim.finish()
