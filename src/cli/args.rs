@@ -31,9 +31,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Synthesize a day of traffic, replay the field-report policy, print the summary and write
-    /// JSON and per-request Parquet under ./switchyard-demo/ (needs no files).
-    #[command(after_help = "Example:\n  switchyard demo --requests 200000 --out /tmp/demo")]
+    /// The whole pipeline on embedded inputs (needs no files): synthesize a day of traffic, replay
+    /// the field-report policy, find the cheapest routing that meets policies/constraints.yaml,
+    /// verify it by replay, export it for LiteLLM, Portkey, Envoy AI Gateway and OpenRouter, and
+    /// draw the cost-latency and cost-quality frontiers, all under ./switchyard-demo/.
+    #[command(
+        after_help = "Writes: trace.parquet, policy.yaml (the field-report policy), report.json, requests.parquet,\n  constraints.yaml, optimize/{recommendation.json, policy.yaml, litellm-config.yaml, portkey-config.json,\n  envoy-aigatewayroute.yaml, openrouter-provider.json}, frontier/{frontier.csv, frontier.json,\n  frontier-cost-latency.png/.svg, frontier-cost-quality.png/.svg}\n\nExample:\n  switchyard demo --requests 200000 --out /tmp/demo"
+    )]
     Demo(DemoArgs),
     /// Replay a trace through a policy and report cost, latency, quality and failures.
     #[command(
@@ -170,6 +174,9 @@ pub struct DemoArgs {
     pub requests: u64,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Points on the demo's cost-latency frontier (one LP each).
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(2..=1000))]
+    pub points: u32,
 }
 
 #[derive(Debug, Subcommand)]

@@ -21,6 +21,8 @@ pub struct FrontierPoint {
     pub cost_usd: Option<f64>,
     /// Predicted mean quality of served requests, all traffic.
     pub mean_quality: Option<f64>,
+    /// Wall-clock seconds of the solve (not serialized: outputs are byte-identical run to run).
+    #[serde(skip)]
     pub solve_s: f64,
 }
 
