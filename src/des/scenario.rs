@@ -399,7 +399,7 @@ impl Scenario {
                 problems.push(
                     at(line, "gateway.cooldown.cooldown_s"),
                     format!("cooldown {} s must be > 0", c.value.cooldown_s),
-                    "LiteLLM's default cooldown_time is 5 (seconds); remove `cooldown:` for none",
+                    "give seconds > 0, as for LiteLLM's `cooldown_time`; remove `cooldown:` for none",
                 );
             }
             s.gateway.cooldown =
