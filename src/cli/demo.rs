@@ -82,8 +82,14 @@ pub fn run(a: &DemoArgs, quiet: bool) -> anyhow::Result<()> {
         std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
     }
     println!("\n== optimize: the cheapest routing meeting {} ==", constraints_path.display());
-    let opts =
-        Options { seed: a.seed + 1, replicates: 3, max_rounds: 2, verify: true, current: inputs.current.clone() };
+    let opts = Options {
+        seed: a.seed + 1,
+        replicates: 3,
+        max_rounds: 2,
+        verify: true,
+        current: inputs.current.clone(),
+        des: None,
+    };
     let exports: Vec<String> = DEMO_EXPORTS.iter().map(|s| s.to_string()).collect();
     let rec = run_optimize(&inputs, &opts, &opt_dir, &exports, None, true, &mut Timer::new(false))?;
 

@@ -62,6 +62,7 @@ pub fn optimize(a: &OptimizeArgs, _quiet: bool, mut timer: Timer) -> anyhow::Res
         max_rounds: a.rounds,
         verify: !a.no_verify,
         current: inp.current.clone(),
+        des: super::des::verify_scenario(a, &inp.catalog)?,
     };
     let rec = run_optimize(&inp, &opts, &a.inputs.out, &a.export, a.dump_lp.as_deref(), false, &mut timer)?;
     if rec.routing.is_none() {
@@ -92,7 +93,7 @@ pub fn run_optimize(
         output::write_atomic(path, |w| optimize::lp::write_lp(&m.lp, w))?;
         eprintln!("wrote the LP to {}", path.display());
     }
-    print_recommendation(&rec, &inp.catalog);
+    print_recommendation(&rec, &inp.catalog, opts.des.is_some());
     let mut exported = Vec::new();
     if let Some(policy) = &rec.policy {
         let mut formats = vec!["switchyard".to_string()];
@@ -116,6 +117,10 @@ pub fn run_optimize(
     }
     let mut report = recommendation_json(&rec, inp);
     report["exports"] = Value::Array(exported);
+    report["verification_engine"] = match &opts.des {
+        None => json!("replay"),
+        Some(scenario) => json!({"des": scenario.name}),
+    };
     write_json(&out.join("recommendation.json"), &report)?;
     println!("wrote {}", out.join("recommendation.json").display());
     timer.lap("write");
@@ -178,7 +183,7 @@ fn recommendation_json(rec: &Recommendation, inp: &Inputs) -> Value {
     })
 }
 
-fn print_recommendation(rec: &Recommendation, catalog: &Catalog) {
+fn print_recommendation(rec: &Recommendation, catalog: &Catalog, des: bool) {
     let inst = &rec.instance;
     let Some(routing) = &rec.routing else {
         println!("no routing meets every target:");
@@ -209,7 +214,8 @@ fn print_recommendation(rec: &Recommendation, catalog: &Catalog) {
         }
     }
     if let Some(round) = rec.rounds.last() {
-        println!("verification (replay, 95% CI over replicates):");
+        let engine = if des { "discrete-event engine" } else { "replay" };
+        println!("verification ({engine}, 95% CI over replicates):");
         println!("  {:<12} {:<14} {:>10} {:>10} {:>18}  met", "class", "figure", "target", "predicted", "simulated");
         for c in &round.checks {
             println!(

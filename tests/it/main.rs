@@ -9,6 +9,8 @@ use std::path::PathBuf;
 mod bad_input;
 mod cli;
 mod default_catalog;
+mod des;
+mod des_reference;
 mod engine;
 mod export;
 mod litellm;

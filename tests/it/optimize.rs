@@ -169,7 +169,7 @@ proptest! {
         let fastest = c.endpoints.iter().map(|e| e.ttft.quantile(0.99) + 410.0 / e.decode.median_tokens_per_s()).fold(f64::INFINITY, f64::min);
         let yaml = format!("rounding: {{granularity_pct: 0}}\nclasses:\n  chat: {{latency_s: {}, quality: {quality}, success: 0.97, timeout_s: 30}}\n", fastest * slack);
         let k = constraints(&yaml, &c);
-        let rec = recommend(&c, &k, &t, &Options { seed: 99, replicates: 4, max_rounds: 0, verify: true, current: None }).unwrap();
+        let rec = recommend(&c, &k, &t, &Options { seed: 99, replicates: 4, max_rounds: 0, verify: true, current: None, des: None }).unwrap();
         let Some(routing) = &rec.routing else {
             panic!("targets built to be reachable were infeasible: {:?}", rec.conflicts)
         };
