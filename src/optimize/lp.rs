@@ -366,13 +366,23 @@ pub fn solve(lp: &LinearProgram, solver: Solver) -> Result<LpSolution> {
         (Outcome::Infeasible, plan.name())
     } else {
         // good_lp and the backends are not ours: a panic in them must not take the process down.
-        catch_unwind(AssertUnwindSafe(|| match plan {
-            Plan::Simplex => run_microlp(lp).map(|o| (o, "microlp")),
-            Plan::Interior => run_interior(lp),
-            Plan::InteriorPolished => run_interior(lp).and_then(|(o, name)| polish_outcome(lp, o, name)),
-        }))
-        .unwrap_or_else(|panic| Err(panic_message(panic.as_ref())))
-        .map_err(|message| solve_error(lp, plan.name(), &message))?
+        let run = |plan: Plan| {
+            catch_unwind(AssertUnwindSafe(|| match plan {
+                Plan::Simplex => run_microlp(lp).map(|o| (o, "microlp")),
+                Plan::Interior => run_interior(lp),
+                Plan::InteriorPolished => run_interior(lp).and_then(|(o, name)| polish_outcome(lp, o, name)),
+            }))
+            .unwrap_or_else(|panic| Err(panic_message(panic.as_ref())))
+        };
+        match run(plan) {
+            Ok(done) => done,
+            // microlp can stop on numerical trouble ("singular matrix") on a program the interior
+            // point solves; with `Auto` and no integers, that is the fallback.
+            Err(_) if solver == Solver::Auto && plan == Plan::Simplex && !lp.has_integers() => {
+                run(Plan::InteriorPolished).map_err(|message| solve_error(lp, Plan::InteriorPolished.name(), &message))?
+            }
+            Err(message) => return Err(solve_error(lp, plan.name(), &message)),
+        }
     };
     let (status, x, objective, duals) = match outcome {
         Outcome::Optimal { x, duals } => {
@@ -407,7 +417,7 @@ pub fn polish(lp: &LinearProgram, x: &[f64], threshold: f64) -> Result<Option<Ve
         .map_err(|message| solve_error(lp, "microlp", &message))
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Plan {
     /// microlp on the whole program.
     Simplex,
