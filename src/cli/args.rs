@@ -75,7 +75,8 @@ pub struct TraceInput {
 
 #[derive(Debug, Args, Clone)]
 pub struct ReadFlags {
-    /// Trace format, when the extension does not tell.
+    /// Trace format, when the extension does not tell; or an importer of a public trace or gateway
+    /// log (azure, burstgpt, mooncake, otel, litellm, llmperf).
     #[arg(long, value_enum)]
     pub format: Option<TraceFormat>,
     /// Rename a column: SOURCE=CANONICAL (repeatable), e.g. --map prompt_tokens=input_tokens.
@@ -84,6 +85,10 @@ pub struct ReadFlags {
     /// Skip malformed rows (and count them in every report) instead of stopping at the first.
     #[arg(long)]
     pub skip_bad_rows: bool,
+    /// Importers: spread requests that share a timestamp evenly over the gap to the next one
+    /// (for quantised clocks, e.g. Mooncake).
+    #[arg(long)]
+    pub spread_ties: bool,
 }
 
 #[derive(Debug, Args)]
@@ -167,6 +172,30 @@ pub enum TraceCommand {
         /// Also write the statistics as JSON.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
+    },
+    /// Import a public trace or gateway log (Azure, BurstGPT, Mooncake, OpenTelemetry GenAI spans,
+    /// LiteLLM spend logs, LLMPerf results) into a canonical trace, and say what was not mapped.
+    #[command(
+        after_help = "Examples:\n  switchyard trace import --format azure AzureLLMInferenceTrace_conv.csv -o azure.parquet\n  switchyard trace import --format litellm spend_logs.csv -o recorded.parquet --report import.json\n  switchyard trace import --format mooncake mooncake_trace.jsonl --spread-ties -o mooncake.parquet"
+    )]
+    Import {
+        /// The file to import.
+        file: PathBuf,
+        /// The input format.
+        #[arg(long, value_enum)]
+        format: TraceFormat,
+        /// Drop bad records (counted in the report) instead of failing.
+        #[arg(long)]
+        skip_bad_rows: bool,
+        /// Spread requests that share a timestamp evenly over the gap to the next one.
+        #[arg(long)]
+        spread_ties: bool,
+        /// Output trace (.parquet, .csv, .csv.gz or .ndjson).
+        #[arg(short, long, value_name = "FILE")]
+        out: PathBuf,
+        /// Also write the import report (what was mapped, what was not) as JSON.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
     },
     /// Convert a trace between formats (validating it on the way).
     #[command(after_help = "Example:\n  switchyard trace convert trace.csv -o trace.parquet")]

@@ -61,7 +61,12 @@ pub fn read_options(flags: &ReadFlags) -> anyhow::Result<ReadOptions> {
     for spec in &flags.map {
         column_map.push(trace::read::parse_column_map(spec)?);
     }
-    Ok(ReadOptions { format: flags.format, column_map, skip_bad_rows: flags.skip_bad_rows })
+    Ok(ReadOptions {
+        format: flags.format,
+        column_map,
+        skip_bad_rows: flags.skip_bad_rows,
+        spread_ties: flags.spread_ties,
+    })
 }
 
 pub fn load_catalog(path: Option<&Path>) -> anyhow::Result<(Catalog, String)> {
@@ -285,6 +290,17 @@ fn trace_command(t: TraceCommand) -> anyhow::Result<()> {
             if let Some(path) = json {
                 write_json(&path, &serde_json::to_value(&stats)?)?;
             }
+            Ok(())
+        }
+        TraceCommand::Import { file, format, skip_bad_rows, spread_ties, out, report } => {
+            let opts = trace::import::ImportOptions { skip_bad_rows, spread_ties };
+            let (tr, import_report) = trace::import::import(&file, format, &opts)?;
+            print!("{}", import_report.render_text());
+            trace::write::write(&tr, &out, None)?;
+            if let Some(path) = report {
+                write_json(&path, &serde_json::to_value(&import_report)?)?;
+            }
+            eprintln!("wrote {} requests to {}", tr.len(), out.display());
             Ok(())
         }
         TraceCommand::Convert { file, read, out } => {

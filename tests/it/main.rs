@@ -11,6 +11,7 @@ mod cli;
 mod default_catalog;
 mod engine;
 mod export;
+mod import;
 mod litellm;
 mod lp;
 mod optimize;
