@@ -44,6 +44,7 @@
 //! assert_eq!(summary.overall.requests, 1000);
 //! ```
 
+pub mod calibrate;
 pub mod catalog;
 pub mod chart;
 pub mod engine;

@@ -56,6 +56,12 @@ pub enum Command {
         after_help = "Examples:\n  switchyard frontier --trace day.parquet --constraints policies/constraints.yaml --out frontier\n  switchyard frontier --trace ref/trace.csv --catalog policies/reference/catalog.yaml \\\n      --constraints policies/reference/constraints.yaml --from 0.25 --to 2 --points 50 --out ref-frontier"
     )]
     Frontier(FrontierArgs),
+    /// Fit a catalog to a recorded trace: TTFT, decode speed, availability, 429 rate and outage
+    /// windows per (model, region), with a goodness-of-fit table.
+    #[command(
+        after_help = "Examples:\n  switchyard calibrate --trace recorded.parquet -o catalog.yaml\n  switchyard calibrate --trace spend_logs.csv --format litellm --method empirical --holdout \\\n      -o catalog.yaml --report fit.json --cdf cdf.csv"
+    )]
+    Calibrate(CalibrateArgs),
     /// Work with traces: synthesize, summarise, convert.
     #[command(subcommand)]
     Trace(TraceCommand),
@@ -141,6 +147,39 @@ pub struct DemoArgs {
     pub requests: u64,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    #[command(flatten)]
+    pub input: TraceInput,
+    /// Output catalog YAML.
+    #[arg(short, long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Form of the fitted TTFT (and latency) written to the catalog.
+    #[arg(long, value_enum, default_value = "lognormal")]
+    pub method: FitMethodArg,
+    /// Fit on every other request (in time order) and measure the fit on the others.
+    #[arg(long)]
+    pub holdout: bool,
+    /// Consecutive failed requests that make an outage window.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub outage_min_run: usize,
+    /// Also write the whole fit (parameters, goodness of fit, outages, warnings) as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Also write observed and fitted CDFs per endpoint and quantity as a table (.csv, .parquet).
+    #[arg(long, value_name = "FILE")]
+    pub cdf: Option<PathBuf>,
+}
+
+/// `--method` of `calibrate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FitMethodArg {
+    /// Lognormal by maximum likelihood.
+    Lognormal,
+    /// Empirical quantiles (dense in the tail).
+    Empirical,
 }
 
 #[derive(Debug, Subcommand)]

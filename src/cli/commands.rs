@@ -51,6 +51,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Validate(a) => validate(&a),
         Command::Optimize(a) => super::optimize::optimize(&a, quiet, timer),
         Command::Frontier(a) => super::optimize::frontier(&a, quiet, timer),
+        Command::Calibrate(a) => calibrate(&a),
         Command::Trace(t) => trace_command(t),
         Command::Catalog(c) => catalog_command(c),
     }
@@ -310,6 +311,54 @@ fn trace_command(t: TraceCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn calibrate(a: &CalibrateArgs) -> anyhow::Result<()> {
+    use switchyard::calibrate::{self as cal, CalibrateOptions, FitMethod};
+    let trace = load_trace(&a.input.trace, &read_options(&a.input.read)?)?;
+    let method = match a.method {
+        FitMethodArg::Lognormal => FitMethod::Lognormal,
+        FitMethodArg::Empirical => FitMethod::Empirical,
+    };
+    let opts = CalibrateOptions { method, holdout: a.holdout, outage_min_run: a.outage_min_run };
+    let fit = cal::calibrate(&trace, &opts)?;
+    print!("{}", fit.render_table());
+    for w in &fit.warnings {
+        eprintln!("warning: {w}");
+    }
+    let yaml = switchyard::calibrate::catalog_yaml(&fit.catalog_spec())?;
+    // The catalog must load as written; a failure here is a bug, reported rather than written.
+    Catalog::from_yaml_str(&yaml, &a.out).context("the calibrated catalog does not validate")?;
+    output::write_bytes(&a.out, yaml.as_bytes())?;
+    eprintln!("wrote {} endpoints to {}", fit.endpoints.len(), a.out.display());
+    if let Some(path) = &a.report {
+        write_json(path, &serde_json::to_value(&fit)?)?;
+    }
+    if let Some(path) = &a.cdf {
+        let (mut endpoint, mut quantity, mut value) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut observed, mut lognormal, mut empirical) = (Vec::new(), Vec::new(), Vec::new());
+        for e in &fit.endpoints {
+            for (name, q) in [("ttft", &e.ttft), ("decode_tps", &e.decode_tps), ("latency", &e.latency)] {
+                for &(x, o, l, m) in q.iter().flat_map(|q| q.cdf.iter()) {
+                    endpoint.push(e.id());
+                    quantity.push(name.to_string());
+                    value.push(x);
+                    observed.push(o);
+                    lognormal.push(l);
+                    empirical.push(m);
+                }
+            }
+        }
+        let table = Table::new()
+            .with("endpoint", ColumnData::Str(endpoint))
+            .with("quantity", ColumnData::Str(quantity))
+            .with("value", ColumnData::F64(value))
+            .with("observed_cdf", ColumnData::F64(observed))
+            .with("lognormal_cdf", ColumnData::F64(lognormal))
+            .with("empirical_cdf", ColumnData::F64(empirical));
+        trace::write::write_table(&table, path)?;
+    }
+    Ok(())
 }
 
 fn catalog_command(c: CatalogCommand) -> anyhow::Result<()> {

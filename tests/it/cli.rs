@@ -36,6 +36,7 @@ fn every_subcommand_has_help_with_an_example() {
         vec!["trace", "stats", "--help"],
         vec!["trace", "convert", "--help"],
         vec!["trace", "import", "--help"],
+        vec!["calibrate", "--help"],
         vec!["catalog", "show", "--help"],
         vec!["catalog", "default", "--help"],
     ] {

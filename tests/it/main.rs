@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 mod bad_input;
+mod calibrate;
 mod cli;
 mod default_catalog;
 mod engine;
