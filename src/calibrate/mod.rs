@@ -503,13 +503,17 @@ impl Calibration {
     }
 }
 
-/// A catalog as YAML without the empty fields (nulls, empty maps) that its serde shape would
-/// otherwise spell out, so the file reads like a hand-written one.
+/// A catalog as YAML without the fields its serde shape would spell out empty (nulls, and empty
+/// `sources`, `quality`, `limits` and `rtt_s` maps), so the file reads like a hand-written one. Empty
+/// region overrides (`us-east-1: {}`) are kept: they are what lists a region.
 pub fn catalog_yaml(spec: &CatalogSpec) -> Result<String> {
+    const DROP_WHEN_EMPTY: [&str; 4] = ["sources", "quality", "limits", "rtt_s"];
     fn prune(v: &mut serde_json::Value) {
         if let serde_json::Value::Object(map) = v {
             map.values_mut().for_each(prune);
-            map.retain(|_, x| !(x.is_null() || x.as_object().is_some_and(|o| o.is_empty())));
+            map.retain(|k, x| {
+                !(x.is_null() || (DROP_WHEN_EMPTY.contains(&k.as_str()) && x.as_object().is_some_and(|o| o.is_empty())))
+            });
         } else if let serde_json::Value::Array(items) = v {
             items.iter_mut().for_each(prune);
         }

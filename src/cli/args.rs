@@ -262,6 +262,36 @@ pub enum CatalogCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Check a catalog's prices against LiteLLM's model price map, or fill them in from it.
+    #[command(
+        after_help = "Examples:\n  switchyard catalog import-prices --prices model_prices_and_context_window.json --catalog catalog.yaml\n  switchyard catalog import-prices --prices prices.json --catalog calibrated.yaml --alias llama-2-70b=together_ai/meta-llama/Llama-2-70b-chat-hf \\\n      --fill -o priced.yaml --report mismatches.csv"
+    )]
+    ImportPrices {
+        /// LiteLLM's model_prices_and_context_window.json.
+        #[arg(long, value_name = "FILE")]
+        prices: PathBuf,
+        /// Catalog YAML (default: the embedded field-report catalog).
+        #[arg(long, value_name = "FILE")]
+        catalog: Option<PathBuf>,
+        /// Which price-map key a catalog model is: MODEL=KEY (repeatable).
+        #[arg(long = "alias", value_name = "MODEL=KEY")]
+        alias: Vec<String>,
+        /// Relative difference still counted as a match.
+        #[arg(long, default_value_t = 0.005)]
+        tolerance: f64,
+        /// Write the catalog with the map's prices filled in where it has none (or zero).
+        #[arg(long, requires = "out")]
+        fill: bool,
+        /// With --fill: replace every price, not only missing ones.
+        #[arg(long, requires = "fill")]
+        overwrite: bool,
+        /// Output catalog for --fill.
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Also write the comparison, one row per endpoint and price (.csv, .parquet, .ndjson).
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+    },
     /// Print the embedded default catalog's YAML (with the source of every figure).
     #[command(after_help = "Example:\n  switchyard catalog default > my-catalog.yaml")]
     Default,

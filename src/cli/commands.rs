@@ -363,6 +363,52 @@ fn calibrate(a: &CalibrateArgs) -> anyhow::Result<()> {
 
 fn catalog_command(c: CatalogCommand) -> anyhow::Result<()> {
     match c {
+        CatalogCommand::ImportPrices { prices, catalog, alias, tolerance, fill, overwrite, out, report } => {
+            use switchyard::catalog::prices;
+            let map = prices::load_price_map(&prices)?;
+            let mut aliases = Vec::new();
+            for a in &alias {
+                let (m, k) = a.split_once('=').with_context(|| {
+                    format!("--alias `{a}` is not MODEL=KEY (e.g. --alias glm-5=openrouter/z-ai/glm-5)")
+                })?;
+                aliases.push((m.trim().to_string(), k.trim().to_string()));
+            }
+            let (cat, _) = load_catalog(catalog.as_deref())?;
+            let checks = prices::check(&cat, &map, &aliases, tolerance);
+            print!("{}", prices::render_checks(&checks));
+            if let Some(path) = report {
+                let col = |f: &dyn Fn(&prices::PriceCheck) -> String| ColumnData::Str(checks.iter().map(f).collect());
+                let table = Table::new()
+                    .with("endpoint", col(&|c| c.endpoint.clone()))
+                    .with("field", col(&|c| c.field.clone()))
+                    .with("price_map_key", ColumnData::OptStr(checks.iter().map(|c| c.key.clone()).collect()))
+                    .with("catalog_per_mtok", ColumnData::F64(checks.iter().map(|c| c.catalog).collect()))
+                    .with("price_map_per_mtok", ColumnData::OptF64(checks.iter().map(|c| c.price_map).collect()))
+                    .with(
+                        "relative_difference",
+                        ColumnData::OptF64(checks.iter().map(|c| c.relative_difference).collect()),
+                    )
+                    .with("status", col(&|c| c.status.clone()));
+                trace::write::write_table(&table, &path)?;
+            }
+            if fill {
+                let out = out.context("--fill needs -o")?;
+                let mut spec: switchyard::catalog::spec::CatalogSpec = match &catalog {
+                    Some(p) => switchyard::yaml::read(p)?,
+                    None => {
+                        switchyard::yaml::from_str(switchyard::catalog::DEFAULT_CATALOG_YAML, "default.yaml".as_ref())?
+                    }
+                };
+                for change in prices::fill(&mut spec, &map, &aliases, overwrite) {
+                    eprintln!("{change}");
+                }
+                let yaml = switchyard::calibrate::catalog_yaml(&spec)?;
+                Catalog::from_yaml_str(&yaml, &out).context("the filled catalog does not validate")?;
+                output::write_bytes(&out, yaml.as_bytes())?;
+                eprintln!("wrote {}", out.display());
+            }
+            Ok(())
+        }
         CatalogCommand::Default => {
             print!("{}", switchyard::catalog::DEFAULT_CATALOG_YAML);
             Ok(())

@@ -17,6 +17,7 @@ mod litellm;
 mod lp;
 mod optimize;
 mod optimize_reference;
+mod prices;
 mod reference;
 mod trace;
 
