@@ -54,6 +54,7 @@ pub mod metrics;
 pub mod optimize;
 pub mod output;
 pub mod policy;
+pub mod recorded;
 pub mod report;
 pub mod trace;
 pub mod yaml;

@@ -37,7 +37,7 @@ pub enum Command {
     Demo(DemoArgs),
     /// Replay a trace through a policy and report cost, latency, quality and failures.
     #[command(
-        after_help = "Examples:\n  switchyard simulate --trace day.parquet --policy policy.yaml\n  switchyard simulate --trace ref/trace.csv --catalog policies/reference/catalog.yaml \\\n      --policy policies/reference/policy.yaml --seed 7 --replicates 5 --json result.json\n  switchyard simulate --trace logs.csv --map prompt_tokens=input_tokens --map completion_tokens=output_tokens \\\n      --skip-bad-rows --policy policy.yaml --per-request requests.parquet"
+        after_help = "Examples:\n  switchyard simulate --trace day.parquet --policy policy.yaml\n  switchyard simulate --trace ref/trace.csv --catalog policies/reference/catalog.yaml \\\n      --policy policies/reference/policy.yaml --seed 7 --replicates 5 --json result.json\n  switchyard simulate --trace logs.csv --map prompt_tokens=input_tokens --map completion_tokens=output_tokens \\\n      --skip-bad-rows --policy policy.yaml --per-request requests.parquet\n  switchyard simulate --trace spend_logs.csv --format litellm --catalog calibrated.yaml --policy new.yaml --counterfactual\n  switchyard simulate --trace spend_logs.csv --format litellm --reprice tomorrow-prices.yaml"
     )]
     Simulate(SimulateArgs),
     /// Check a catalog and a policy (and optionally a trace) and report every problem at once.
@@ -105,8 +105,16 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "FILE")]
     pub catalog: Option<PathBuf>,
     /// Policy YAML.
-    #[arg(long, value_name = "FILE")]
-    pub policy: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "reprice")]
+    pub policy: Option<PathBuf>,
+    /// Counterfactual replay of a recorded trace: requests the policy routes to the endpoint that
+    /// served them in the recording keep their recorded latency and outcome; the rest are sampled.
+    #[arg(long)]
+    pub counterfactual: bool,
+    /// Reprice the recorded trace with the prices in this YAML (per model or model@region, and
+    /// optionally `serve_as: MODEL`); no policy and no sampling.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["policy", "counterfactual"])]
+    pub reprice: Option<PathBuf>,
     /// Random seed; the same seed gives byte-identical results at any thread count.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,

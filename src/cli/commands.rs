@@ -120,25 +120,44 @@ pub fn run_replicates(
 }
 
 fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<()> {
-    let (catalog, catalog_name) = load_catalog(a.catalog.as_deref())?;
     let trace = load_trace(&a.input.trace, &read_options(&a.input.read)?)?;
     timer.lap("read");
-    let policy = Policy::load(&a.policy, &catalog)?;
+    if let Some(prices) = &a.reprice {
+        return reprice(a, &trace, prices);
+    }
+    let (catalog, catalog_name) = load_catalog(a.catalog.as_deref())?;
+    let policy_path = a.policy.as_deref().context("--policy is required (unless --reprice)")?;
+    let policy = Policy::load(policy_path, &catalog)?;
     let table = policy.bind(&catalog, &trace)?;
     timer.lap("bind");
-    let (summaries, first) =
-        run_replicates(&catalog, &table, &trace, a.seed, a.replicates, a.per_request.is_some(), quiet, &mut timer);
+    let (summaries, first, kept) = if a.counterfactual {
+        let (summaries, first, kept) =
+            counterfactual_replicates(&catalog, &table, &trace, a.seed, a.replicates, a.per_request.is_some());
+        timer.lap("replay");
+        (summaries, first, Some(kept))
+    } else {
+        let (summaries, first) =
+            run_replicates(&catalog, &table, &trace, a.seed, a.replicates, a.per_request.is_some(), quiet, &mut timer);
+        (summaries, first, None)
+    };
     let meta = RunMeta {
         trace: a.input.trace.display().to_string(),
         catalog: catalog_name,
-        policy: a.policy.display().to_string(),
-        engine: "replay".into(),
+        policy: policy_path.display().to_string(),
+        engine: if a.counterfactual { "replay+recorded".into() } else { "replay".into() },
         seed: a.seed,
         skipped_rows: trace.skipped_rows as u64,
         sorted_on_load: trace.sorted_on_load,
     };
-    let report = report::simulate_json(&meta, &summaries);
+    let mut report = report::simulate_json(&meta, &summaries);
     print!("{}", report::render_text(&report));
+    if let Some(kept) = kept {
+        println!(
+            "counterfactual: {} requests kept their recorded latency and outcome (same endpoint); {} re-routed and {} without a usable record were sampled from the catalog (first replicate)",
+            kept.kept, kept.sampled_rerouted, kept.sampled_unrecorded
+        );
+        report["counterfactual"] = serde_json::to_value(kept)?;
+    }
     if let Some(path) = &a.json {
         write_json(path, &report)?;
         eprintln!("wrote {}", path.display());
@@ -148,6 +167,45 @@ fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<(
         eprintln!("wrote {}", path.display());
     }
     timer.lap("write");
+    Ok(())
+}
+
+/// Replicates of a counterfactual replay: the engine samples every request, then requests routed
+/// to the endpoint they were recorded at take their recorded outcome; summaries from the outcomes.
+fn counterfactual_replicates(
+    catalog: &Catalog,
+    table: &RoutingTable,
+    trace: &Trace,
+    seed: u64,
+    replicates: u32,
+    keep_first: bool,
+) -> (Vec<Summary>, Option<Outcomes>, switchyard::recorded::Kept) {
+    let (mut summaries, mut first, mut kept_first) = (Vec::new(), None, None);
+    for replicate in 0..replicates {
+        let mut outcomes = engine::replay(catalog, table, trace, &ReplayOptions { seed, replicate });
+        let kept = switchyard::recorded::counterfactual(catalog, trace, &mut outcomes);
+        kept_first.get_or_insert(kept);
+        summaries.push(metrics::summarize(catalog, table, trace, &outcomes));
+        if keep_first && replicate == 0 {
+            first = Some(outcomes);
+        }
+    }
+    (summaries, first, kept_first.unwrap_or_default())
+}
+
+/// `simulate --reprice`: the recorded trace's cost at other prices; no policy, no sampling.
+fn reprice(a: &SimulateArgs, trace: &Trace, prices: &Path) -> anyhow::Result<()> {
+    use switchyard::recorded::reprice as rp;
+    let repricing = rp::load(prices)?;
+    let rows = rp::reprice(trace, &repricing)?;
+    print!("{}", rp::render(&rows, repricing.serve_as.as_deref()));
+    if let Some(path) = &a.json {
+        write_json(
+            path,
+            &json!({ "trace": a.input.trace.display().to_string(), "prices": prices.display().to_string(), "serve_as": repricing.serve_as, "models": rows }),
+        )?;
+        eprintln!("wrote {}", path.display());
+    }
     Ok(())
 }
 

@@ -18,6 +18,7 @@ mod lp;
 mod optimize;
 mod optimize_reference;
 mod prices;
+mod recorded;
 mod reference;
 mod trace;
 
