@@ -68,6 +68,9 @@ impl Default for CalibrateOptions {
     }
 }
 
+/// (value, observed CDF, lognormal CDF, empirical CDF) at one observation.
+pub type CdfPoint = (f64, f64, f64, f64);
+
 /// One fitted quantity with both forms and their goodness of fit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QuantityFit {
@@ -82,7 +85,7 @@ pub struct QuantityFit {
     /// Fitted CDF against the observed one, for charts: (value, observed CDF, lognormal CDF,
     /// empirical CDF) at each test observation.
     #[serde(skip)]
-    pub cdf: Vec<(f64, f64, f64, f64)>,
+    pub cdf: Vec<CdfPoint>,
 }
 
 impl QuantityFit {
@@ -456,6 +459,58 @@ impl Calibration {
         })
     }
 
+    /// Fitted-versus-observed CDF charts, one per endpoint and quantity (TTFT, decode speed,
+    /// latency), as plain chart data for [`crate::chart::render_frontier`], with a file-name stem
+    /// each. Up to [`CHART_POINTS`] points per curve, evenly spread over the observations.
+    pub fn cdf_charts(&self) -> Vec<(String, crate::chart::FrontierChart)> {
+        use crate::chart::{FrontierChart, Point, Series};
+        let mut out = Vec::new();
+        for e in &self.endpoints {
+            for (name, label, q) in [
+                ("ttft", "time to first token (s)", &e.ttft),
+                ("decode", "decode speed (tokens per second)", &e.decode_tps),
+                ("latency", "end-to-end latency (s)", &e.latency),
+            ] {
+                let Some(q) = q else { continue };
+                let step = q.cdf.len().div_ceil(CHART_POINTS).max(1);
+                let picked: Vec<&CdfPoint> = q.cdf.iter().step_by(step).chain(q.cdf.last()).collect();
+                let series = |title: String, f: &dyn Fn(&CdfPoint) -> f64| Series {
+                    name: title,
+                    points: picked.iter().map(|c| Point { x: c.0, y: f(c), feasible: true, label: None }).collect(),
+                };
+                let (lo, hi) = (q.cdf.first().map_or(1.0, |c| c.0), q.cdf.last().map_or(1.0, |c| c.0));
+                let g = q.gof(self.method);
+                out.push((
+                    format!("{}-{name}", slug_file(&e.id())),
+                    FrontierChart {
+                        title: format!("{}: {name}, fitted versus observed CDF", e.id()),
+                        subtitle: Some(format!(
+                            "{} observations{}; KS lognormal {:.3}, empirical {:.3}; p99 error {:+.1}% ({:?})",
+                            g.n,
+                            if self.holdout { " held out" } else { "" },
+                            q.lognormal_gof.ks,
+                            q.empirical_gof.ks,
+                            100.0 * g.p99_error,
+                            self.method
+                        )),
+                        x_label: label.to_string(),
+                        y_label: "cumulative probability".to_string(),
+                        x_log: lo > 0.0 && hi / lo > 10.0,
+                        series: vec![
+                            series("observed".into(), &|c| c.1),
+                            series(format!("lognormal (mu {:.3}, sigma {:.3})", q.mu, q.sigma), &|c| c.2),
+                            series("empirical quantiles".into(), &|c| c.3),
+                        ],
+                        infeasible: Vec::new(),
+                        current: None,
+                        recommended: None,
+                    },
+                ));
+            }
+        }
+        out
+    }
+
     /// The goodness-of-fit table, one row per endpoint and quantity.
     pub fn render_table(&self) -> String {
         let mut out = format!(
@@ -522,6 +577,14 @@ pub fn catalog_yaml(spec: &CatalogSpec) -> Result<String> {
         .map_err(|e| Error::Format { path: "calibrated catalog".into(), message: e.to_string() })?;
     prune(&mut value);
     crate::yaml::to_string(&value, "calibrated catalog")
+}
+
+/// Points per curve on a CDF chart.
+pub const CHART_POINTS: usize = 60;
+
+/// An endpoint id as a file-name stem: letters, digits, `-` and `.`; anything else becomes `_`.
+fn slug_file(id: &str) -> String {
+    id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect()
 }
 
 /// A recorded name made usable as a catalog model or region name (no spaces, no `@`).

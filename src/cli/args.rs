@@ -59,7 +59,7 @@ pub enum Command {
     /// Fit a catalog to a recorded trace: TTFT, decode speed, availability, 429 rate and outage
     /// windows per (model, region), with a goodness-of-fit table.
     #[command(
-        after_help = "Examples:\n  switchyard calibrate --trace recorded.parquet -o catalog.yaml\n  switchyard calibrate --trace spend_logs.csv --format litellm --method empirical --holdout \\\n      -o catalog.yaml --report fit.json --cdf cdf.csv"
+        after_help = "Examples:\n  switchyard calibrate --trace recorded.parquet -o catalog.yaml\n  switchyard calibrate --trace spend_logs.csv --format litellm --method empirical --holdout \\\n      -o catalog.yaml --report fit.json --cdf cdf.csv --chart fit-charts"
     )]
     Calibrate(CalibrateArgs),
     /// Work with traces: synthesize, summarise, convert.
@@ -179,6 +179,10 @@ pub struct CalibrateArgs {
     /// Also write observed and fitted CDFs per endpoint and quantity as a table (.csv, .parquet).
     #[arg(long, value_name = "FILE")]
     pub cdf: Option<PathBuf>,
+    /// Also draw fitted-versus-observed CDF charts (PNG and SVG, one per endpoint and quantity)
+    /// into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub chart: Option<PathBuf>,
 }
 
 /// `--method` of `calibrate`.

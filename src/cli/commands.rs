@@ -416,6 +416,13 @@ fn calibrate(a: &CalibrateArgs) -> anyhow::Result<()> {
             .with("empirical_cdf", ColumnData::F64(empirical));
         trace::write::write_table(&table, path)?;
     }
+    if let Some(dir) = &a.chart {
+        let charts = fit.cdf_charts();
+        for (stem, chart) in &charts {
+            switchyard::chart::render_frontier(chart, &dir.join(stem))?;
+        }
+        eprintln!("wrote {} CDF charts (PNG and SVG) to {}", charts.len(), dir.display());
+    }
     Ok(())
 }
 

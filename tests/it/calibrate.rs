@@ -145,6 +145,8 @@ fn cli_calibrates_a_litellm_log_into_a_catalog_that_loads() {
         .arg(&report)
         .arg("--cdf")
         .arg(&cdf)
+        .arg("--chart")
+        .arg(dir.path().join("charts"))
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -158,6 +160,12 @@ fn cli_calibrates_a_litellm_log_into_a_catalog_that_loads() {
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     assert_eq!(json["endpoints"].as_array().unwrap().len(), 2);
     assert!(std::fs::read_to_string(&cdf).unwrap().starts_with("endpoint,quantity,value,observed_cdf"));
+    // Two endpoints with TTFT, decode and latency each: six charts, PNG and SVG.
+    let png = std::fs::read(dir.path().join("charts/azure_gpt-4o-mini_eastus2-ttft.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    let svg = std::fs::read_to_string(dir.path().join("charts/azure_gpt-4o-mini_eastus2-ttft.svg")).unwrap();
+    assert!(svg.contains("fitted versus observed CDF"), "the SVG has the title");
+    assert_eq!(std::fs::read_dir(dir.path().join("charts")).unwrap().count(), 12);
 }
 
 /// Held-out error of end-to-end latency on the 19 LLMPerf runs: fit on every other request,
