@@ -330,3 +330,52 @@ fn real_llmperf_error_counts_match_the_readme() {
     assert_eq!(errors("perplexity_70b"), (150, 2, 2));
     assert_eq!(errors("together_13b").1, 1);
 }
+
+/// Bad records in every record format are named by file, line or row, and field, with the fix.
+#[test]
+fn bad_records_name_file_place_and_field_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = |name: &str, text: &str, format: TraceFormat, needles: &[&str]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let msg = match import(&path, format, &ImportOptions::default()) {
+            Ok((t, _)) => panic!("{name} imported ({} rows) but should not have", t.len()),
+            Err(e) => e.to_string(),
+        };
+        assert!(msg.contains(&path.display().to_string()), "{name}: no file in {msg}");
+        assert!(msg.contains("fix:"), "{name}: no fix in {msg}");
+        for n in needles {
+            assert!(msg.contains(n), "{name}: message lacks {n:?}:\n{msg}");
+        }
+    };
+    case(
+        "b.csv",
+        "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n5,ChatGPT,ten,18,28,Conversation log\n",
+        TraceFormat::Burstgpt,
+        &[":2, row 1, `Request tokens`", "`ten` is not a number"],
+    );
+    case(
+        "m.jsonl",
+        "{\"timestamp\": 0, \"input_length\": 5, \"output_length\": 1}\n{\"timestamp\": 3, \"output_length\": 1}\n",
+        TraceFormat::Mooncake,
+        &[":2, row 2, `input_length`", "missing field"],
+    );
+    case(
+        "o.ndjson",
+        "{\"name\": \"chat\", \"start_time\": \"2024-11-27T10:00:00Z\", \"end_time\": \"2024-11-27T10:00:01Z\", \"attributes\": {\"gen_ai.request.model\": \"m\", \"gen_ai.usage.input_tokens\": -4}}\n",
+        TraceFormat::Otel,
+        &[":1, row 1, `gen_ai.usage.input_tokens`", "negative"],
+    );
+    case(
+        "l.csv",
+        "request_id,startTime,endTime,model,status\nr1,2025-03-01T12:00:05Z,2025-03-01T12:00:01Z,m,success\n",
+        TraceFormat::Litellm,
+        &[":2, row 1, `endTime`", "before startTime"],
+    );
+    case(
+        "p.json",
+        "[{\"ttft_s\": \"fast\", \"end_to_end_latency_s\": 1.0, \"error_code\": null}]",
+        TraceFormat::Llmperf,
+        &["row 1, `ttft_s`", "not a number"],
+    );
+}

@@ -219,7 +219,11 @@ fn parse_spans(text: &str, path: &Path) -> Result<Vec<Span>> {
         return Ok(spans);
     }
     match serde_json::from_str::<Value>(text) {
-        Ok(value) => collect(&value, None, &mut spans),
+        Ok(value) => {
+            // A one-line file has a line to name; a pretty-printed document does not.
+            let line = (!text.trim().contains('\n')).then(|| text.lines().position(|l| !l.trim().is_empty())).flatten();
+            collect(&value, line.map(|l| l + 1), &mut spans)
+        }
         Err(whole_err) => {
             // Not one JSON value: NDJSON, one value per line.
             let mut parsed_any = false;
@@ -353,6 +357,8 @@ fn whole(v: &Value) -> std::result::Result<u32, String> {
         Value::Number(n) => {
             if let Some(u) = n.as_u64() {
                 u32::try_from(u).map_err(|_| format!("`{n}` is larger than 4294967295"))
+            } else if n.as_f64().is_some_and(|v| v < 0.0) {
+                Err(format!("`{n}` is negative; expected a whole number of tokens"))
             } else {
                 Err(format!("`{n}` is not a whole non-negative number of tokens"))
             }
