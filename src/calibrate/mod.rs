@@ -307,29 +307,26 @@ fn fit_quantity(values: &[f64], holdout: bool) -> Option<QuantityFit> {
     test.sort_by(f64::total_cmp);
     let (mu, sigma) = fit_lognormal(&train)?;
     let empirical = fit_empirical(&train);
-    let q = QuantityFit {
+    let lognormal_dist = LatencyDist::LogNormal { mu, sigma };
+    let empirical_dist = LatencyDist::Empirical {
+        probs: empirical.iter().map(|p| p[0]).collect(),
+        values: empirical.iter().map(|p| p[1]).collect(),
+    };
+    let n = test.len() as f64;
+    let cdf = test
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| (x, (i + 1) as f64 / n, lognormal_dist.cdf(x), empirical_dist.cdf(x)))
+        .collect();
+    Some(QuantityFit {
         n_fit: train.len(),
         mu,
         sigma,
         empirical,
-        lognormal_gof: goodness_of_fit(&LatencyDist::LogNormal { mu, sigma }, &test),
-        empirical_gof: Gof {
-            n: 0,
-            ks: 0.0,
-            p50_error: 0.0,
-            p90_error: 0.0,
-            p99_error: 0.0,
-            observed_p50: 0.0,
-            observed_p90: 0.0,
-            observed_p99: 0.0,
-        },
-        cdf: Vec::new(),
-    };
-    let emp = q.empirical_dist();
-    let ln = q.lognormal();
-    let n = test.len() as f64;
-    let cdf = test.iter().enumerate().map(|(i, &x)| (x, (i + 1) as f64 / n, ln.cdf(x), emp.cdf(x))).collect();
-    Some(QuantityFit { empirical_gof: goodness_of_fit(&emp, &test), cdf, ..q })
+        lognormal_gof: goodness_of_fit(&lognormal_dist, &test),
+        empirical_gof: goodness_of_fit(&empirical_dist, &test),
+        cdf,
+    })
 }
 
 /// Dollars per million input and output tokens minimising the squared error of recorded cost.
