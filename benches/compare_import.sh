@@ -20,7 +20,7 @@ mkdir -p bench-data/import
 import sys
 data, copies = sys.argv[1], int(sys.argv[2])
 def enlarge(src, dst, n, header=True):
-    lines = open(src).read().splitlines(keepends=True)
+    lines = [l + "\n" for l in open(src).read().splitlines() if l.strip()]
     head, body = (lines[:1], lines[1:]) if header else ([], lines)
     with open(dst, "w") as f:
         f.writelines(head)
