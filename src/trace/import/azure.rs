@@ -4,19 +4,18 @@
 //!
 //! Columns, by name: `TIMESTAMP` (an absolute date-time without a zone, 100 ns ticks, e.g.
 //! `2023-11-16 18:15:46.6805900`; the 2024 files may carry a `+00:00` offset), `ContextTokens`,
-//! `GeneratedTokens`, and in the multimodal layout `NumImages`. Timestamps become Unix seconds (UTC),
+//! `GeneratedTokens`, and in the multimodal layout `NumImages`. The header is checked here; the rows
+//! are read by the table reader (`trace::read`, all threads), with the three columns mapped to their
+//! canonical names. Timestamps become Unix seconds (UTC),
 //! so ticks are kept to f64's resolution at today's dates (about 0.24 µs). The file name gives the
 //! class when it says `code` or `conv` (the two services of the 2023 and 2024 traces).
 
 use std::path::Path;
 
-use super::{
-    BadRecords, Carried, FIX_ROW, ImportOptions, ImportReport, Imported, Importer, Request, find_column,
-    missing_column, open_csv, parse_datetime, parse_tokens,
-};
+use super::{Carried, ImportOptions, ImportReport, Imported, Importer, find_column, missing_column, open_csv};
 use crate::error::Result;
 use crate::trace::columns;
-use crate::trace::read::TraceFormat;
+use crate::trace::read::{ReadOptions, TraceFormat, read};
 
 pub struct Azure;
 
@@ -26,7 +25,7 @@ impl Importer for Azure {
     }
 
     fn import(&self, path: &Path, opts: &ImportOptions) -> Result<Imported> {
-        let (mut reader, headers) = open_csv(path)?;
+        let (_, headers) = open_csv(path)?;
         let col =
             |name: &str| find_column(&headers, &[name]).ok_or_else(|| missing_column(path, "Azure", name, &headers));
         let (ts, input, output) = (col("TIMESTAMP")?, col("ContextTokens")?, col("GeneratedTokens")?);
@@ -60,35 +59,26 @@ impl Importer for Azure {
             .map(String::from)
             .to_vec();
 
-        let mut bad = BadRecords::new(path);
-        let mut requests = Vec::new();
-        let mut record = csv::StringRecord::new();
-        let mut row = 0;
-        while reader.read_record(&mut record).map_err(|e| super::csv_error(path, e))? {
-            row += 1;
-            let line = record.position().map_or(row + 1, |p| p.line() as usize);
-            let cell = |i: usize| record.get(i).unwrap_or("");
-            let parsed = parse_datetime(cell(ts)).map_err(|m| (ts, m)).and_then(|t| {
-                let i = parse_tokens(cell(input)).map_err(|m| (input, m))?;
-                let o = parse_tokens(cell(output)).map_err(|m| (output, m))?;
-                Ok((t, i, o))
-            });
-            match parsed {
-                Ok((t, i, o)) => requests.push(Request {
-                    timestamp_s: t,
-                    class: class.clone(),
-                    input_tokens: i,
-                    output_tokens: o,
-                    ..Request::default()
-                }),
-                Err((field, message)) => {
-                    let place = bad.place().row(row).line(line).field(headers[field].clone());
-                    bad.bad(place, message, FIX_ROW);
-                }
-            }
+        // The three columns are what the table reader parses on all threads (date-times included):
+        // map them and let it read, validate and sort; bad cells are named the same way.
+        let gz = path.to_string_lossy().to_ascii_lowercase().ends_with(".gz");
+        let read_opts = ReadOptions {
+            format: Some(if gz { TraceFormat::CsvGz } else { TraceFormat::Csv }),
+            column_map: vec![
+                (headers[ts].clone(), columns::TIMESTAMP_S.to_string()),
+                (headers[input].clone(), columns::INPUT_TOKENS.to_string()),
+                (headers[output].clone(), columns::OUTPUT_TOKENS.to_string()),
+            ],
+            skip_bad_rows: opts.skip_bad_rows,
+            spread_ties: false,
+        };
+        let mut trace = read(path, &read_opts)?;
+        if let Some(c) = class {
+            trace.class_names = vec![c];
+            trace.class.iter_mut().for_each(|code| *code = 0);
         }
-        report.records = row;
-        report.skipped_bad = bad.finish(opts, row)?;
-        Ok(Imported { requests, carried: Carried { class: class.is_some(), ..Carried::default() }, report })
+        report.records = trace.len() + trace.skipped_rows;
+        report.skipped_bad = trace.skipped_rows;
+        Ok(Imported { carried: Carried::default(), report, ready: Some(trace), ..Imported::default() })
     }
 }

@@ -131,6 +131,6 @@ impl Importer for BurstGpt {
             status: true,
             ..Carried::default()
         };
-        Ok(Imported { requests, carried, report })
+        Ok(Imported { requests, carried, report, ready: None })
     }
 }

@@ -221,7 +221,7 @@ impl Importer for LiteLlm {
             cost_usd: any_spend,
             ..Carried::default()
         };
-        Ok(Imported { requests, carried, report })
+        Ok(Imported { requests, carried, report, ready: None })
     }
 }
 

@@ -132,6 +132,6 @@ impl Importer for LlmPerf {
             status: true,
             ..Carried::default()
         };
-        Ok(Imported { requests, carried, report })
+        Ok(Imported { requests, carried, report, ready: None })
     }
 }

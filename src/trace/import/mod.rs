@@ -162,12 +162,15 @@ impl ImportReport {
     }
 }
 
-/// The result of one importer.
+/// The result of one importer: requests to build a trace from, or (for a format the table reader
+/// already parses, on all threads) the trace itself.
 #[derive(Debug, Clone, Default)]
 pub struct Imported {
     pub requests: Vec<Request>,
     pub carried: Carried,
     pub report: ImportReport,
+    /// A finished trace; `requests` is then empty and ignored.
+    pub ready: Option<Trace>,
 }
 
 /// One format. Implementations are stateless; [`importer`] hands out the one for a format.
@@ -202,42 +205,46 @@ pub fn import(path: &Path, format: TraceFormat, opts: &ImportOptions) -> Result<
         )));
     };
     let mut imported = imp.import(path, opts)?;
-    if imported.requests.is_empty() {
+    let n = imported.ready.as_ref().map_or(imported.requests.len(), Trace::len);
+    if n == 0 {
         return Err(Error::one(Problem::new(
             Place::file(path),
             format!("holds no requests in the {} format ({} records read)", format.name(), imported.report.records),
             format!("check that the file is a {} export ({})", format.name(), imp.format_url()),
         )));
     }
+    imported.report.requests = n;
+    let mut trace = match imported.ready.take() {
+        Some(t) => t,
+        None => build_trace(path.display().to_string(), imported.requests, imported.carried),
+    };
     if opts.spread_ties {
-        let spread = spread_ties(&mut imported.requests);
+        let spread = spread_ties(&mut trace.timestamp_s);
         imported.report.note(format!("--spread-ties: spread {spread} requests that shared a timestamp"));
     }
-    imported.report.requests = imported.requests.len();
-    let mut trace = build_trace(path.display().to_string(), imported.requests, imported.carried);
+    trace.source = path.display().to_string();
     trace.skipped_rows = imported.report.skipped_bad;
     Ok((trace, imported.report))
 }
 
-/// Spread runs of equal timestamps evenly over the gap to the next distinct timestamp (the last
-/// run over the previous gap), keeping their order. Returns how many requests moved.
-pub fn spread_ties(requests: &mut [Request]) -> usize {
-    requests.sort_by(|a, b| a.timestamp_s.total_cmp(&b.timestamp_s));
-    let n = requests.len();
+/// Spread runs of equal timestamps (ascending) evenly over the gap to the next distinct timestamp
+/// (the last run over the previous gap), keeping their order. Returns how many requests moved.
+pub fn spread_ties(timestamps: &mut [f64]) -> usize {
+    let n = timestamps.len();
     let mut moved = 0;
     let mut i = 0;
     let mut last_gap = 0.0;
     while i < n {
-        let t = requests[i].timestamp_s;
+        let t = timestamps[i];
         let mut j = i + 1;
-        while j < n && requests[j].timestamp_s == t {
+        while j < n && timestamps[j] == t {
             j += 1;
         }
-        let gap = if j < n { requests[j].timestamp_s - t } else { last_gap };
+        let gap = if j < n { timestamps[j] - t } else { last_gap };
         let k = j - i;
         if k > 1 && gap > 0.0 {
-            for (m, r) in requests[i..j].iter_mut().enumerate().skip(1) {
-                r.timestamp_s = t + gap * m as f64 / k as f64;
+            for (m, ts) in timestamps[i..j].iter_mut().enumerate().skip(1) {
+                *ts = t + gap * m as f64 / k as f64;
                 moved += 1;
             }
         }
@@ -561,10 +568,8 @@ mod tests {
 
     #[test]
     fn ties_are_spread_over_the_gap_to_the_next_timestamp() {
-        let mut rs: Vec<Request> =
-            [0.0, 0.0, 0.0, 3.0, 6.0, 6.0].iter().map(|&t| Request { timestamp_s: t, ..Request::default() }).collect();
-        let moved = spread_ties(&mut rs);
-        let ts: Vec<f64> = rs.iter().map(|r| r.timestamp_s).collect();
+        let mut ts = [0.0, 0.0, 0.0, 3.0, 6.0, 6.0];
+        let moved = spread_ties(&mut ts);
         assert_eq!(ts, [0.0, 1.0, 2.0, 3.0, 6.0, 7.5]);
         assert_eq!(moved, 3);
     }

@@ -116,6 +116,6 @@ impl Importer for Mooncake {
                 "{ties} requests share their timestamp with the one before (quantised clock); --spread-ties spreads them"
             ));
         }
-        Ok(Imported { requests, carried: Carried::default(), report })
+        Ok(Imported { requests, carried: Carried::default(), report, ready: None })
     }
 }

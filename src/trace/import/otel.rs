@@ -195,7 +195,7 @@ impl Importer for Otel {
             status: true,
             ..Carried::default()
         };
-        Ok(Imported { requests, carried, report })
+        Ok(Imported { requests, carried, report, ready: None })
     }
 }
 
