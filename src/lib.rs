@@ -11,6 +11,7 @@
 //! * [`catalog`] describes endpoints (model x region): latency, availability, prices, quality, limits.
 //! * [`policy`] validates routing rules against a catalog, then binds them to a trace's classes and
 //!   origins as a [`policy::RoutingTable`].
+//! * [`des`] is the discrete-event engine: capacity, queues, rate limits, outages, retries, cooldown.
 //! * [`engine`] replays the trace through the routing table: no IO, no clock, deterministic by seed.
 //! * [`metrics`] turns outcomes into summaries (exact quantiles, cost, shares, confidence intervals).
 //! * [`report`] renders summaries as a terminal table and as the stable JSON layout.
@@ -53,6 +54,7 @@
 pub mod calibrate;
 pub mod catalog;
 pub mod chart;
+pub mod des;
 pub mod engine;
 pub mod error;
 pub mod export;

@@ -15,6 +15,9 @@ mod draw;
 mod place;
 mod scale;
 mod text;
+mod timeline;
+
+pub use timeline::{Line, Panel, Shade, TimelineChart, render_timeline};
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

@@ -31,9 +31,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Synthesize a day of traffic, replay the field-report policy, print the summary and write
-    /// JSON and per-request Parquet under ./switchyard-demo/ (needs no files).
-    #[command(after_help = "Example:\n  switchyard demo --requests 200000 --out /tmp/demo")]
+    /// The whole pipeline on embedded inputs (needs no files): synthesize a day of traffic, replay
+    /// the field-report policy, find the cheapest routing that meets policies/constraints.yaml,
+    /// verify it by replay, export it for LiteLLM, Portkey, Envoy AI Gateway and OpenRouter, and
+    /// draw the cost-latency and cost-quality frontiers, all under ./switchyard-demo/.
+    #[command(
+        after_help = "Writes: trace.parquet, policy.yaml (the field-report policy), report.json, requests.parquet,\n  constraints.yaml, optimize/{recommendation.json, policy.yaml, litellm-config.yaml, portkey-config.json,\n  envoy-aigatewayroute.yaml, openrouter-provider.json}, frontier/{frontier.csv, frontier.json,\n  frontier-cost-latency.png/.svg, frontier-cost-quality.png/.svg}\n\nExample:\n  switchyard demo --requests 200000 --out /tmp/demo"
+    )]
     Demo(DemoArgs),
     /// Replay a trace through a policy and report cost, latency, quality and failures.
     #[command(
@@ -128,6 +132,40 @@ pub struct SimulateArgs {
     /// extension; first replicate).
     #[arg(long, value_name = "FILE")]
     pub per_request: Option<PathBuf>,
+    #[command(flatten)]
+    pub des: DesFlags,
+}
+
+/// Which engine `simulate` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum EngineKind {
+    /// Stateless Monte Carlo replay: no time, no capacity (fast; SEMANTICS.md section 3).
+    #[default]
+    Replay,
+    /// Discrete-event: concurrency and FIFO queues, rpm/tpm limits, outages, retries, cooldown.
+    Des,
+}
+
+/// Flags of the discrete-event engine (`--engine des`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct DesFlags {
+    /// Engine: `replay` (stateless) or `des` (discrete-event, with capacity and time).
+    #[arg(long, value_enum, default_value_t = EngineKind::Replay)]
+    pub engine: EngineKind,
+    /// Scenario YAML for `--engine des`: gateway retries/cooldown, limits, outages, incidents (see README).
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// Set every endpoint's max concurrency to N (`--engine des`; like peer_simpy.py --concurrency).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub concurrency: Option<u64>,
+    /// Write the per-minute time series (served, failed, 429s, queue, p50/p99, cost) to FILE (.csv or
+    /// .parquet; repeatable; first replicate; `--engine des`).
+    #[arg(long, value_name = "FILE")]
+    pub timeseries: Vec<PathBuf>,
+    /// Draw the time series (p50/p99 latency, served/failed/429s, queue) with incidents shaded to
+    /// STEM.png and STEM.svg (first replicate; `--engine des`).
+    #[arg(long, value_name = "STEM")]
+    pub chart: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -155,6 +193,9 @@ pub struct DemoArgs {
     pub requests: u64,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Points on the demo's cost-latency frontier (one LP each).
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(2..=1000))]
+    pub points: u32,
 }
 
 #[derive(Debug, Args)]
@@ -350,6 +391,16 @@ pub struct OptimizeArgs {
     /// Skip the verification replay.
     #[arg(long)]
     pub no_verify: bool,
+    /// Engine of the verification: `replay`, or `des` to re-simulate with queues, rate limits and
+    /// the scenario's outages and retries (a missed target tightens and re-solves, as with replay).
+    #[arg(long, value_enum, default_value_t = EngineKind::Replay)]
+    pub verify_engine: EngineKind,
+    /// Scenario YAML for `--verify-engine des` (default: the catalog's limits, no outages).
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<std::path::PathBuf>,
+    /// Every endpoint's max concurrency for `--verify-engine des`.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub concurrency: Option<u64>,
 }
 
 #[derive(Debug, Args)]

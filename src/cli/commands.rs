@@ -130,6 +130,18 @@ fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<(
     let policy = Policy::load(policy_path, &catalog)?;
     let table = policy.bind(&catalog, &trace)?;
     timer.lap("bind");
+    if a.des.engine == EngineKind::Des {
+        if a.counterfactual {
+            anyhow::bail!("--counterfactual works with the replay engine; drop `--engine des`");
+        }
+        return super::des::simulate_des(a, &catalog, catalog_name, &trace, &table, quiet, timer);
+    }
+    if a.des.scenario.is_some() || a.des.concurrency.is_some() || !a.des.timeseries.is_empty() || a.des.chart.is_some()
+    {
+        anyhow::bail!(
+            "--scenario, --concurrency, --timeseries and --chart belong to the discrete-event engine; add `--engine des`"
+        );
+    }
     let (summaries, first, kept) = if a.counterfactual {
         let (summaries, first, kept) =
             counterfactual_replicates(&catalog, &table, &trace, a.seed, a.replicates, a.per_request.is_some());

@@ -2,15 +2,25 @@
 
 use anyhow::Context;
 use switchyard::catalog::Catalog;
+use switchyard::optimize::Constraints;
+use switchyard::optimize::recommend::Options;
 use switchyard::policy::Policy;
 use switchyard::report::{self, RunMeta};
 use switchyard::trace;
 
 use super::args::DemoArgs;
 use super::commands::{Timer, run_replicates, write_json, write_per_request};
+use super::optimize::{Inputs, Sweep, run_frontier, run_optimize};
 
 /// The demo's policy, shaped like the field report's gateway.
 pub const FIELD_REPORT_POLICY: &str = include_str!("../../policies/field-report.yaml");
+/// The demo's targets for the default catalog.
+pub const DEFAULT_CONSTRAINTS: &str = include_str!("../../policies/constraints.yaml");
+/// The demo's frontier: multipliers of every latency bound. Below about 1x the default catalog
+/// cannot meet the bounds, so the chart shows the infeasible region too.
+const DEMO_SWEEP: (f64, f64) = (0.8, 2.0);
+/// Gateway formats the demo exports the recommendation to.
+const DEMO_EXPORTS: [&str; 4] = ["litellm", "portkey", "envoy", "openrouter"];
 
 pub fn run(a: &DemoArgs, quiet: bool) -> anyhow::Result<()> {
     let catalog = Catalog::default_catalog();
@@ -51,9 +61,60 @@ pub fn run(a: &DemoArgs, quiet: bool) -> anyhow::Result<()> {
         json_path.display(),
         per_request_path.display()
     );
+
+    // 2. The cheapest routing that meets the targets, checked by replay, exported for gateways.
+    let constraints_path = a.out.join("constraints.yaml");
+    switchyard::output::write_bytes(&constraints_path, DEFAULT_CONSTRAINTS.as_bytes())?;
+    let constraints = Constraints::from_yaml_str(DEFAULT_CONSTRAINTS, &constraints_path, &catalog)
+        .context("the embedded demo constraints")?;
+    let inputs = Inputs {
+        catalog,
+        catalog_name: super::commands::load_catalog(None)?.1,
+        constraints,
+        trace: tr,
+        trace_label: trace_path.display().to_string(),
+        current: Some(policy),
+        current_label: Some(policy_path.display().to_string()),
+    };
+    let opt_dir = a.out.join("optimize");
+    let frontier_dir = a.out.join("frontier");
+    for d in [&opt_dir, &frontier_dir] {
+        std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+    }
+    println!("\n== optimize: the cheapest routing meeting {} ==", constraints_path.display());
+    let opts = Options {
+        seed: a.seed + 1,
+        replicates: 3,
+        max_rounds: 2,
+        verify: true,
+        current: inputs.current.clone(),
+        des: None,
+    };
+    let exports: Vec<String> = DEMO_EXPORTS.iter().map(|s| s.to_string()).collect();
+    let rec = run_optimize(&inputs, &opts, &opt_dir, &exports, None, true, &mut Timer::new(false))?;
+
+    // 3. What tighter or looser latency bounds would cost.
+    println!("\n== frontier: cost against every latency bound x{} to x{} ==", DEMO_SWEEP.0, DEMO_SWEEP.1);
+    let sweep = Sweep { from: DEMO_SWEEP.0, to: DEMO_SWEEP.1, points: a.points as usize, class: None };
+    run_frontier(&inputs, &sweep, &frontier_dir, &mut Timer::new(false))?;
+
+    println!("\nnext:");
     println!(
-        "next: switchyard simulate --trace {} --policy {} --replicates 5",
+        "  switchyard simulate --trace {} --policy {} --replicates 5",
         trace_path.display(),
+        policy_path.display()
+    );
+    if rec.policy.is_some() {
+        println!(
+            "  switchyard simulate --trace {} --policy {}   # the recommendation",
+            trace_path.display(),
+            opt_dir.join("policy.yaml").display()
+        );
+    }
+    println!(
+        "  switchyard optimize --trace {} --constraints {} --current {} --out my-run --export litellm",
+        trace_path.display(),
+        constraints_path.display(),
         policy_path.display()
     );
     Ok(())

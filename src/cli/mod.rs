@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod demo;
+mod des;
 mod optimize;
 mod progress;
 

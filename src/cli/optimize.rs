@@ -17,12 +17,16 @@ use switchyard::trace::write::{ColumnData, Table};
 use super::args::{FrontierArgs, OptimizeArgs, OptimizeInputs};
 use super::commands::{Timer, load_catalog, load_trace, read_options, write_json};
 
-struct Inputs {
-    catalog: Catalog,
-    catalog_name: String,
-    constraints: Constraints,
-    trace: Trace,
-    current: Option<Policy>,
+/// Everything `optimize` and `frontier` read, loaded and checked (the demo builds one in memory).
+pub struct Inputs {
+    pub catalog: Catalog,
+    pub catalog_name: String,
+    pub constraints: Constraints,
+    pub trace: Trace,
+    /// How the trace is named in reports (its path, or what the demo synthesized).
+    pub trace_label: String,
+    pub current: Option<Policy>,
+    pub current_label: Option<String>,
 }
 
 fn load(i: &OptimizeInputs, timer: &mut Timer) -> anyhow::Result<Inputs> {
@@ -35,10 +39,22 @@ fn load(i: &OptimizeInputs, timer: &mut Timer) -> anyhow::Result<Inputs> {
     }
     std::fs::create_dir_all(&i.out).with_context(|| format!("creating {}", i.out.display()))?;
     timer.lap("read");
-    Ok(Inputs { catalog, catalog_name, constraints, trace, current })
+    Ok(Inputs {
+        catalog,
+        catalog_name,
+        constraints,
+        trace,
+        trace_label: i.input.trace.display().to_string(),
+        current,
+        current_label: i.current.as_ref().map(|p| p.display().to_string()),
+    })
 }
 
 pub fn optimize(a: &OptimizeArgs, _quiet: bool, mut timer: Timer) -> anyhow::Result<()> {
+    if !a.export.is_empty() {
+        // Check the list before any work is done.
+        switchyard::export::parse_formats(&a.export.join(","))?;
+    }
     let inp = load(&a.inputs, &mut timer)?;
     let opts = Options {
         seed: a.seed,
@@ -46,44 +62,72 @@ pub fn optimize(a: &OptimizeArgs, _quiet: bool, mut timer: Timer) -> anyhow::Res
         max_rounds: a.rounds,
         verify: !a.no_verify,
         current: inp.current.clone(),
+        des: super::des::verify_scenario(a, &inp.catalog)?,
     };
-    let rec = recommend::recommend(&inp.catalog, &inp.constraints, &inp.trace, &opts)?;
+    let rec = run_optimize(&inp, &opts, &a.inputs.out, &a.export, a.dump_lp.as_deref(), false, &mut timer)?;
+    if rec.routing.is_none() {
+        anyhow::bail!(
+            "no routing meets every target (details above and in {})",
+            a.inputs.out.join("recommendation.json").display()
+        );
+    }
+    Ok(())
+}
+
+/// Recommend, print, and write recommendation.json, the policy and the gateway configs in `out`.
+/// `brief_exports`: count what each format cannot express instead of listing it (the list is in
+/// recommendation.json either way).
+pub fn run_optimize(
+    inp: &Inputs,
+    opts: &Options,
+    out: &Path,
+    export: &[String],
+    dump_lp: Option<&Path>,
+    brief_exports: bool,
+    timer: &mut Timer,
+) -> anyhow::Result<Recommendation> {
+    let rec = recommend::recommend(&inp.catalog, &inp.constraints, &inp.trace, opts)?;
     timer.lap("optimize");
-    if let Some(path) = &a.dump_lp {
+    if let Some(path) = dump_lp {
         let m = model::build(&rec.instance, &inp.catalog, &inp.constraints, &rec.targets);
         output::write_atomic(path, |w| optimize::lp::write_lp(&m.lp, w))?;
         eprintln!("wrote the LP to {}", path.display());
     }
-    let report = recommendation_json(&rec, &inp, a);
-    let out = &a.inputs.out;
-    if !a.export.is_empty() {
-        // Check the list before the work is written.
-        switchyard::export::parse_formats(&a.export.join(","))?;
-    }
-    write_json(&out.join("recommendation.json"), &report)?;
-    print_recommendation(&rec, &inp.catalog);
+    print_recommendation(&rec, &inp.catalog, opts.des.is_some());
+    let mut exported = Vec::new();
     if let Some(policy) = &rec.policy {
         let mut formats = vec!["switchyard".to_string()];
-        formats.extend(a.export.iter().filter(|f| f.as_str() != "switchyard").cloned());
+        formats.extend(export.iter().filter(|f| f.as_str() != "switchyard").cloned());
         let exporters = switchyard::export::parse_formats(&formats.join(","))?;
         for (path, export) in switchyard::export::write_exports(policy, &inp.catalog, &exporters, out)? {
-            println!("wrote {}", path.display());
-            for lost in &export.lost {
-                println!("  not expressible there: {lost}");
+            if brief_exports && !export.lost.is_empty() {
+                println!(
+                    "wrote {} ({} things the format cannot express: in recommendation.json)",
+                    path.display(),
+                    export.lost.len()
+                );
+            } else {
+                println!("wrote {}", path.display());
+                for lost in &export.lost {
+                    println!("  not expressible there: {lost}");
+                }
             }
+            exported.push(json!({"file": path.display().to_string(), "not_expressible": export.lost}));
         }
     }
-    if rec.routing.is_none() {
-        anyhow::bail!(
-            "no routing meets every target (details above and in {})",
-            out.join("recommendation.json").display()
-        );
-    }
+    let mut report = recommendation_json(&rec, inp);
+    report["exports"] = Value::Array(exported);
+    report["verification_engine"] = match &opts.des {
+        None => json!("replay"),
+        Some(scenario) => json!({"des": scenario.name}),
+    };
+    write_json(&out.join("recommendation.json"), &report)?;
+    println!("wrote {}", out.join("recommendation.json").display());
     timer.lap("write");
-    Ok(())
+    Ok(rec)
 }
 
-fn recommendation_json(rec: &Recommendation, inp: &Inputs, a: &OptimizeArgs) -> Value {
+fn recommendation_json(rec: &Recommendation, inp: &Inputs) -> Value {
     let inst = &rec.instance;
     let weights: serde_json::Map<String, Value> = match &rec.routing {
         Some(r) => inst
@@ -111,17 +155,19 @@ fn recommendation_json(rec: &Recommendation, inp: &Inputs, a: &OptimizeArgs) -> 
     json!({
         "schema": "switchyard.optimize.v1",
         "inputs": {
-            "trace": a.inputs.input.trace.display().to_string(),
+            "trace": inp.trace_label,
             "catalog": inp.catalog_name,
             "constraints": inp.constraints.source,
-            "current": a.inputs.current.as_ref().map(|p| p.display().to_string()),
+            "current": inp.current_label,
             "requests": inp.trace.len(),
         },
         "status": if rec.routing.is_some() { "optimal" } else { "infeasible" },
         "objective": format!("{:?}", inp.constraints.objective).to_lowercase(),
         "objective_value": rec.routing.as_ref().map(|r| r.objective),
         "objective_value_unrounded": rec.exact.as_ref().map(|r| r.objective),
-        "solver": rec.exact.as_ref().map(|r| json!({"name": r.solver, "seconds": r.seconds})),
+        // No wall-clock times here: the file is byte-identical for the same inputs and seed
+        // (`--timing` prints them to stderr).
+        "solver": rec.exact.as_ref().map(|r| r.solver),
         "candidates": {
             "segments": inst.segments.len(),
             "routes": inst.routes.iter().map(Vec::len).sum::<usize>(),
@@ -137,7 +183,7 @@ fn recommendation_json(rec: &Recommendation, inp: &Inputs, a: &OptimizeArgs) -> 
     })
 }
 
-fn print_recommendation(rec: &Recommendation, catalog: &Catalog) {
+fn print_recommendation(rec: &Recommendation, catalog: &Catalog, des: bool) {
     let inst = &rec.instance;
     let Some(routing) = &rec.routing else {
         println!("no routing meets every target:");
@@ -163,9 +209,13 @@ fn print_recommendation(rec: &Recommendation, catalog: &Catalog) {
     }
     if let Some(r) = &rec.rounded {
         println!("rounding: {} to {}% (objective {:+.4})", r.method, r.granularity_pct, r.objective_change);
+        if let Some(note) = &r.note {
+            println!("  {note}");
+        }
     }
     if let Some(round) = rec.rounds.last() {
-        println!("verification (replay, 95% CI over replicates):");
+        let engine = if des { "discrete-event engine" } else { "replay" };
+        println!("verification ({engine}, 95% CI over replicates):");
         println!("  {:<12} {:<14} {:>10} {:>10} {:>18}  met", "class", "figure", "target", "predicted", "simulated");
         for c in &round.checks {
             println!(
@@ -206,6 +256,34 @@ fn print_recommendation(rec: &Recommendation, catalog: &Catalog) {
             cost(&d.recommended),
             d.traffic_moved * 100.0
         );
+        println!(
+            "  {:<12} {:>21} {:>21} {:>15} {:>17}",
+            "class", "cost $ (now -> rec)", "bounded q s", "quality", "success"
+        );
+        for (class, now) in &d.current {
+            let Some(rec) = d.recommended.get(class) else { continue };
+            let q =
+                |s: &optimize::verify::Simulated| s.latency_quantile_s.map_or("-".into(), |e| format!("{:.2}", e.mean));
+            println!(
+                "  {:<12} {:>9.2} -> {:<9.2} {:>9} -> {:<9} {:>6.3} -> {:<6.3} {:>7.4} -> {:<7.4}",
+                class,
+                now.cost_usd.mean,
+                rec.cost_usd.mean,
+                q(now),
+                q(rec),
+                now.mean_quality.mean,
+                rec.mean_quality.mean,
+                now.success.mean,
+                rec.success.mean
+            );
+        }
+        let mut moved: Vec<(&String, &(f64, f64))> =
+            d.primary_share.iter().filter(|(_, (a, b))| (a - b).abs() >= 0.005).collect();
+        moved.sort_by(|x, y| (y.1.1 - y.1.0).abs().total_cmp(&(x.1.1 - x.1.0).abs()).then(x.0.cmp(y.0)));
+        println!("  primary share per endpoint (moves of 0.5 points or more, largest first):");
+        for (endpoint, (a, b)) in moved {
+            println!("    {:<36} {:>6.1}% -> {:>5.1}%", endpoint, a * 100.0, b * 100.0);
+        }
     }
     for n in &rec.notes {
         println!("note: {n}");
@@ -217,22 +295,52 @@ pub fn frontier(a: &FrontierArgs, _quiet: bool, mut timer: Timer) -> anyhow::Res
         anyhow::bail!("--from {} --to {}: need 0 < from < to", a.from, a.to);
     }
     let inp = load(&a.inputs, &mut timer)?;
-    let mults = frontier::geomspace(a.from, a.to, a.points as usize);
+    let sweep = Sweep { from: a.from, to: a.to, points: a.points as usize, class: a.class.clone() };
+    run_frontier(&inp, &sweep, &a.inputs.out, &mut timer)?;
+    Ok(())
+}
+
+/// Intervals of the budget sweep (points = this + 1).
+const BUDGET_POINTS: usize = 20;
+
+/// A latency sweep: every class's bound times geometrically spaced multipliers.
+pub struct Sweep {
+    pub from: f64,
+    pub to: f64,
+    pub points: usize,
+    /// The class on the x axis (None: the busiest class with a bound).
+    pub class: Option<String>,
+}
+
+/// Solve the latency and quality frontiers, print them, and write their tables and charts in `out`.
+/// Returns the latency frontier.
+pub fn run_frontier(inp: &Inputs, sweep: &Sweep, out: &Path, timer: &mut Timer) -> anyhow::Result<Vec<FrontierPoint>> {
+    let mults = frontier::geomspace(sweep.from, sweep.to, sweep.points);
     let mut all = mults.clone();
     all.push(1.0);
     let inst = optimize::instance(&inp.catalog, &inp.constraints, &inp.trace, &all, false)?;
     timer.lap("statistics");
-    let headline = frontier::headline_class(&inst, &inp.constraints, a.class.as_deref());
-    if a.class.is_some() && headline.is_none() {
-        anyhow::bail!("--class {}: no such class in the trace", a.class.as_deref().unwrap_or(""));
+    let headline = frontier::headline_class(&inst, &inp.constraints, sweep.class.as_deref());
+    if let (Some(class), None) = (&sweep.class, headline) {
+        anyhow::bail!("--class {class}: no such class in the trace");
     }
     let points = frontier::latency_frontier(&inst, &inp.catalog, &inp.constraints, &mults, headline)?;
     let shifts: Vec<f64> = (0..=20).map(|k| -0.10 + 0.01 * k as f64).collect();
     let quality = frontier::quality_frontier(&inst, &inp.catalog, &inp.constraints, &shifts)?;
+    // Budgets across the quality sweep's feasible costs (from its cheapest to its dearest point):
+    // the best quality each buys, targets as given.
+    let costs: Vec<f64> = quality.iter().filter_map(|p| p.cost_usd).collect();
+    let budgets: Vec<f64> = match (costs.iter().copied().reduce(f64::min), costs.iter().copied().reduce(f64::max)) {
+        (Some(lo), Some(hi)) if hi > lo => {
+            (0..=BUDGET_POINTS).map(|k| lo + (hi - lo) * k as f64 / BUDGET_POINTS as f64).collect()
+        }
+        _ => Vec::new(),
+    };
+    let budget = frontier::budget_frontier(&inst, &inp.catalog, &inp.constraints, &budgets)?;
     timer.lap("solve");
-    let out = &a.inputs.out;
     write_points(&out.join("frontier.csv"), &points)?;
     write_points(&out.join("frontier-quality.csv"), &quality)?;
+    write_points(&out.join("frontier-budget.csv"), &budget)?;
     write_json(
         &out.join("frontier.json"),
         &json!({
@@ -240,14 +348,15 @@ pub fn frontier(a: &FrontierArgs, _quiet: bool, mut timer: Timer) -> anyhow::Res
             "headline_class": headline.map(|c| inst.class_names[c].clone()),
             "latency": points,
             "quality": quality,
+            "budget": budget,
         }),
     )?;
     let current = match &inp.current {
-        Some(policy) => Some(current_point(&inp, &inst, policy, headline)?),
+        Some(policy) => Some(current_point(inp, &inst, policy, headline)?),
         None => None,
     };
     let at_one = frontier::latency_frontier(&inst, &inp.catalog, &inp.constraints, &[1.0], headline)?.remove(0);
-    let charts = draw_frontiers(&inst, &inp, headline, &points, &quality, current.as_ref(), &at_one, out)?;
+    let charts = draw_frontiers(&inst, inp, headline, &points, &quality, &budget, current.as_ref(), &at_one, out)?;
     let feasible = points.iter().filter(|p| p.feasible).count();
     println!("{feasible} of {} points feasible", points.len());
     for p in &points {
@@ -265,7 +374,7 @@ pub fn frontier(a: &FrontierArgs, _quiet: bool, mut timer: Timer) -> anyhow::Res
         charts.join(", ")
     );
     timer.lap("write");
-    Ok(())
+    Ok(points)
 }
 
 fn write_points(path: &Path, points: &[FrontierPoint]) -> anyhow::Result<()> {
@@ -314,6 +423,7 @@ fn draw_frontiers(
     headline: Option<usize>,
     points: &[FrontierPoint],
     quality: &[FrontierPoint],
+    budget: &[FrontierPoint],
     current: Option<&Current>,
     at_one: &FrontierPoint,
     out: &Path,
@@ -362,10 +472,16 @@ fn draw_frontiers(
             series: vec![Series { name: "cheapest feasible routing".into(), points: series_points }],
             infeasible,
             current: current.and_then(|c| {
+                let target = inp.constraints.for_class(class).latency_s;
                 c.quantile_s.map(|q| Marker {
                     x: q,
                     y: c.cost,
-                    label: format!("current policy ({label} {q:.2} s, simulated)"),
+                    label: match target {
+                        Some(t) if q > t => {
+                            format!("current policy ({label} {q:.2} s, simulated: misses the {t} s target)")
+                        }
+                        _ => format!("current policy ({label} {q:.2} s, simulated)"),
+                    },
                 })
             }),
             recommended: match (at_one.bound_s, at_one.cost_usd) {
@@ -387,12 +503,25 @@ fn draw_frontiers(
     let chart = FrontierChart {
         title: "Cheapest routing vs mean quality".into(),
         subtitle: Some(format!(
-            "{requests}; every class's quality target shifted together (-0.10 to +0.10); latency bounds as given"
+            "{requests}; every class's quality target shifted together (-0.10 to +0.10), and the best quality for {} budgets; latency bounds as given",
+            budget.len()
         )),
         x_label: "predicted mean quality of served requests (score 0-1)".into(),
         y_label: "expected cost of the trace (USD)".into(),
         x_log: false,
-        series: vec![Series { name: "cheapest feasible routing".into(), points: q_points }],
+        series: vec![
+            Series { name: "cheapest routing, per-class quality targets shifted".into(), points: q_points },
+            Series {
+                name: "best mean quality within a budget (no per-class floors)".into(),
+                points: budget
+                    .iter()
+                    .filter_map(|p| match (p.feasible, p.mean_quality, p.cost_usd) {
+                        (true, Some(x), Some(y)) => Some(Point { x, y, feasible: true, label: None }),
+                        _ => None,
+                    })
+                    .collect(),
+            },
+        ],
         infeasible: Vec::new(),
         current: current.map(|c| Marker { x: c.quality, y: c.cost, label: "current policy (simulated)".into() }),
         recommended: zero.and_then(|p| match (p.mean_quality, p.cost_usd) {

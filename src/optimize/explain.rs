@@ -231,9 +231,7 @@ fn fastest_bound(
     for pass in 0..2 {
         let n = if pass == 0 { 48 } else { 40 };
         let bounds: Vec<f64> = (0..=n).map(|k| lo * (hi / lo).powf(k as f64 / n as f64)).collect();
-        let mut grid = instance.grid.clone();
-        grid[c] = bounds.clone();
-        let fine = Instance::build(catalog, constraints, trace, grid)?;
+        let fine = instance.regrid(catalog, constraints, trace, c, &bounds)?;
         let mut t = relaxed.clone();
         // Other classes' grids are unchanged, so their indices still hold.
         let (mut a, mut b) = (0usize, n);

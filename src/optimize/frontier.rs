@@ -21,6 +21,8 @@ pub struct FrontierPoint {
     pub cost_usd: Option<f64>,
     /// Predicted mean quality of served requests, all traffic.
     pub mean_quality: Option<f64>,
+    /// Wall-clock seconds of the solve (not serialized: outputs are byte-identical run to run).
+    #[serde(skip)]
     pub solve_s: f64,
 }
 
@@ -77,6 +79,30 @@ pub fn quality_frontier(
                 t.quality = Some((t.quality.unwrap_or(0.0) + d).clamp(0.0, 1.0));
             }
             point(instance, catalog, constraints, &targets, d, None)
+        })
+        .collect()
+}
+
+/// Best mean quality within each budget (dollars for the trace; `objective: quality`, no quality
+/// floors, every other target as given, latency at 1x). The dual view of [`quality_frontier`]: both trace the same
+/// cost-quality curve from opposite sides.
+pub fn budget_frontier(
+    instance: &Instance,
+    catalog: &Catalog,
+    constraints: &Constraints,
+    budgets: &[f64],
+) -> Result<Vec<FrontierPoint>> {
+    budgets
+        .par_iter()
+        .map(|&b| {
+            let mut targets = instance.targets(constraints, 1.0);
+            targets.objective = super::constraints::Objective::Quality;
+            targets.budget_usd = Some(b);
+            // Quality is what the budget buys here, not a floor.
+            for t in &mut targets.classes {
+                t.quality = None;
+            }
+            point(instance, catalog, constraints, &targets, b, None)
         })
         .collect()
 }

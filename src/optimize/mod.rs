@@ -49,11 +49,14 @@ pub fn policy_of(
             match targets.iter().position(|t| t.0 == chain[0]) {
                 Some(i) => {
                     targets[i].1 += w;
+                    let kept: Vec<usize> =
+                        std::iter::once(chain[0]).chain(chains[i].iter().flatten().copied()).collect();
                     notes.push(format!(
-                        "{}: route {} merged into {} (a policy target has one fallback chain)",
+                        "{}: {:.1}% on route {} follows route {} instead (a policy target has one fallback chain)",
                         seg.name,
-                        model::route_name(catalog, chain),
-                        catalog.endpoints[chain[0]].id
+                        w * 100.0,
+                        route_label(catalog, chain),
+                        route_label(catalog, &kept)
                     ));
                 }
                 None => {
@@ -76,6 +79,12 @@ pub fn policy_of(
         });
     }
     (Policy { name: name.to_string(), source: format!("switchyard optimize ({})", constraints.source), rules }, notes)
+}
+
+/// A route's name for notes: "a > b", or "a (no fallback)".
+fn route_label(catalog: &Catalog, chain: &[usize]) -> String {
+    let name = model::route_name(catalog, chain);
+    if chain.len() == 1 { format!("{name} (no fallback)") } else { name }
 }
 
 /// Shadow prices: what 100 ms less of each class's latency bound, one more quality point, and one

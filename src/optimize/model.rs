@@ -48,6 +48,33 @@ pub struct Instance {
     pub n_requests: u64,
 }
 
+/// A segment's routes, or why it has none.
+type SegmentRoutes = std::result::Result<Vec<RouteStats>, Box<Problem>>;
+
+/// A segment's candidate routes with statistics on `grid` (its class's bounds), dominated ones pruned.
+fn segment_routes(
+    catalog: &Catalog,
+    constraints: &Constraints,
+    trace: &Trace,
+    seg: &Segment,
+    grid: &[f64],
+) -> SegmentRoutes {
+    let allowed = routes::allowed_endpoints(catalog, constraints, trace, seg);
+    if allowed.is_empty() {
+        return Err(Box::new(Problem::new(
+            Place::file(&constraints.source).field(format!("classes.{}", trace.class_names[seg.class])),
+            format!(
+                "no endpoint may serve {} (p99.9 input {} tokens): quality, vision, context window or residency rules exclude them all",
+                seg.name, seg.input_p999
+            ),
+            "lower `min_quality`, relax the residency rule, or add an endpoint to the catalog",
+        )));
+    }
+    let cands = routes::candidates(catalog, constraints, seg, &allowed);
+    let stats = routes::route_stats(catalog, constraints, trace, seg, &cands, grid);
+    Ok(routes::prune_dominated(catalog, stats))
+}
+
 /// The targets of one solve. Latency bounds are indices into the class's grid.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Targets {
@@ -85,23 +112,8 @@ impl Instance {
         let mut problems = Vec::new();
         let routes: Vec<Vec<RouteStats>> = segments
             .par_iter()
-            .map(|seg| {
-                let allowed = routes::allowed_endpoints(catalog, constraints, trace, seg);
-                if allowed.is_empty() {
-                    return Err(Box::new(Problem::new(
-                        Place::file(&constraints.source).field(format!("classes.{}", trace.class_names[seg.class])),
-                        format!(
-                            "no endpoint may serve {} (p99.9 input {} tokens): quality, vision, context window or residency rules exclude them all",
-                            seg.name, seg.input_p999
-                        ),
-                        "lower `min_quality`, relax the residency rule, or add an endpoint to the catalog",
-                    )));
-                }
-                let cands = routes::candidates(catalog, constraints, seg, &allowed);
-                let stats = routes::route_stats(catalog, constraints, trace, seg, &cands, &grid[seg.class]);
-                Ok(routes::prune_dominated(catalog, stats))
-            })
-            .collect::<Vec<std::result::Result<_, Box<Problem>>>>()
+            .map(|seg| segment_routes(catalog, constraints, trace, seg, &grid[seg.class]))
+            .collect::<Vec<SegmentRoutes>>()
             .into_iter()
             .filter_map(|r| r.map_err(|p| problems.push(*p)).ok())
             .collect();
@@ -116,6 +128,34 @@ impl Instance {
             routes,
             grid,
         })
+    }
+
+    /// This instance with class `c`'s tails on `bounds` instead: only that class's segments are
+    /// recomputed (the explanation's search for the fastest feasible bound uses it).
+    pub fn regrid(
+        &self,
+        catalog: &Catalog,
+        constraints: &Constraints,
+        trace: &Trace,
+        c: usize,
+        bounds: &[f64],
+    ) -> Result<Instance> {
+        let mut out = self.clone();
+        let mut g = bounds.to_vec();
+        g.sort_by(f64::total_cmp);
+        g.dedup();
+        out.grid[c] = g;
+        let fresh: Vec<(usize, SegmentRoutes)> = self
+            .segments
+            .par_iter()
+            .enumerate()
+            .filter(|(_, seg)| seg.class == c)
+            .map(|(s, seg)| (s, segment_routes(catalog, constraints, trace, seg, &out.grid[c])))
+            .collect();
+        for (s, r) in fresh {
+            out.routes[s] = r.map_err(|p| Error::Invalid(vec![*p]))?;
+        }
+        Ok(out)
     }
 
     /// The bounds each class asks for in `constraints` (and the fleet bound), times each multiplier,

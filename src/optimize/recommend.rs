@@ -26,6 +26,9 @@ pub struct Options {
     /// Skip the verification replay altogether.
     pub verify: bool,
     pub current: Option<Policy>,
+    /// Verify in the discrete-event engine under this scenario instead of the replay engine
+    /// (`optimize --verify-engine des`).
+    pub des: Option<crate::des::Scenario>,
 }
 
 /// One constrained figure: target, model prediction, simulation.
@@ -132,7 +135,8 @@ pub fn recommend(
         if !opts.verify {
             break;
         }
-        let sim = verify::simulate(catalog, &policy, trace, &bounds, opts.seed, opts.replicates)?;
+        let sim =
+            verify::simulate_with(catalog, &policy, trace, &bounds, opts.seed, opts.replicates, opts.des.as_ref())?;
         let checks = checks(&instance, &rec.targets, &rec.predicted, &sim, constraints);
         let missed: Vec<&Check> = checks.iter().filter(|c| !c.met).collect();
         let mut tightened = Vec::new();
@@ -258,7 +262,8 @@ fn diff(
     opts: &Options,
     recommended_sim: BTreeMap<String, Simulated>,
 ) -> Result<Diff> {
-    let current_sim = verify::simulate(catalog, current, trace, bounds, opts.seed, opts.replicates)?;
+    let current_sim =
+        verify::simulate_with(catalog, current, trace, bounds, opts.seed, opts.replicates, opts.des.as_ref())?;
     let shares = |p: &Policy| -> BTreeMap<String, f64> {
         let mut out = BTreeMap::new();
         for seg in &instance.segments {

@@ -154,18 +154,22 @@ fn decode_nodes(d: &DecodeDist) -> Vec<(f64, f64)> {
     }
 }
 
-/// P(L <= t, served) for a chain starting at `level`, for `x` output tokens.
-fn chain_tail(attempts: &[Attempt], level: usize, x: f64, t: f64) -> f64 {
-    let first = &attempts[level];
-    let mut p = first.ok_within(x, t);
-    if level + 1 < attempts.len() {
-        for (w, m) in first.waste(x, WASTE_NODES[level.min(2)]) {
-            if t > w {
-                p += m * chain_tail(attempts, level + 1, x, t - w);
-            }
-        }
+/// P(L <= t, served) for a chain starting at `level`, for `x` output tokens; `wastes[k]` is
+/// `attempts[k].waste(x, ..)`, computed once per `x` (it does not depend on `t`).
+fn chain_tail(attempts: &[Attempt], wastes: &[Vec<(f64, f64)>], level: usize, x: f64, t: f64) -> f64 {
+    attempts[level].ok_within(x, t) + fallback_tail(attempts, wastes, level, x, t)
+}
+
+/// The part of [`chain_tail`] served after the attempt at `level` failed.
+fn fallback_tail(attempts: &[Attempt], wastes: &[Vec<(f64, f64)>], level: usize, x: f64, t: f64) -> f64 {
+    if level + 1 >= attempts.len() {
+        return 0.0;
     }
-    p
+    wastes[level]
+        .iter()
+        .filter(|&&(w, _)| t > w)
+        .map(|&(w, m)| m * chain_tail(attempts, wastes, level + 1, x, t - w))
+        .sum()
 }
 
 /// Endpoints a segment may use: quality, capability, context window and residency filters.
@@ -317,8 +321,13 @@ pub fn route_stats(
                             alive *= 1.0 - s;
                         }
                         // Fallback terms: the tail minus its primary term.
+                        let wastes: Vec<Vec<(f64, f64)>> = attempts[..attempts.len() - 1]
+                            .iter()
+                            .enumerate()
+                            .map(|(k, a)| a.waste(x, WASTE_NODES[k.min(2)]))
+                            .collect();
                         for (p, &t) in tail.iter_mut().zip(grid) {
-                            *p += share * (chain_tail(&attempts, 0, x, t) - attempts[0].ok_within(x, t));
+                            *p += share * fallback_tail(&attempts, &wastes, 0, x, t);
                         }
                     }
                 }

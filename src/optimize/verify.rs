@@ -1,6 +1,7 @@
 //! Verify a recommendation by simulation: replay its policy through the engine with fresh seeds and
 //! compare every constrained figure with what the LP predicted, with 95% confidence intervals over
-//! replicates.
+//! replicates. With a scenario ([`simulate_with`]) the discrete-event engine does the replaying, so
+//! queueing, rate limits and outages count against the targets.
 
 use std::collections::BTreeMap;
 
@@ -50,10 +51,30 @@ pub fn simulate(
     seed: u64,
     replicates: u32,
 ) -> Result<BTreeMap<String, Simulated>> {
+    simulate_with(catalog, policy, trace, bounds, seed, replicates, None)
+}
+
+/// [`simulate`] in the replay engine (`des` None) or in the discrete-event engine under a scenario
+/// (queues, rate limits, outages, retries: what the LP's model leaves out).
+pub fn simulate_with(
+    catalog: &Catalog,
+    policy: &Policy,
+    trace: &Trace,
+    bounds: &Bounds,
+    seed: u64,
+    replicates: u32,
+    des: Option<&crate::des::Scenario>,
+) -> Result<BTreeMap<String, Simulated>> {
     let table = policy.bind(catalog, trace)?;
     let mut per: BTreeMap<String, Vec<[Option<f64>; 5]>> = BTreeMap::new();
     for rep in 0..replicates.max(1) {
-        let o = engine::replay(catalog, &table, trace, &ReplayOptions { seed, replicate: rep });
+        let o = match des {
+            None => engine::replay(catalog, &table, trace, &ReplayOptions { seed, replicate: rep }),
+            Some(scenario) => {
+                let opts = crate::des::DesOptions { seed, replicate: rep };
+                crate::des::simulate(catalog, &table, trace, scenario, &opts, &|_| {}).outcomes
+            }
+        };
         let s = metrics::summarize(catalog, &table, trace, &o);
         // Served latencies per class for the bounded quantiles.
         let mut lat: Vec<Vec<f64>> = vec![Vec::new(); trace.class_names.len()];

@@ -8,6 +8,7 @@
 //! `[low, high]` 95% confidence intervals (Student t). Keys are sorted, and nothing depends on the
 //! clock, so the same inputs and seed give byte-identical JSON.
 
+mod des;
 mod table;
 
 use serde::Serialize;
@@ -15,6 +16,7 @@ use serde_json::{Map, Value, json};
 
 use crate::metrics::{GroupStats, LatencySummary, Summary};
 
+pub use des::{add_des, render_des_text};
 pub use table::render_text;
 
 /// Layout identifier written into every JSON report.

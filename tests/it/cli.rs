@@ -135,23 +135,109 @@ fn replicates_add_confidence_intervals() {
 fn demo_writes_its_outputs() {
     let tmp = tempfile::tempdir().unwrap();
     let out_dir = tmp.path().join("demo");
-    let out = ok(bin().args(["demo", "--quiet", "--requests", "20000", "--out"]).arg(&out_dir));
+    let out = ok(bin().args(["demo", "--quiet", "--requests", "50000", "--points", "4", "--out"]).arg(&out_dir));
     assert!(stdout(&out).contains("deepseek-v4-flash"), "{}", stdout(&out));
-    for f in ["report.json", "requests.parquet", "trace.parquet", "policy.yaml"] {
+    for f in [
+        "report.json",
+        "requests.parquet",
+        "trace.parquet",
+        "policy.yaml",
+        "constraints.yaml",
+        "optimize/recommendation.json",
+        "optimize/policy.yaml",
+        "optimize/litellm-config.yaml",
+        "optimize/portkey-config.json",
+        "optimize/envoy-aigatewayroute.yaml",
+        "optimize/openrouter-provider.json",
+        "frontier/frontier.csv",
+        "frontier/frontier.json",
+        "frontier/frontier-cost-latency.png",
+        "frontier/frontier-cost-latency.svg",
+        "frontier/frontier-cost-quality.png",
+        "frontier/frontier-cost-quality.svg",
+    ] {
         assert!(out_dir.join(f).exists(), "demo did not write {f}");
     }
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(out_dir.join("report.json")).unwrap()).unwrap();
+    let read =
+        |f: &str| -> serde_json::Value { serde_json::from_slice(&std::fs::read(out_dir.join(f)).unwrap()).unwrap() };
+    let v = read("report.json");
     let flash = v["per_model"]["deepseek-v4-flash"]["traffic_share"].as_f64().unwrap();
     assert!(
         (0.5..0.7).contains(&flash),
         "DeepSeek V4 Flash carries {flash:.3} of traffic, the field report says about 0.6"
     );
-    // The demo's outputs feed straight back into simulate.
+    // The optimizer found a routing, rounded to whole percent, cheaper than the field-report policy.
+    let rec = read("optimize/recommendation.json");
+    assert_eq!(rec["status"], "optimal", "{rec:#}");
+    let current = rec["diff"]["current"]["all"]["cost_usd"]["mean"].as_f64().unwrap();
+    let recommended = rec["diff"]["recommended"]["all"]["cost_usd"]["mean"].as_f64().unwrap();
+    assert!(recommended < current, "recommended ${recommended:.2} is not cheaper than current ${current:.2}");
+    for (segment, routes) in rec["weights"].as_object().unwrap() {
+        let ws: Vec<f64> = routes.as_array().unwrap().iter().map(|r| r["weight"].as_f64().unwrap()).collect();
+        let sum: f64 = ws.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-9, "{segment}: weights sum to {sum}");
+        for w in ws {
+            assert!((w * 100.0 - (w * 100.0).round()).abs() < 1e-9, "{segment}: weight {w} is not a whole percent");
+        }
+    }
+    // A looser bound never costs more: the frontier's feasible costs do not increase.
+    let frontier = read("frontier/frontier.json");
+    let costs: Vec<f64> =
+        frontier["latency"].as_array().unwrap().iter().filter_map(|p| p["cost_usd"].as_f64()).collect();
+    assert!(!costs.is_empty(), "no feasible point on the demo frontier: {frontier:#}");
+    for pair in costs.windows(2) {
+        assert!(pair[1] <= pair[0] * (1.0 + 1e-9), "frontier cost rises with a looser bound: {costs:?}");
+    }
+    // `optimize` and `frontier` on the demo's files, on one thread, give byte for byte what the
+    // demo wrote on all of them (the demo verifies with seed 43, 3 replicates, 2 rounds).
+    let again = tmp.path().join("again");
+    let demo_file = |f: &str| out_dir.join(f);
     ok(bin()
-        .args(["simulate", "--quiet", "--trace"])
-        .arg(out_dir.join("trace.parquet"))
-        .arg("--policy")
-        .arg(out_dir.join("policy.yaml")));
+        .args(["optimize", "--quiet", "--threads", "1", "--seed", "43", "--replicates", "3", "--rounds", "2"])
+        .args(["--export", "litellm,portkey,envoy,openrouter", "--trace"])
+        .arg(demo_file("trace.parquet"))
+        .arg("--constraints")
+        .arg(demo_file("constraints.yaml"))
+        .arg("--current")
+        .arg(demo_file("policy.yaml"))
+        .arg("--dump-lp")
+        .arg(again.join("model.lp"))
+        .arg("--out")
+        .arg(again.join("optimize")));
+    ok(bin()
+        .args(["frontier", "--quiet", "--threads", "1", "--from", "0.8", "--to", "2", "--points", "4", "--trace"])
+        .arg(demo_file("trace.parquet"))
+        .arg("--constraints")
+        .arg(demo_file("constraints.yaml"))
+        .arg("--current")
+        .arg(demo_file("policy.yaml"))
+        .arg("--out")
+        .arg(again.join("frontier")));
+    for f in [
+        "optimize/policy.yaml",
+        "optimize/litellm-config.yaml",
+        "optimize/portkey-config.json",
+        "optimize/envoy-aigatewayroute.yaml",
+        "optimize/openrouter-provider.json",
+        "frontier/frontier.csv",
+        "frontier/frontier-quality.csv",
+        "frontier/frontier.json",
+        "frontier/frontier-cost-latency.svg",
+    ] {
+        let (a, b) = (std::fs::read(out_dir.join(f)).unwrap(), std::fs::read(again.join(f)).unwrap());
+        assert!(a == b, "{f} differs between the demo (all threads) and the CLI (--threads 1)");
+    }
+    let lp = std::fs::read_to_string(again.join("model.lp")).unwrap();
+    assert!(lp.starts_with("\\") && lp.contains("Minimize") && lp.trim_end().ends_with("End"), "{}", &lp[..200]);
+    // The demo's outputs feed straight back into simulate: the field-report policy and the
+    // recommendation alike.
+    for policy in ["policy.yaml", "optimize/policy.yaml"] {
+        ok(bin()
+            .args(["simulate", "--quiet", "--trace"])
+            .arg(out_dir.join("trace.parquet"))
+            .arg("--policy")
+            .arg(out_dir.join(policy)));
+    }
 }
 
 #[test]

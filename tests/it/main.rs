@@ -10,6 +10,8 @@ mod bad_input;
 mod calibrate;
 mod cli;
 mod default_catalog;
+mod des;
+mod des_reference;
 mod engine;
 mod export;
 mod import;

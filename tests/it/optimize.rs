@@ -169,7 +169,7 @@ proptest! {
         let fastest = c.endpoints.iter().map(|e| e.ttft.quantile(0.99) + 410.0 / e.decode.median_tokens_per_s()).fold(f64::INFINITY, f64::min);
         let yaml = format!("rounding: {{granularity_pct: 0}}\nclasses:\n  chat: {{latency_s: {}, quality: {quality}, success: 0.97, timeout_s: 30}}\n", fastest * slack);
         let k = constraints(&yaml, &c);
-        let rec = recommend(&c, &k, &t, &Options { seed: 99, replicates: 4, max_rounds: 0, verify: true, current: None }).unwrap();
+        let rec = recommend(&c, &k, &t, &Options { seed: 99, replicates: 4, max_rounds: 0, verify: true, current: None, des: None }).unwrap();
         let Some(routing) = &rec.routing else {
             panic!("targets built to be reachable were infeasible: {:?}", rec.conflicts)
         };
@@ -209,4 +209,38 @@ fn the_lp_dump_is_cplex_lp_format_with_every_row_and_bound() {
         assert!(text.contains(row), "missing row {row:?} in\n{text}");
     }
     assert_eq!(text.matches("\n 0 <= w(").count(), m.lp.vars.len(), "one bound line per variable:\n{text}");
+}
+
+/// With one class, "the cheapest routing for quality q" and "the best quality for that routing's
+/// cost" are the same LP read from two sides: the budget sweep must give back each point of the
+/// quality sweep (to `TOL` in mean quality), and buy no less quality for more money.
+#[test]
+fn the_budget_sweep_is_the_quality_sweep_read_the_other_way() {
+    const TOL: f64 = 1e-6;
+    let c = catalog(FOUR);
+    let k = constraints(
+        "routes: {max_fallbacks: 0}\nclasses:\n  chat: {latency_s: 9.0, quality: 0.80, success: 0.99}\n",
+        &c,
+    );
+    let t = trace(2000);
+    let inst = optimize::instance(&c, &k, &t, &[1.0], false).unwrap();
+    let shifts: Vec<f64> = (0..=8).map(|i| 0.01 * i as f64).collect();
+    let by_quality = optimize::frontier::quality_frontier(&inst, &c, &k, &shifts).unwrap();
+    let feasible: Vec<_> = by_quality.iter().filter(|p| p.feasible).collect();
+    assert!(feasible.len() >= 4, "too few feasible quality targets to compare: {by_quality:?}");
+    let budgets: Vec<f64> = feasible.iter().map(|p| p.cost_usd.unwrap()).collect();
+    let by_budget = optimize::frontier::budget_frontier(&inst, &c, &k, &budgets).unwrap();
+    for (q, b) in feasible.iter().zip(&by_budget) {
+        let (want, got) = (q.mean_quality.unwrap(), b.mean_quality.unwrap());
+        assert!(b.feasible && b.cost_usd.unwrap() <= q.cost_usd.unwrap() * (1.0 + 1e-9), "{b:?} over budget {q:?}");
+        assert!(
+            got >= want - TOL,
+            "budget ${:.4} buys quality {got}, the quality sweep reached {want} for it",
+            budgets[0]
+        );
+        assert!((got - want).abs() < 1e-4, "budget sweep {got} vs quality sweep {want} at ${:.4}", q.cost_usd.unwrap());
+    }
+    for w in by_budget.windows(2) {
+        assert!(w[1].mean_quality >= w[0].mean_quality, "more money bought less quality: {w:?}");
+    }
 }

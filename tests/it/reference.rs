@@ -19,7 +19,7 @@ const Z_MAX: f64 = 4.0;
 /// Relative tolerance for percentiles against peer_numpy.py.
 const PERCENTILE_TOL: f64 = 0.02;
 
-fn setup() -> Option<(PathBuf, PathBuf)> {
+pub(crate) fn setup() -> Option<(PathBuf, PathBuf)> {
     let dir =
         std::env::var_os("SWITCHYARD_REF_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("bench-data/ref-1m"));
     let python = std::env::var_os("SWITCHYARD_BENCH_PYTHON")
@@ -49,13 +49,13 @@ fn setup() -> Option<(PathBuf, PathBuf)> {
     None
 }
 
-fn shared_bench() -> PathBuf {
+pub(crate) fn shared_bench() -> PathBuf {
     std::env::var_os("SWITCHYARD_SHARED")
         .map(|s| PathBuf::from(s).join("bench"))
         .unwrap_or_else(|| root().join("../shared/bench"))
 }
 
-fn run_json(cmd: &mut Command) -> Value {
+pub(crate) fn run_json(cmd: &mut Command) -> Value {
     let out = cmd.output().expect("command runs");
     assert!(out.status.success(), "{cmd:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout)

@@ -1,0 +1,146 @@
+//! `simulate --engine des`: load the scenario, run the discrete-event engine per replicate (in
+//! parallel, each on one thread), summarise with the same metrics and report as the replay engine,
+//! and write the time series.
+
+use rayon::prelude::*;
+use switchyard::catalog::Catalog;
+use switchyard::chart;
+use switchyard::des::{self, DesOptions, Scenario};
+use switchyard::metrics;
+use switchyard::policy::RoutingTable;
+use switchyard::report::{self, RunMeta};
+use switchyard::trace::{self, Trace};
+
+use super::args::{EngineKind, OptimizeArgs, SimulateArgs};
+use super::commands::{Timer, write_json, write_per_request};
+use super::progress;
+
+pub fn simulate_des(
+    a: &SimulateArgs,
+    catalog: &Catalog,
+    catalog_name: String,
+    trace: &Trace,
+    table: &RoutingTable,
+    quiet: bool,
+    mut timer: Timer,
+) -> anyhow::Result<()> {
+    let mut scenario = match &a.des.scenario {
+        Some(p) => Scenario::load(p, catalog)?,
+        None => Scenario::plain(catalog),
+    };
+    if let Some(c) = a.des.concurrency {
+        scenario.set_concurrency(c);
+    }
+    let pb = progress::bar(trace.len() as u64 * a.replicates as u64, "simulating", quiet);
+    let runs: Vec<des::DesRun> = (0..a.replicates)
+        .into_par_iter()
+        .map(|replicate| {
+            des::simulate(catalog, table, trace, &scenario, &DesOptions { seed: a.seed, replicate }, &|k| pb.inc(k))
+        })
+        .collect();
+    pb.finish_and_clear();
+    timer.lap("simulate");
+    let summaries: Vec<metrics::Summary> =
+        runs.iter().map(|r| metrics::summarize(catalog, table, trace, &r.outcomes)).collect();
+    timer.lap("metrics");
+    let meta = RunMeta {
+        trace: a.input.trace.display().to_string(),
+        catalog: catalog_name,
+        policy: a.policy.as_deref().map(|p| p.display().to_string()).unwrap_or_default(),
+        engine: format!(
+            "des (scenario {})",
+            a.des.scenario.as_ref().map_or("none".into(), |p| p.display().to_string())
+        ),
+        seed: a.seed,
+        skipped_rows: trace.skipped_rows as u64,
+        sorted_on_load: trace.sorted_on_load,
+    };
+    let mut json = report::simulate_json(&meta, &summaries);
+    let ids: Vec<String> = catalog.endpoints.iter().map(|e| e.id.clone()).collect();
+    let stats: Vec<des::DesStats> = runs.iter().map(|r| r.stats.clone()).collect();
+    report::add_des(&mut json, &stats, &ids, trace.len() as u64);
+    print!("{}", report::render_text(&json));
+    print!("{}", report::render_des_text(&json));
+    if let Some(path) = &a.json {
+        write_json(path, &json)?;
+        eprintln!("wrote {}", path.display());
+    }
+    if let Some(path) = &a.per_request {
+        write_per_request(path, catalog, table, trace, &runs[0].outcomes)?;
+        eprintln!("wrote {}", path.display());
+    }
+    for path in &a.des.timeseries {
+        trace::write::write_table(&runs[0].series.to_table(), path)?;
+        eprintln!("wrote {}", path.display());
+    }
+    if let Some(stem) = &a.des.chart {
+        let (png, svg) = chart::render_timeline(&timeline(&runs[0], &scenario.name), stem)?;
+        eprintln!("wrote {} and {}", png.display(), svg.display());
+    }
+    timer.lap("write");
+    Ok(())
+}
+
+/// The first replicate's series as a three-panel timeline, hours from 00:00 of the first day.
+fn timeline(run: &des::DesRun, scenario: &str) -> chart::TimelineChart {
+    let s = &run.series;
+    let day0 = (run.stats.sim_start_s / 86400.0).floor() * 86400.0;
+    let hour = |t: f64| (t - day0) / 3600.0;
+    let mid = |b: usize| hour(s.start_s + (b as f64 + 0.5) * s.bin_s);
+    let line = |name: &str, f: &dyn Fn(&des::series::Bin) -> f64| chart::Line {
+        name: name.to_string(),
+        points: s.bins.iter().enumerate().map(|(b, bin)| (mid(b), f(bin))).collect(),
+    };
+    let per = if s.bin_s == 60.0 { "per minute".to_string() } else { format!("per {} s", s.bin_s) };
+    chart::TimelineChart {
+        title: format!("Discrete-event replay, scenario {scenario}"),
+        subtitle: Some(format!("{} s bins; shaded: scripted incidents; requests counted when they finish", s.bin_s)),
+        x_label: "time of day (h)".into(),
+        panels: vec![
+            chart::Panel {
+                y_label: "latency (s)".into(),
+                lines: vec![
+                    line("p50", &|b| b.p50_s.unwrap_or(f64::NAN)),
+                    line("p99", &|b| b.p99_s.unwrap_or(f64::NAN)),
+                ],
+            },
+            chart::Panel {
+                y_label: format!("requests {per}"),
+                lines: vec![
+                    line("served", &|b| b.served as f64),
+                    line("failed", &|b| b.failed as f64),
+                    line("429s", &|b| b.rate_limited as f64),
+                ],
+            },
+            chart::Panel {
+                y_label: "queued (mean)".into(),
+                lines: vec![line("attempts waiting", &|b| b.queue_mean), line("in service", &|b| b.in_service_mean)],
+            },
+        ],
+        shades: run
+            .incidents
+            .iter()
+            .map(|(name, from, to)| chart::Shade { from: hour(*from), to: hour(*to), label: name.clone() })
+            .collect(),
+    }
+}
+
+/// The scenario of `optimize --verify-engine des` (None for the replay engine).
+pub fn verify_scenario(a: &OptimizeArgs, catalog: &Catalog) -> anyhow::Result<Option<Scenario>> {
+    if a.verify_engine != EngineKind::Des {
+        if a.scenario.is_some() || a.concurrency.is_some() {
+            anyhow::bail!(
+                "--scenario and --concurrency belong to the discrete-event verification; add `--verify-engine des`"
+            );
+        }
+        return Ok(None);
+    }
+    let mut scenario = match &a.scenario {
+        Some(p) => Scenario::load(p, catalog)?,
+        None => Scenario::plain(catalog),
+    };
+    if let Some(c) = a.concurrency {
+        scenario.set_concurrency(c);
+    }
+    Ok(Some(scenario))
+}

@@ -1,0 +1,235 @@
+//! Per-bin time series (served, failed, 429s, retries, queue length, in-service attempts, p50/p99
+//! latency, cost), accumulated while the engine runs.
+//!
+//! Requests are counted in the bin of the instant they finish (served or failed); 429s and retries in
+//! the bin where they happen; queue length and attempts in service are time averages over the bin
+//! (and the queue's maximum). Finishing times arrive in non-decreasing order (events are processed
+//! in time order), so each bin's latencies are collected, reduced to exact type-7 quantiles when
+//! the bin closes, and dropped: memory is one bin's latencies plus the bins' figures.
+
+use crate::metrics::quantile::type7;
+use crate::trace::write::{ColumnData, Table};
+
+/// One bin's figures.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Bin {
+    pub served: u64,
+    pub failed: u64,
+    pub rate_limited: u64,
+    pub retries: u64,
+    pub cost_usd: f64,
+    /// Time-average number of attempts waiting in queues (all endpoints).
+    pub queue_mean: f64,
+    pub queue_max: u64,
+    /// Time-average number of attempts holding a slot (all endpoints).
+    pub in_service_mean: f64,
+    /// Latency quantiles of requests served in the bin (`None` if none were).
+    pub p50_s: Option<f64>,
+    pub p99_s: Option<f64>,
+}
+
+/// The series, bins of `bin_s` seconds from `start_s`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeSeries {
+    pub bin_s: f64,
+    pub start_s: f64,
+    pub bins: Vec<Bin>,
+}
+
+impl TimeSeries {
+    /// As a table (one row per bin) for `trace::write::write_table` (CSV or Parquet by extension).
+    pub fn to_table(&self) -> Table {
+        let col = |f: &dyn Fn(&Bin) -> f64| ColumnData::F64(self.bins.iter().map(f).collect());
+        let count = |f: &dyn Fn(&Bin) -> u64| ColumnData::U64(self.bins.iter().map(f).collect());
+        Table {
+            columns: vec![
+                (
+                    "bin_start_s".into(),
+                    ColumnData::F64((0..self.bins.len()).map(|b| self.start_s + b as f64 * self.bin_s).collect()),
+                ),
+                ("served".into(), count(&|b| b.served)),
+                ("failed".into(), count(&|b| b.failed)),
+                ("rate_limited_429".into(), count(&|b| b.rate_limited)),
+                ("retries".into(), count(&|b| b.retries)),
+                ("queue_mean".into(), col(&|b| b.queue_mean)),
+                ("queue_max".into(), count(&|b| b.queue_max)),
+                ("in_service_mean".into(), col(&|b| b.in_service_mean)),
+                ("p50_s".into(), ColumnData::OptF64(self.bins.iter().map(|b| b.p50_s).collect())),
+                ("p99_s".into(), ColumnData::OptF64(self.bins.iter().map(|b| b.p99_s).collect())),
+                ("cost_usd".into(), col(&|b| b.cost_usd)),
+            ],
+        }
+    }
+}
+
+/// Builds a [`TimeSeries`] as events happen.
+#[derive(Debug)]
+pub(crate) struct SeriesBuilder {
+    series: TimeSeries,
+    /// Latencies served in bin `open`.
+    open: usize,
+    latencies: Vec<f64>,
+    /// Last instant up to which queue and service integrals are accumulated.
+    last_t: f64,
+    queued: u64,
+    in_service: u64,
+    /// The bin of `last_t`, its end, and the integrals accumulated in it since the last flush.
+    last_bin: usize,
+    last_bin_end: f64,
+    pending_queue: f64,
+    pending_service: f64,
+}
+
+impl SeriesBuilder {
+    pub fn new(bin_s: f64, first_s: f64) -> SeriesBuilder {
+        let start_s = (first_s / bin_s).floor() * bin_s;
+        SeriesBuilder {
+            series: TimeSeries { bin_s, start_s, bins: vec![Bin::default()] },
+            open: 0,
+            latencies: Vec::new(),
+            last_t: start_s,
+            queued: 0,
+            in_service: 0,
+            last_bin: 0,
+            last_bin_end: start_s,
+            pending_queue: 0.0,
+            pending_service: 0.0,
+        }
+    }
+
+    #[inline]
+    fn index(&self, t: f64) -> usize {
+        (((t - self.series.start_s) / self.series.bin_s).floor().max(0.0)) as usize
+    }
+
+    #[inline]
+    fn bin(&mut self, b: usize) -> &mut Bin {
+        if b >= self.series.bins.len() {
+            self.series.bins.resize(b + 1, Bin::default());
+        }
+        &mut self.series.bins[b]
+    }
+
+    /// Integrate queue length and attempts in service up to `t` (non-decreasing).
+    #[inline]
+    pub fn advance(&mut self, t: f64) {
+        if t <= self.last_t {
+            return;
+        }
+        // The common case, within the bin of the last instant: no division.
+        if t < self.last_bin_end {
+            let dt = t - self.last_t;
+            self.pending_queue += self.queued as f64 * dt;
+            self.pending_service += self.in_service as f64 * dt;
+            self.last_t = t;
+            return;
+        }
+        self.flush_pending();
+        let (q, s) = (self.queued as f64, self.in_service as f64);
+        let bin_s = self.series.bin_s;
+        let mut from = self.last_t;
+        let mut b = self.index(from);
+        loop {
+            let bin_end = self.series.start_s + (b + 1) as f64 * bin_s;
+            let to = t.min(bin_end);
+            let dt = to - from;
+            if q > 0.0 || s > 0.0 {
+                let bin = self.bin(b);
+                bin.queue_mean += q * dt;
+                bin.in_service_mean += s * dt;
+            }
+            if t <= bin_end {
+                break;
+            }
+            from = bin_end;
+            b += 1;
+        }
+        self.last_t = t;
+        self.last_bin = self.index(t);
+        self.last_bin_end = self.series.start_s + (self.last_bin + 1) as f64 * bin_s;
+    }
+
+    /// Add the integrals accumulated within `last_bin` to it.
+    fn flush_pending(&mut self) {
+        if self.pending_queue > 0.0 || self.pending_service > 0.0 {
+            let (q, s, b) = (self.pending_queue, self.pending_service, self.last_bin);
+            let bin = self.bin(b);
+            bin.queue_mean += q;
+            bin.in_service_mean += s;
+        }
+        self.pending_queue = 0.0;
+        self.pending_service = 0.0;
+    }
+
+    /// The number of queued attempts changes by `delta` at the current instant.
+    #[inline]
+    pub fn queue_change(&mut self, t: f64, delta: i64) {
+        self.queued = (self.queued as i64 + delta) as u64;
+        let (b, q) = (self.index(t), self.queued);
+        let bin = self.bin(b);
+        bin.queue_max = bin.queue_max.max(q);
+    }
+
+    #[inline]
+    pub fn service_change(&mut self, delta: i64) {
+        self.in_service = (self.in_service as i64 + delta) as u64;
+    }
+
+    pub fn rate_limited(&mut self, t: f64) {
+        let b = self.index(t);
+        self.bin(b).rate_limited += 1;
+    }
+
+    pub fn retry(&mut self, t: f64) {
+        let b = self.index(t);
+        self.bin(b).retries += 1;
+    }
+
+    /// A request finishes at `t`: served with `latency` and `cost`, or failed.
+    #[inline]
+    pub fn finish(&mut self, t: f64, served: Option<(f64, f64)>) {
+        // `t` is the current instant, so `advance(t)` has just set `last_bin` to its bin.
+        let b = if t == self.last_t { self.last_bin } else { self.index(t) };
+        if b != self.open {
+            self.close_open();
+            self.open = b;
+        }
+        let bin = self.bin(b);
+        match served {
+            Some((latency, cost)) => {
+                bin.served += 1;
+                bin.cost_usd += cost;
+                self.latencies.push(latency);
+            }
+            None => bin.failed += 1,
+        }
+    }
+
+    fn close_open(&mut self) {
+        if self.latencies.is_empty() {
+            return;
+        }
+        let q = type7(&mut self.latencies, &[0.5, 0.99]).expect("not empty");
+        let (p50, p99) = (q[0], q[1]);
+        let b = self.open;
+        let bin = self.bin(b);
+        bin.p50_s = Some(p50);
+        bin.p99_s = Some(p99);
+        self.latencies.clear();
+    }
+
+    pub fn finish_series(mut self, end_s: f64) -> TimeSeries {
+        self.advance(end_s);
+        self.flush_pending();
+        self.close_open();
+        let bin_s = self.series.bin_s;
+        let last = self.series.bins.len() - 1;
+        for (b, bin) in self.series.bins.iter_mut().enumerate() {
+            // The last bin is averaged over the part of it that was simulated.
+            let span = if b == last { (end_s - (self.series.start_s + b as f64 * bin_s)).max(1e-12) } else { bin_s };
+            bin.queue_mean /= span.min(bin_s);
+            bin.in_service_mean /= span.min(bin_s);
+        }
+        self.series
+    }
+}
