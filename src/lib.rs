@@ -19,6 +19,12 @@
 //!   Gateway, OpenRouter) or as switchyard's own policy YAML.
 //! * [`chart`] draws cost-versus-latency or cost-versus-quality frontiers as PNG and SVG; it is the only
 //!   module that knows plotters.
+//! * [`trace::import`] reads public traces and gateway logs (Azure, BurstGPT, Mooncake, OpenTelemetry
+//!   GenAI spans, LiteLLM spend logs, LLMPerf) into a [`trace::Trace`] with recorded outcomes.
+//! * [`calibrate`] fits a catalog to a recorded trace (TTFT, decode speed, availability, 429 rate,
+//!   outages) with a goodness-of-fit report; [`catalog::prices`] checks or fills prices from
+//!   LiteLLM's price map.
+//! * [`recorded`] answers what-ifs on recorded traffic: counterfactual replay and repricing.
 //! * [`optimize`] finds the cheapest routing weights under latency, quality, success, capacity,
 //!   residency and diversity targets (an LP; [`optimize::lp`] is the only module that knows good_lp).
 //!
@@ -45,6 +51,7 @@
 //! assert_eq!(summary.overall.requests, 1000);
 //! ```
 
+pub mod calibrate;
 pub mod catalog;
 pub mod chart;
 pub mod des;
@@ -55,6 +62,7 @@ pub mod metrics;
 pub mod optimize;
 pub mod output;
 pub mod policy;
+pub mod recorded;
 pub mod report;
 pub mod trace;
 pub mod yaml;

@@ -10,6 +10,7 @@
 //! enforced by engines that model time.
 
 pub mod dist;
+pub mod prices;
 pub mod spec;
 
 use std::collections::BTreeMap;

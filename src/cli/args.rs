@@ -41,7 +41,7 @@ pub enum Command {
     Demo(DemoArgs),
     /// Replay a trace through a policy and report cost, latency, quality and failures.
     #[command(
-        after_help = "Examples:\n  switchyard simulate --trace day.parquet --policy policy.yaml\n  switchyard simulate --trace ref/trace.csv --catalog policies/reference/catalog.yaml \\\n      --policy policies/reference/policy.yaml --seed 7 --replicates 5 --json result.json\n  switchyard simulate --trace logs.csv --map prompt_tokens=input_tokens --map completion_tokens=output_tokens \\\n      --skip-bad-rows --policy policy.yaml --per-request requests.parquet"
+        after_help = "Examples:\n  switchyard simulate --trace day.parquet --policy policy.yaml\n  switchyard simulate --trace ref/trace.csv --catalog policies/reference/catalog.yaml \\\n      --policy policies/reference/policy.yaml --seed 7 --replicates 5 --json result.json\n  switchyard simulate --trace logs.csv --map prompt_tokens=input_tokens --map completion_tokens=output_tokens \\\n      --skip-bad-rows --policy policy.yaml --per-request requests.parquet\n  switchyard simulate --trace spend_logs.csv --format litellm --catalog calibrated.yaml --policy new.yaml --counterfactual\n  switchyard simulate --trace spend_logs.csv --format litellm --reprice tomorrow-prices.yaml"
     )]
     Simulate(SimulateArgs),
     /// Check a catalog and a policy (and optionally a trace) and report every problem at once.
@@ -60,6 +60,12 @@ pub enum Command {
         after_help = "Examples:\n  switchyard frontier --trace day.parquet --constraints policies/constraints.yaml --out frontier\n  switchyard frontier --trace ref/trace.csv --catalog policies/reference/catalog.yaml \\\n      --constraints policies/reference/constraints.yaml --from 0.25 --to 2 --points 50 --out ref-frontier"
     )]
     Frontier(FrontierArgs),
+    /// Fit a catalog to a recorded trace: TTFT, decode speed, availability, 429 rate and outage
+    /// windows per (model, region), with a goodness-of-fit table.
+    #[command(
+        after_help = "Examples:\n  switchyard calibrate --trace recorded.parquet -o catalog.yaml\n  switchyard calibrate --trace spend_logs.csv --format litellm --method empirical --holdout \\\n      -o catalog.yaml --report fit.json --cdf cdf.csv --chart fit-charts"
+    )]
+    Calibrate(CalibrateArgs),
     /// Work with traces: synthesize, summarise, convert.
     #[command(subcommand)]
     Trace(TraceCommand),
@@ -79,7 +85,8 @@ pub struct TraceInput {
 
 #[derive(Debug, Args, Clone)]
 pub struct ReadFlags {
-    /// Trace format, when the extension does not tell.
+    /// Trace format, when the extension does not tell; or an importer of a public trace or gateway
+    /// log (azure, burstgpt, mooncake, otel, litellm, llmperf).
     #[arg(long, value_enum)]
     pub format: Option<TraceFormat>,
     /// Rename a column: SOURCE=CANONICAL (repeatable), e.g. --map prompt_tokens=input_tokens.
@@ -88,6 +95,10 @@ pub struct ReadFlags {
     /// Skip malformed rows (and count them in every report) instead of stopping at the first.
     #[arg(long)]
     pub skip_bad_rows: bool,
+    /// Importers: spread requests that share a timestamp evenly over the gap to the next one
+    /// (for quantised clocks, e.g. Mooncake).
+    #[arg(long)]
+    pub spread_ties: bool,
 }
 
 #[derive(Debug, Args)]
@@ -98,8 +109,16 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "FILE")]
     pub catalog: Option<PathBuf>,
     /// Policy YAML.
-    #[arg(long, value_name = "FILE")]
-    pub policy: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "reprice")]
+    pub policy: Option<PathBuf>,
+    /// Counterfactual replay of a recorded trace: requests the policy routes to the endpoint that
+    /// served them in the recording keep their recorded latency and outcome; the rest are sampled.
+    #[arg(long)]
+    pub counterfactual: bool,
+    /// Reprice the recorded trace with the prices in this YAML (per model or model@region, and
+    /// optionally `serve_as: MODEL`); no policy and no sampling.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["policy", "counterfactual"])]
+    pub reprice: Option<PathBuf>,
     /// Random seed; the same seed gives byte-identical results at any thread count.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -179,6 +198,43 @@ pub struct DemoArgs {
     pub points: u32,
 }
 
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    #[command(flatten)]
+    pub input: TraceInput,
+    /// Output catalog YAML.
+    #[arg(short, long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Form of the fitted TTFT (and latency) written to the catalog.
+    #[arg(long, value_enum, default_value = "lognormal")]
+    pub method: FitMethodArg,
+    /// Fit on every other request (in time order) and measure the fit on the others.
+    #[arg(long)]
+    pub holdout: bool,
+    /// Consecutive failed requests that make an outage window.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub outage_min_run: usize,
+    /// Also write the whole fit (parameters, goodness of fit, outages, warnings) as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Also write observed and fitted CDFs per endpoint and quantity as a table (.csv, .parquet).
+    #[arg(long, value_name = "FILE")]
+    pub cdf: Option<PathBuf>,
+    /// Also draw fitted-versus-observed CDF charts (PNG and SVG, one per endpoint and quantity)
+    /// into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub chart: Option<PathBuf>,
+}
+
+/// `--method` of `calibrate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FitMethodArg {
+    /// Lognormal by maximum likelihood.
+    Lognormal,
+    /// Empirical quantiles (dense in the tail).
+    Empirical,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum TraceCommand {
     /// Synthesize traffic from a YAML spec (or the built-in default) and write Parquet or CSV.
@@ -209,6 +265,30 @@ pub enum TraceCommand {
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
+    /// Import a public trace or gateway log (Azure, BurstGPT, Mooncake, OpenTelemetry GenAI spans,
+    /// LiteLLM spend logs, LLMPerf results) into a canonical trace, and say what was not mapped.
+    #[command(
+        after_help = "Examples:\n  switchyard trace import --format azure AzureLLMInferenceTrace_conv.csv -o azure.parquet\n  switchyard trace import --format litellm spend_logs.csv -o recorded.parquet --report import.json\n  switchyard trace import --format mooncake mooncake_trace.jsonl --spread-ties -o mooncake.parquet"
+    )]
+    Import {
+        /// The file to import.
+        file: PathBuf,
+        /// The input format.
+        #[arg(long, value_enum)]
+        format: TraceFormat,
+        /// Drop bad records (counted in the report) instead of failing.
+        #[arg(long)]
+        skip_bad_rows: bool,
+        /// Spread requests that share a timestamp evenly over the gap to the next one.
+        #[arg(long)]
+        spread_ties: bool,
+        /// Output trace (.parquet, .csv, .csv.gz or .ndjson).
+        #[arg(short, long, value_name = "FILE")]
+        out: PathBuf,
+        /// Also write the import report (what was mapped, what was not) as JSON.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+    },
     /// Convert a trace between formats (validating it on the way).
     #[command(after_help = "Example:\n  switchyard trace convert trace.csv -o trace.parquet")]
     Convert {
@@ -234,6 +314,36 @@ pub enum CatalogCommand {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Check a catalog's prices against LiteLLM's model price map, or fill them in from it.
+    #[command(
+        after_help = "Examples:\n  switchyard catalog import-prices --prices model_prices_and_context_window.json --catalog catalog.yaml\n  switchyard catalog import-prices --prices prices.json --catalog calibrated.yaml --alias llama-2-70b=together_ai/meta-llama/Llama-2-70b-chat-hf \\\n      --fill -o priced.yaml --report mismatches.csv"
+    )]
+    ImportPrices {
+        /// LiteLLM's model_prices_and_context_window.json.
+        #[arg(long, value_name = "FILE")]
+        prices: PathBuf,
+        /// Catalog YAML (default: the embedded field-report catalog).
+        #[arg(long, value_name = "FILE")]
+        catalog: Option<PathBuf>,
+        /// Which price-map key a catalog model is: MODEL=KEY (repeatable).
+        #[arg(long = "alias", value_name = "MODEL=KEY")]
+        alias: Vec<String>,
+        /// Relative difference still counted as a match.
+        #[arg(long, default_value_t = 0.005)]
+        tolerance: f64,
+        /// Write the catalog with the map's prices filled in where it has none (or zero).
+        #[arg(long, requires = "out")]
+        fill: bool,
+        /// With --fill: replace every price, not only missing ones.
+        #[arg(long, requires = "fill")]
+        overwrite: bool,
+        /// Output catalog for --fill.
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Also write the comparison, one row per endpoint and price (.csv, .parquet, .ndjson).
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
     },
     /// Print the embedded default catalog's YAML (with the source of every figure).
     #[command(after_help = "Example:\n  switchyard catalog default > my-catalog.yaml")]

@@ -51,6 +51,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Validate(a) => validate(&a),
         Command::Optimize(a) => super::optimize::optimize(&a, quiet, timer),
         Command::Frontier(a) => super::optimize::frontier(&a, quiet, timer),
+        Command::Calibrate(a) => calibrate(&a),
         Command::Trace(t) => trace_command(t),
         Command::Catalog(c) => catalog_command(c),
     }
@@ -61,7 +62,12 @@ pub fn read_options(flags: &ReadFlags) -> anyhow::Result<ReadOptions> {
     for spec in &flags.map {
         column_map.push(trace::read::parse_column_map(spec)?);
     }
-    Ok(ReadOptions { format: flags.format, column_map, skip_bad_rows: flags.skip_bad_rows })
+    Ok(ReadOptions {
+        format: flags.format,
+        column_map,
+        skip_bad_rows: flags.skip_bad_rows,
+        spread_ties: flags.spread_ties,
+    })
 }
 
 pub fn load_catalog(path: Option<&Path>) -> anyhow::Result<(Catalog, String)> {
@@ -114,13 +120,20 @@ pub fn run_replicates(
 }
 
 fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<()> {
-    let (catalog, catalog_name) = load_catalog(a.catalog.as_deref())?;
     let trace = load_trace(&a.input.trace, &read_options(&a.input.read)?)?;
     timer.lap("read");
-    let policy = Policy::load(&a.policy, &catalog)?;
+    if let Some(prices) = &a.reprice {
+        return reprice(a, &trace, prices);
+    }
+    let (catalog, catalog_name) = load_catalog(a.catalog.as_deref())?;
+    let policy_path = a.policy.as_deref().context("--policy is required (unless --reprice)")?;
+    let policy = Policy::load(policy_path, &catalog)?;
     let table = policy.bind(&catalog, &trace)?;
     timer.lap("bind");
     if a.des.engine == EngineKind::Des {
+        if a.counterfactual {
+            anyhow::bail!("--counterfactual works with the replay engine; drop `--engine des`");
+        }
         return super::des::simulate_des(a, &catalog, catalog_name, &trace, &table, quiet, timer);
     }
     if a.des.scenario.is_some() || a.des.concurrency.is_some() || !a.des.timeseries.is_empty() || a.des.chart.is_some()
@@ -129,19 +142,34 @@ fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<(
             "--scenario, --concurrency, --timeseries and --chart belong to the discrete-event engine; add `--engine des`"
         );
     }
-    let (summaries, first) =
-        run_replicates(&catalog, &table, &trace, a.seed, a.replicates, a.per_request.is_some(), quiet, &mut timer);
+    let (summaries, first, kept) = if a.counterfactual {
+        let (summaries, first, kept) =
+            counterfactual_replicates(&catalog, &table, &trace, a.seed, a.replicates, a.per_request.is_some());
+        timer.lap("replay");
+        (summaries, first, Some(kept))
+    } else {
+        let (summaries, first) =
+            run_replicates(&catalog, &table, &trace, a.seed, a.replicates, a.per_request.is_some(), quiet, &mut timer);
+        (summaries, first, None)
+    };
     let meta = RunMeta {
         trace: a.input.trace.display().to_string(),
         catalog: catalog_name,
-        policy: a.policy.display().to_string(),
-        engine: "replay".into(),
+        policy: policy_path.display().to_string(),
+        engine: if a.counterfactual { "replay+recorded".into() } else { "replay".into() },
         seed: a.seed,
         skipped_rows: trace.skipped_rows as u64,
         sorted_on_load: trace.sorted_on_load,
     };
-    let report = report::simulate_json(&meta, &summaries);
+    let mut report = report::simulate_json(&meta, &summaries);
     print!("{}", report::render_text(&report));
+    if let Some(kept) = kept {
+        println!(
+            "counterfactual: {} requests kept their recorded latency and outcome (same endpoint); {} re-routed and {} without a usable record were sampled from the catalog (first replicate)",
+            kept.kept, kept.sampled_rerouted, kept.sampled_unrecorded
+        );
+        report["counterfactual"] = serde_json::to_value(kept)?;
+    }
     if let Some(path) = &a.json {
         write_json(path, &report)?;
         eprintln!("wrote {}", path.display());
@@ -151,6 +179,45 @@ fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<(
         eprintln!("wrote {}", path.display());
     }
     timer.lap("write");
+    Ok(())
+}
+
+/// Replicates of a counterfactual replay: the engine samples every request, then requests routed
+/// to the endpoint they were recorded at take their recorded outcome; summaries from the outcomes.
+fn counterfactual_replicates(
+    catalog: &Catalog,
+    table: &RoutingTable,
+    trace: &Trace,
+    seed: u64,
+    replicates: u32,
+    keep_first: bool,
+) -> (Vec<Summary>, Option<Outcomes>, switchyard::recorded::Kept) {
+    let (mut summaries, mut first, mut kept_first) = (Vec::new(), None, None);
+    for replicate in 0..replicates {
+        let mut outcomes = engine::replay(catalog, table, trace, &ReplayOptions { seed, replicate });
+        let kept = switchyard::recorded::counterfactual(catalog, trace, &mut outcomes);
+        kept_first.get_or_insert(kept);
+        summaries.push(metrics::summarize(catalog, table, trace, &outcomes));
+        if keep_first && replicate == 0 {
+            first = Some(outcomes);
+        }
+    }
+    (summaries, first, kept_first.unwrap_or_default())
+}
+
+/// `simulate --reprice`: the recorded trace's cost at other prices; no policy, no sampling.
+fn reprice(a: &SimulateArgs, trace: &Trace, prices: &Path) -> anyhow::Result<()> {
+    use switchyard::recorded::reprice as rp;
+    let repricing = rp::load(prices)?;
+    let rows = rp::reprice(trace, &repricing)?;
+    print!("{}", rp::render(&rows, repricing.serve_as.as_deref()));
+    if let Some(path) = &a.json {
+        write_json(
+            path,
+            &json!({ "trace": a.input.trace.display().to_string(), "prices": prices.display().to_string(), "serve_as": repricing.serve_as, "models": rows }),
+        )?;
+        eprintln!("wrote {}", path.display());
+    }
     Ok(())
 }
 
@@ -296,6 +363,17 @@ fn trace_command(t: TraceCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        TraceCommand::Import { file, format, skip_bad_rows, spread_ties, out, report } => {
+            let opts = trace::import::ImportOptions { skip_bad_rows, spread_ties };
+            let (tr, import_report) = trace::import::import(&file, format, &opts)?;
+            print!("{}", import_report.render_text());
+            trace::write::write(&tr, &out, None)?;
+            if let Some(path) = report {
+                write_json(&path, &serde_json::to_value(&import_report)?)?;
+            }
+            eprintln!("wrote {} requests to {}", tr.len(), out.display());
+            Ok(())
+        }
         TraceCommand::Convert { file, read, out } => {
             let tr = load_trace(&file, &read_options(&read)?)?;
             trace::write::write(&tr, &out, None)?;
@@ -305,8 +383,109 @@ fn trace_command(t: TraceCommand) -> anyhow::Result<()> {
     }
 }
 
+fn calibrate(a: &CalibrateArgs) -> anyhow::Result<()> {
+    use switchyard::calibrate::{self as cal, CalibrateOptions, FitMethod};
+    let trace = load_trace(&a.input.trace, &read_options(&a.input.read)?)?;
+    let method = match a.method {
+        FitMethodArg::Lognormal => FitMethod::Lognormal,
+        FitMethodArg::Empirical => FitMethod::Empirical,
+    };
+    let opts = CalibrateOptions { method, holdout: a.holdout, outage_min_run: a.outage_min_run };
+    let fit = cal::calibrate(&trace, &opts)?;
+    print!("{}", fit.render_table());
+    for w in &fit.warnings {
+        eprintln!("warning: {w}");
+    }
+    let yaml = switchyard::calibrate::catalog_yaml(&fit.catalog_spec())?;
+    // The catalog must load as written; a failure here is a bug, reported rather than written.
+    Catalog::from_yaml_str(&yaml, &a.out).context("the calibrated catalog does not validate")?;
+    output::write_bytes(&a.out, yaml.as_bytes())?;
+    eprintln!("wrote {} endpoints to {}", fit.endpoints.len(), a.out.display());
+    if let Some(path) = &a.report {
+        write_json(path, &serde_json::to_value(&fit)?)?;
+    }
+    if let Some(path) = &a.cdf {
+        let (mut endpoint, mut quantity, mut value) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut observed, mut lognormal, mut empirical) = (Vec::new(), Vec::new(), Vec::new());
+        for e in &fit.endpoints {
+            for (name, q) in [("ttft", &e.ttft), ("decode_tps", &e.decode_tps), ("latency", &e.latency)] {
+                for &(x, o, l, m) in q.iter().flat_map(|q| q.cdf.iter()) {
+                    endpoint.push(e.id());
+                    quantity.push(name.to_string());
+                    value.push(x);
+                    observed.push(o);
+                    lognormal.push(l);
+                    empirical.push(m);
+                }
+            }
+        }
+        let table = Table::new()
+            .with("endpoint", ColumnData::Str(endpoint))
+            .with("quantity", ColumnData::Str(quantity))
+            .with("value", ColumnData::F64(value))
+            .with("observed_cdf", ColumnData::F64(observed))
+            .with("lognormal_cdf", ColumnData::F64(lognormal))
+            .with("empirical_cdf", ColumnData::F64(empirical));
+        trace::write::write_table(&table, path)?;
+    }
+    if let Some(dir) = &a.chart {
+        let charts = fit.cdf_charts();
+        for (stem, chart) in &charts {
+            switchyard::chart::render_frontier(chart, &dir.join(stem))?;
+        }
+        eprintln!("wrote {} CDF charts (PNG and SVG) to {}", charts.len(), dir.display());
+    }
+    Ok(())
+}
+
 fn catalog_command(c: CatalogCommand) -> anyhow::Result<()> {
     match c {
+        CatalogCommand::ImportPrices { prices, catalog, alias, tolerance, fill, overwrite, out, report } => {
+            use switchyard::catalog::prices;
+            let map = prices::load_price_map(&prices)?;
+            let mut aliases = Vec::new();
+            for a in &alias {
+                let (m, k) = a.split_once('=').with_context(|| {
+                    format!("--alias `{a}` is not MODEL=KEY (e.g. --alias glm-5=openrouter/z-ai/glm-5)")
+                })?;
+                aliases.push((m.trim().to_string(), k.trim().to_string()));
+            }
+            let (cat, _) = load_catalog(catalog.as_deref())?;
+            let checks = prices::check(&cat, &map, &aliases, tolerance);
+            print!("{}", prices::render_checks(&checks));
+            if let Some(path) = report {
+                let col = |f: &dyn Fn(&prices::PriceCheck) -> String| ColumnData::Str(checks.iter().map(f).collect());
+                let table = Table::new()
+                    .with("endpoint", col(&|c| c.endpoint.clone()))
+                    .with("field", col(&|c| c.field.clone()))
+                    .with("price_map_key", ColumnData::OptStr(checks.iter().map(|c| c.key.clone()).collect()))
+                    .with("catalog_per_mtok", ColumnData::F64(checks.iter().map(|c| c.catalog).collect()))
+                    .with("price_map_per_mtok", ColumnData::OptF64(checks.iter().map(|c| c.price_map).collect()))
+                    .with(
+                        "relative_difference",
+                        ColumnData::OptF64(checks.iter().map(|c| c.relative_difference).collect()),
+                    )
+                    .with("status", col(&|c| c.status.clone()));
+                trace::write::write_table(&table, &path)?;
+            }
+            if fill {
+                let out = out.context("--fill needs -o")?;
+                let mut spec: switchyard::catalog::spec::CatalogSpec = match &catalog {
+                    Some(p) => switchyard::yaml::read(p)?,
+                    None => {
+                        switchyard::yaml::from_str(switchyard::catalog::DEFAULT_CATALOG_YAML, "default.yaml".as_ref())?
+                    }
+                };
+                for change in prices::fill(&mut spec, &map, &aliases, overwrite) {
+                    eprintln!("{change}");
+                }
+                let yaml = switchyard::calibrate::catalog_yaml(&spec)?;
+                Catalog::from_yaml_str(&yaml, &out).context("the filled catalog does not validate")?;
+                output::write_bytes(&out, yaml.as_bytes())?;
+                eprintln!("wrote {}", out.display());
+            }
+            Ok(())
+        }
         CatalogCommand::Default => {
             print!("{}", switchyard::catalog::DEFAULT_CATALOG_YAML);
             Ok(())

@@ -46,7 +46,7 @@ pub fn simulate_des(
     let meta = RunMeta {
         trace: a.input.trace.display().to_string(),
         catalog: catalog_name,
-        policy: a.policy.display().to_string(),
+        policy: a.policy.as_deref().map(|p| p.display().to_string()).unwrap_or_default(),
         engine: format!(
             "des (scenario {})",
             a.des.scenario.as_ref().map_or("none".into(), |p| p.display().to_string())

@@ -6,8 +6,12 @@
 //! and sorts an unsorted trace with a warning. [`synth`] makes synthetic traffic from a YAML spec,
 //! [`stats`] summarises a trace, and [`write`](mod@write) stores one as Parquet or CSV.
 //!
+//! [`import`] reads public traces and gateway logs (Azure, BurstGPT, Mooncake, OpenTelemetry GenAI
+//! spans, LiteLLM spend logs, LLMPerf results) into the same [`Trace`], one file per format.
+//!
 //! Deliberately absent: no routing, no sampling of outcomes; those belong to `engine`.
 
+pub mod import;
 pub mod read;
 pub mod stats;
 pub mod synth;

@@ -56,6 +56,18 @@ pub enum TraceFormat {
     Parquet,
     /// Newline-delimited JSON, one object per line.
     Ndjson,
+    /// Azure LLM inference trace 2023/2024 (`TIMESTAMP, ContextTokens, GeneratedTokens`); importer.
+    Azure,
+    /// BurstGPT (`Timestamp, Model, Request tokens, Response tokens, ...`); importer.
+    Burstgpt,
+    /// Mooncake JSON lines (`timestamp` ms, `input_length`, `output_length`, `hash_ids`); importer.
+    Mooncake,
+    /// OpenTelemetry GenAI spans, OTLP/JSON or flat span objects; importer.
+    Otel,
+    /// LiteLLM proxy spend logs (CSV or JSON), fallbacks grouped by trace id; importer.
+    Litellm,
+    /// LLMPerf per-request results (JSON array); importer.
+    Llmperf,
 }
 
 impl TraceFormat {
@@ -83,7 +95,19 @@ impl TraceFormat {
             TraceFormat::CsvGz => "csv-gz",
             TraceFormat::Parquet => "parquet",
             TraceFormat::Ndjson => "ndjson",
+            TraceFormat::Azure => "azure",
+            TraceFormat::Burstgpt => "burstgpt",
+            TraceFormat::Mooncake => "mooncake",
+            TraceFormat::Otel => "otel",
+            TraceFormat::Litellm => "litellm",
+            TraceFormat::Llmperf => "llmperf",
         }
+    }
+
+    /// Whether this is an importer of a public trace or gateway log (see [`super::import`]), which
+    /// can be read but not written.
+    pub fn is_import(self) -> bool {
+        super::import::importer(self).is_some()
     }
 
     /// The usual file extension, without the dot.
@@ -93,6 +117,9 @@ impl TraceFormat {
             TraceFormat::CsvGz => "csv.gz",
             TraceFormat::Parquet => "parquet",
             TraceFormat::Ndjson => "ndjson",
+            TraceFormat::Azure | TraceFormat::Burstgpt | TraceFormat::Litellm => "csv",
+            TraceFormat::Mooncake | TraceFormat::Otel => "jsonl",
+            TraceFormat::Llmperf => "json",
         }
     }
 }
@@ -106,6 +133,8 @@ pub struct ReadOptions {
     pub column_map: Vec<(String, String)>,
     /// Drop rows with bad values (counted in [`Trace::skipped_rows`]) instead of failing.
     pub skip_bad_rows: bool,
+    /// Importers only: spread requests sharing a timestamp over the gap to the next one.
+    pub spread_ties: bool,
 }
 
 /// Every canonical column name, in the order of [`columns`].
@@ -177,12 +206,25 @@ pub fn read(path: &Path, opts: &ReadOptions) -> Result<Trace> {
             )));
         }
     };
+    if format.is_import() {
+        if !opts.column_map.is_empty() {
+            return Err(Error::one(Problem::new(
+                Place::file(path).field("--map"),
+                format!("--map does not apply to the {} importer, which knows its columns", format.name()),
+                "drop --map, or convert the file to CSV first and map its columns",
+            )));
+        }
+        let import_opts =
+            super::import::ImportOptions { skip_bad_rows: opts.skip_bad_rows, spread_ties: opts.spread_ties };
+        return super::import::import(path, format, &import_opts).map(|(trace, _)| trace);
+    }
     check_map(opts)?;
     let mut trace = match format {
         TraceFormat::Csv => read_csv(path, opts, false)?,
         TraceFormat::CsvGz => read_csv(path, opts, true)?,
         TraceFormat::Parquet => read_parquet(path, opts)?,
         TraceFormat::Ndjson => read_ndjson(path, opts)?,
+        _ => unreachable!("importers returned above"),
     };
     trace.source = path.display().to_string();
     Ok(trace)
@@ -459,7 +501,7 @@ fn amount_cell(cell: Cell<'_>) -> std::result::Result<Option<f64>, CellError> {
 /// Unix seconds of an ISO-8601-like date-time: `YYYY-MM-DD`, optionally followed by `T` or a space
 /// and `HH:MM[:SS[.fraction]]`, optionally followed by `Z` or an offset `+HH:MM`/`-HH:MM`. Without
 /// an offset the time is taken as UTC.
-fn utc_seconds(s: &str) -> Option<f64> {
+pub(crate) fn utc_seconds(s: &str) -> Option<f64> {
     let b = s.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let part = b.get(r)?;

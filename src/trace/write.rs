@@ -177,6 +177,9 @@ fn write_frame(df: &mut DataFrame, path: &Path, format: TraceFormat) -> Result<(
                 .finish(df)
                 .map(|_| ()),
             TraceFormat::Ndjson => JsonWriter::new(&mut *w).with_json_format(JsonFormat::JsonLines).finish(df),
+            other => Err(polars::prelude::PolarsError::ComputeError(
+                format!("{} is an import format; write .parquet, .csv, .csv.gz or .ndjson", other.name()).into(),
+            )),
         };
         outcome.map_err(|e| {
             let message = e.to_string();

@@ -35,6 +35,8 @@ fn every_subcommand_has_help_with_an_example() {
         vec!["trace", "synth", "--help"],
         vec!["trace", "stats", "--help"],
         vec!["trace", "convert", "--help"],
+        vec!["trace", "import", "--help"],
+        vec!["calibrate", "--help"],
         vec!["catalog", "show", "--help"],
         vec!["catalog", "default", "--help"],
     ] {

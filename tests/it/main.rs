@@ -7,16 +7,20 @@
 use std::path::PathBuf;
 
 mod bad_input;
+mod calibrate;
 mod cli;
 mod default_catalog;
 mod des;
 mod des_reference;
 mod engine;
 mod export;
+mod import;
 mod litellm;
 mod lp;
 mod optimize;
 mod optimize_reference;
+mod prices;
+mod recorded;
 mod reference;
 mod trace;
 
