@@ -379,7 +379,8 @@ pub fn solve(lp: &LinearProgram, solver: Solver) -> Result<LpSolution> {
             // microlp can stop on numerical trouble ("singular matrix") on a program the interior
             // point solves; with `Auto` and no integers, that is the fallback.
             Err(_) if solver == Solver::Auto && plan == Plan::Simplex && !lp.has_integers() => {
-                run(Plan::InteriorPolished).map_err(|message| solve_error(lp, Plan::InteriorPolished.name(), &message))?
+                run(Plan::InteriorPolished)
+                    .map_err(|message| solve_error(lp, Plan::InteriorPolished.name(), &message))?
             }
             Err(message) => return Err(solve_error(lp, plan.name(), &message)),
         }
