@@ -70,10 +70,13 @@ pub fn read_options(flags: &ReadFlags) -> anyhow::Result<ReadOptions> {
     })
 }
 
+/// How reports name the embedded default catalog.
+pub const DEFAULT_CATALOG_LABEL: &str = "embedded default (field report 2026)";
+
 pub fn load_catalog(path: Option<&Path>) -> anyhow::Result<(Catalog, String)> {
     match path {
         Some(p) => Ok((Catalog::load(p)?, p.display().to_string())),
-        None => Ok((Catalog::default_catalog(), "embedded default (field report 2026)".into())),
+        None => Ok((Catalog::default_catalog(), DEFAULT_CATALOG_LABEL.into())),
     }
 }
 

@@ -9,7 +9,7 @@ use switchyard::report::{self, RunMeta};
 use switchyard::trace;
 
 use super::args::DemoArgs;
-use super::commands::{Timer, run_replicates, write_json, write_per_request};
+use super::commands::{DEFAULT_CATALOG_LABEL, Timer, run_replicates, write_json, write_per_request};
 use super::optimize::{Inputs, Sweep, run_frontier, run_optimize};
 
 /// The demo's policy, shaped like the field report's gateway.
@@ -35,7 +35,7 @@ pub fn run(a: &DemoArgs, quiet: bool) -> anyhow::Result<()> {
     let (summaries, first) = run_replicates(&catalog, &table, &tr, a.seed, 1, true, quiet, &mut Timer::new(false));
     let meta = RunMeta {
         trace: format!("synthetic day ({} requests, seed {})", tr.len(), a.seed),
-        catalog: "embedded default (field report 2026)".into(),
+        catalog: DEFAULT_CATALOG_LABEL.into(),
         policy: policy_path.display().to_string(),
         engine: "replay".into(),
         seed: a.seed,
@@ -69,7 +69,7 @@ pub fn run(a: &DemoArgs, quiet: bool) -> anyhow::Result<()> {
         .context("the embedded demo constraints")?;
     let inputs = Inputs {
         catalog,
-        catalog_name: super::commands::load_catalog(None)?.1,
+        catalog_name: DEFAULT_CATALOG_LABEL.into(),
         constraints,
         trace: tr,
         trace_label: trace_path.display().to_string(),

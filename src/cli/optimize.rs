@@ -428,19 +428,13 @@ fn draw_frontiers(
     at_one: &FrontierPoint,
     out: &Path,
 ) -> anyhow::Result<Vec<String>> {
-    use switchyard::chart::{FrontierChart, Marker, Point, Series, render_frontier};
+    use switchyard::chart::{FrontierChart, Marker, Series, render_frontier};
     let mut written = Vec::new();
     let requests = format!("{} requests", inst.n_requests);
     if let Some(c) = headline {
         let class = &inst.class_names[c];
         let label = optimize::explain::quantile_label(inp.constraints.for_class(class).quantile);
-        let series_points: Vec<Point> = points
-            .iter()
-            .filter_map(|p| match (p.feasible, p.bound_s, p.cost_usd) {
-                (true, Some(x), Some(y)) => Some(Point { x, y, feasible: true, label: None }),
-                _ => None,
-            })
-            .collect();
+        let series_points = feasible_points(points, |p| p.bound_s);
         // Shade the bounds below the first feasible point, and any gap between feasible points.
         let mut infeasible = Vec::new();
         let xs: Vec<(f64, bool)> = points.iter().filter_map(|p| p.bound_s.map(|b| (b, p.feasible))).collect();
@@ -492,13 +486,7 @@ fn draw_frontiers(
         let (png, svg) = render_frontier(&chart, &out.join("frontier-cost-latency"))?;
         written.extend([png.display().to_string(), svg.display().to_string()]);
     }
-    let q_points: Vec<Point> = quality
-        .iter()
-        .filter_map(|p| match (p.feasible, p.mean_quality, p.cost_usd) {
-            (true, Some(x), Some(y)) => Some(Point { x, y, feasible: true, label: None }),
-            _ => None,
-        })
-        .collect();
+    let q_points = feasible_points(quality, |p| p.mean_quality);
     let zero = quality.iter().find(|p| p.parameter.abs() < 1e-9);
     let chart = FrontierChart {
         title: "Cheapest routing vs mean quality".into(),
@@ -513,13 +501,7 @@ fn draw_frontiers(
             Series { name: "cheapest routing, per-class quality targets shifted".into(), points: q_points },
             Series {
                 name: "best mean quality within a budget (no per-class floors)".into(),
-                points: budget
-                    .iter()
-                    .filter_map(|p| match (p.feasible, p.mean_quality, p.cost_usd) {
-                        (true, Some(x), Some(y)) => Some(Point { x, y, feasible: true, label: None }),
-                        _ => None,
-                    })
-                    .collect(),
+                points: feasible_points(budget, |p| p.mean_quality),
             },
         ],
         infeasible: Vec::new(),
@@ -532,4 +514,18 @@ fn draw_frontiers(
     let (png, svg) = render_frontier(&chart, &out.join("frontier-cost-quality"))?;
     written.extend([png.display().to_string(), svg.display().to_string()]);
     Ok(written)
+}
+
+/// A sweep's feasible points as chart points: x from `x_of`, y the cost.
+fn feasible_points(
+    points: &[FrontierPoint],
+    x_of: impl Fn(&FrontierPoint) -> Option<f64>,
+) -> Vec<switchyard::chart::Point> {
+    points
+        .iter()
+        .filter_map(|p| match (p.feasible, x_of(p), p.cost_usd) {
+            (true, Some(x), Some(y)) => Some(switchyard::chart::Point { x, y, feasible: true, label: None }),
+            _ => None,
+        })
+        .collect()
 }

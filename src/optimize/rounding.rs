@@ -50,7 +50,8 @@ fn round_with(
     let units = (100.0 / granularity_pct).round() as i64;
     let x = largest_remainder(model, routing, units);
     let objective_of = |x: &[f64]| model.lp.vars.iter().zip(x).map(|(v, x)| v.obj * x).sum::<f64>();
-    if violations(&model.lp, &x, ROW_TOL).is_empty() {
+    let broken_rows = violations(&model.lp, &x, ROW_TOL);
+    if broken_rows.is_empty() {
         let r = to_routing(model, &x, routing);
         let change = r.objective - routing.objective;
         return Ok((r, Rounded { method: "largest_remainder", granularity_pct, objective_change: change, note: None }));
@@ -58,10 +59,8 @@ fn round_with(
     // Integer program: n_v in {0..units} on the routes the LP used, w = n / units. Branch and
     // bound can blow up (time and memory) on many integer variables, so it is tried only on small
     // supports; larger ones go to the repair step.
-    let broken: Vec<String> = violations(&model.lp, &x, ROW_TOL)
-        .iter()
-        .filter_map(|&(i, _)| model.lp.rows.get(i).map(|r| r.name.clone()))
-        .collect();
+    let broken: Vec<String> =
+        broken_rows.iter().filter_map(|&(i, _)| model.lp.rows.get(i).map(|r| r.name.clone())).collect();
     let support_len: usize = routing.weights.iter().map(Vec::len).sum();
     if support_len > max_integer_vars {
         if let Some(done) = repair(model, routing, units, granularity_pct)? {

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::reference::{run_json, setup, shared_bench};
+use crate::reference::{assert_percentiles_close, run_json, setup, shared_bench};
 use crate::root;
 
 /// |z| bound for the queue statistics.
@@ -59,21 +59,5 @@ fn des_agrees_with_peer_simpy_on_the_reference_workload() {
         );
     }
 
-    let mut groups = vec![("overall".to_string(), &peer["latency_s"]["overall"], &ours["latency_s"]["overall"])];
-    for (class, p) in peer["latency_s"]["per_class"].as_object().unwrap() {
-        groups.push((class.clone(), p, &ours["latency_s"]["per_class"][class]));
-    }
-    let mut worst = 0.0f64;
-    for (name, p, o) in groups {
-        for q in ["p50", "p90", "p99"] {
-            let (pv, ov) = (p[q].as_f64().unwrap(), o[q].as_f64().unwrap());
-            let rel = (ov - pv).abs() / pv;
-            worst = worst.max(rel);
-            assert!(
-                rel < PERCENTILE_TOL,
-                "{name} {q}: switchyard des {ov:.4} s vs peer_simpy {pv:.4} s (rel {rel:.4}, tol {PERCENTILE_TOL})"
-            );
-        }
-    }
-    eprintln!("largest percentile difference vs peer_simpy: {:.3}%", worst * 100.0);
+    assert_percentiles_close(&peer, &ours, "switchyard des", "peer_simpy", PERCENTILE_TOL);
 }

@@ -96,6 +96,12 @@ fn reference_workload_agrees_with_the_python_peers() {
 
     let peer = run_json(Command::new(&python).arg(shared_bench().join("peer_numpy.py")).arg(&dir));
     let ours: Value = serde_json::from_str(&std::fs::read_to_string(&ours).unwrap()).unwrap();
+    assert_percentiles_close(&peer, &ours, "switchyard", "peer_numpy", PERCENTILE_TOL);
+}
+
+/// p50, p90 and p99 of `ours` (switchyard's JSON) and `peer` (a peer's), overall and per class,
+/// each within `tol` relative; prints the largest difference.
+pub(crate) fn assert_percentiles_close(peer: &Value, ours: &Value, us: &str, them: &str, tol: f64) {
     let mut worst = 0.0f64;
     let mut groups = vec![("overall".to_string(), &peer["latency_s"]["overall"], &ours["latency_s"]["overall"])];
     for (class, p) in peer["latency_s"]["per_class"].as_object().unwrap() {
@@ -106,13 +112,10 @@ fn reference_workload_agrees_with_the_python_peers() {
             let (pv, ov) = (p[q].as_f64().unwrap(), o[q].as_f64().unwrap());
             let rel = (ov - pv).abs() / pv;
             worst = worst.max(rel);
-            assert!(
-                rel < PERCENTILE_TOL,
-                "{name} {q}: switchyard {ov:.4} s vs peer_numpy {pv:.4} s (rel {rel:.4}, tol {PERCENTILE_TOL})"
-            );
+            assert!(rel < tol, "{name} {q}: {us} {ov:.4} s vs {them} {pv:.4} s (rel {rel:.4}, tol {tol})");
         }
     }
-    eprintln!("largest percentile difference vs peer_numpy: {:.3}%", worst * 100.0);
+    eprintln!("largest percentile difference vs {them}: {:.3}%", worst * 100.0);
 }
 
 #[test]
