@@ -196,9 +196,10 @@ fn repair(model: &Model, routing: &Routing, units: i64, granularity_pct: f64) ->
 /// most of what they cost. Returns the number of moves.
 fn descend(model: &Model, x: &mut [f64], units: i64, exact: &Routing) -> usize {
     let unit = 1.0 / units as f64;
-    let better = |gain: f64| match model.lp.sense {
-        super::lp::Sense::Minimize => gain < -1e-12,
-        super::lp::Sense::Maximize => gain > 1e-12,
+    // Objective change in the direction of improvement: lower is better for either sense.
+    let sign = match model.lp.sense {
+        super::lp::Sense::Minimize => 1.0,
+        super::lp::Sense::Maximize => -1.0,
     };
     let mut moves = 0;
     for _ in 0..(units as usize * model.groups.len()) {
@@ -213,18 +214,18 @@ fn descend(model: &Model, x: &mut [f64], units: i64, exact: &Routing) -> usize {
                     continue;
                 }
                 for &to in used.iter().filter(|&&v| v != from) {
-                    let gain = (model.lp.vars[to].obj - model.lp.vars[from].obj) * unit;
-                    let improves_on_best = best.is_none_or(|(g, _, _)| if better(-1.0) { gain < g } else { gain > g });
-                    if !better(gain) || !improves_on_best {
+                    let gain = sign * (model.lp.vars[to].obj - model.lp.vars[from].obj) * unit;
+                    if gain >= -1e-12 || best.is_some_and(|(g, _, _)| gain >= g) {
                         continue;
                     }
+                    // Try the move, then restore the exact values (a float round trip might not).
+                    let (was_from, was_to) = (x[from], x[to]);
                     x[from] -= unit;
                     x[to] += unit;
                     if violations(&model.lp, x, ROW_TOL).is_empty() {
                         best = Some((gain, from, to));
                     }
-                    x[from] += unit;
-                    x[to] -= unit;
+                    (x[from], x[to]) = (was_from, was_to);
                 }
             }
         }
