@@ -49,8 +49,15 @@ fn replay_and_metrics(bencher: divan::Bencher) {
     bencher.counter(divan::counter::ItemsCount::new(w.trace.len())).bench(|| {
         let ctx = metrics::Context::new(&w.catalog, &w.table, &w.trace);
         let opts = ReplayOptions { seed: 1, replicate: 0 };
-        let (outcomes, collected) =
-            engine::replay_observed(&w.catalog, &w.table, &w.trace, &opts, &|| ctx.collector(), &|_| {});
+        let (outcomes, collected) = engine::replay_observed(
+            &w.catalog,
+            &w.table,
+            &w.trace,
+            &opts,
+            engine::Keep::Served,
+            &|| ctx.collector(),
+            &|_| {},
+        );
         ctx.summarize(&outcomes, collected)
     });
 }
@@ -74,6 +81,14 @@ fn replay_with_collector(bencher: divan::Bencher) {
     let ctx = metrics::Context::new(&w.catalog, &w.table, &w.trace);
     bencher.counter(divan::counter::ItemsCount::new(w.trace.len())).bench(|| {
         let opts = ReplayOptions { seed: 1, replicate: 0 };
-        engine::replay_observed(&w.catalog, &w.table, &w.trace, &opts, &|| ctx.collector(), &|_| {})
+        engine::replay_observed(
+            &w.catalog,
+            &w.table,
+            &w.trace,
+            &opts,
+            engine::Keep::Served,
+            &|| ctx.collector(),
+            &|_| {},
+        )
     });
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde_json::{Value, json};
 use switchyard::catalog::Catalog;
-use switchyard::engine::{self, NOT_SERVED, Outcomes, ReplayOptions};
+use switchyard::engine::{self, Keep, NOT_SERVED, Outcomes, ReplayOptions};
 use switchyard::error::{Error, Problems};
 use switchyard::metrics::{self, Summary};
 use switchyard::output;
@@ -109,8 +109,9 @@ pub fn run_replicates(
     let ctx = metrics::Context::new(catalog, table, trace);
     for replicate in 0..replicates {
         let opts = ReplayOptions { seed, replicate };
+        let keep = if keep_first && replicate == 0 { Keep::All } else { Keep::Served };
         let (outcomes, collected) =
-            engine::replay_observed(catalog, table, trace, &opts, &|| ctx.collector(), &|k| pb.inc(k));
+            engine::replay_observed(catalog, table, trace, &opts, keep, &|| ctx.collector(), &|k| pb.inc(k));
         timer.lap("replay");
         summaries.push(ctx.summarize(&outcomes, collected));
         timer.lap("metrics");

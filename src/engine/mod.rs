@@ -17,7 +17,7 @@
 pub mod replay;
 pub mod rng;
 
-pub use replay::{NoObserver, Observer, ReplayOptions, replay, replay_observed};
+pub use replay::{Keep, NoObserver, Observer, ReplayOptions, replay, replay_observed};
 
 /// What became of one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -45,6 +45,9 @@ impl Status {
 pub const NOT_SERVED: u16 = u16::MAX;
 
 /// Per-request results, columnar, in trace order.
+///
+/// `primary`, `attempts` and `status` are empty when the engine ran with [`Keep::Served`]
+/// (see [`Outcomes::has_detail`]); `served` and `latency_s` are always filled.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outcomes {
     /// The endpoint of the first attempt.
@@ -67,6 +70,10 @@ impl Outcomes {
     }
     pub fn is_empty(&self) -> bool {
         self.served.is_empty()
+    }
+    /// Whether `primary`, `attempts` and `status` were kept ([`Keep::All`]).
+    pub fn has_detail(&self) -> bool {
+        self.primary.len() == self.served.len()
     }
 
     /// Dollars billed for each request: the serving endpoint's prices times the request's tokens

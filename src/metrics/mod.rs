@@ -179,11 +179,17 @@ impl CellLayout {
 
 /// Accumulates cells and latency histograms; one per worker, merged at the end. It is the engine's
 /// [`Observer`], so the first metrics pass happens while the outcomes are still in cache.
+///
+/// Served requests are counted per latency bucket twice: by segment and by serving endpoint. Every
+/// group's histogram is a sum of one of these (overall, class and origin of segments; model and
+/// endpoint of endpoints), so two increments per request stand for five groups.
 pub struct Collector<'a> {
     ctx: &'a Context<'a>,
     cells: Vec<Cell>,
-    /// `hist[group * N_BUCKETS + bucket]`: served requests per latency bucket.
-    hist: Vec<u32>,
+    /// `segment_hist[segment * N_BUCKETS + bucket]`: served requests per latency bucket.
+    segment_hist: Vec<u32>,
+    /// `endpoint_hist[endpoint * N_BUCKETS + bucket]`, likewise by serving endpoint.
+    endpoint_hist: Vec<u32>,
 }
 
 impl Observer for Collector<'_> {
@@ -214,10 +220,8 @@ impl Observer for Collector<'_> {
             cell.latency_ns += (latency_s * 1e9) as i64 as u128; // one instruction, unlike `as u64`
             cell.latency_max = cell.latency_max.max(latency_s);
             let b = bucket(latency_s);
-            let [model_group, endpoint_group] = ctx.endpoint_groups[served as usize];
-            for group in [0, seg.class_group, seg.origin_group, model_group, endpoint_group] {
-                self.hist[group * N_BUCKETS + b] += 1;
-            }
+            self.segment_hist[segment * N_BUCKETS + b] += 1;
+            self.endpoint_hist[served as usize * N_BUCKETS + b] += 1;
         }
     }
 
@@ -230,7 +234,10 @@ impl Observer for Collector<'_> {
             a.latency_ns += b.latency_ns;
             a.latency_max = a.latency_max.max(b.latency_max);
         }
-        for (a, b) in self.hist.iter_mut().zip(&other.hist) {
+        for (a, b) in self.segment_hist.iter_mut().zip(&other.segment_hist) {
+            *a += b;
+        }
+        for (a, b) in self.endpoint_hist.iter_mut().zip(&other.endpoint_hist) {
             *a += b;
         }
         self
@@ -300,15 +307,42 @@ impl<'a> Context<'a> {
         Collector {
             ctx: self,
             cells: vec![Cell::default(); self.layout.n_cells],
-            hist: vec![0; self.groups.len() * N_BUCKETS],
+            segment_hist: vec![0; self.segments.len() * N_BUCKETS],
+            endpoint_hist: vec![0; self.groups.n_endpoints * N_BUCKETS],
         }
+    }
+
+    /// Every group's latency histogram (`[group * N_BUCKETS + bucket]`) from a collector's
+    /// per-segment and per-endpoint ones.
+    fn group_histograms(&self, collected: &Collector<'_>) -> Vec<u32> {
+        let groups = &self.groups;
+        let mut hist = vec![0u32; groups.len() * N_BUCKETS];
+        let mut add = |group: usize, from: &[u32]| {
+            for (a, b) in hist[group * N_BUCKETS..(group + 1) * N_BUCKETS].iter_mut().zip(from) {
+                *a += b;
+            }
+        };
+        for (segment, seg) in self.segments.iter().enumerate() {
+            let from = &collected.segment_hist[segment * N_BUCKETS..(segment + 1) * N_BUCKETS];
+            for group in [0, seg.class_group, seg.origin_group] {
+                add(group, from);
+            }
+        }
+        for (e, &[model_group, endpoint_group]) in self.endpoint_groups.iter().enumerate() {
+            let from = &collected.endpoint_hist[e * N_BUCKETS..(e + 1) * N_BUCKETS];
+            for group in [model_group, endpoint_group] {
+                add(group, from);
+            }
+        }
+        hist
     }
 
     /// The summary of `outcomes`, whose requests `collected` has observed.
     pub fn summarize(&self, outcomes: &Outcomes, collected: Collector<'_>) -> Summary {
         let (catalog, trace, groups) = (self.catalog, self.trace, &self.groups);
         let mut stats = derive_group_stats(catalog, self.table, trace, &self.layout, groups, &collected.cells);
-        let quantiles = exact_quantiles(self.table, trace, outcomes, groups, &self.ep_model, &collected.hist);
+        let hist = self.group_histograms(&collected);
+        let quantiles = exact_quantiles(self.table, trace, outcomes, groups, &self.ep_model, &hist);
         for (g, s) in stats.iter_mut().enumerate() {
             if let (Some(q), Some(extra)) = (quantiles[g], s.latency_s.as_mut()) {
                 extra.p50 = q[0];
@@ -338,6 +372,7 @@ impl<'a> Context<'a> {
 /// Summarise one replay after the fact (the engine can instead feed a [`Context::collector`] while
 /// it runs). `table` must be the routing table the outcomes came from.
 pub fn summarize(catalog: &Catalog, table: &RoutingTable, trace: &Trace, outcomes: &Outcomes) -> Summary {
+    assert!(outcomes.has_detail(), "summarize needs outcomes replayed with Keep::All");
     let ctx = Context::new(catalog, table, trace);
     let n = trace.len();
     let collected = (0..n.div_ceil(CHUNK))
@@ -580,6 +615,7 @@ fn exact_quantiles(
     const WORDS: usize = N_BUCKETS / 64;
     let mut row_of = vec![u32::MAX; n_segments * n_endpoints];
     let mut wanted_bits: Vec<[u64; WORDS]> = Vec::new();
+    let mut row_groups: Vec<[usize; 5]> = Vec::new();
     for (segment, &r) in table.segment_rule.iter().enumerate() {
         if r == u16::MAX {
             continue;
@@ -598,8 +634,17 @@ fn exact_quantiles(
             }
             row_of[segment * n_endpoints + e] = wanted_bits.len() as u32;
             wanted_bits.push(bits);
+            row_groups.push(groups_of(segment, e));
         }
     }
+    // Most values lie in buckets no group wants: one test against the union skips them before
+    // the trace is read.
+    let any_wanted = wanted_bits.iter().fold([0u64; WORDS], |mut acc, bits| {
+        for (a, b) in acc.iter_mut().zip(bits) {
+            *a |= b;
+        }
+        acc
+    });
     let n = trace.len();
     let pieces = rayon::current_num_threads().clamp(1, 64);
     let piece_len = n.div_ceil(pieces).max(1);
@@ -624,12 +669,15 @@ fn exact_quantiles(
                 let served = served as usize;
                 let latency = outcomes.latency_s[i];
                 let b = bucket(latency);
+                if any_wanted[b / 64] & (1 << (b % 64)) == 0 {
+                    continue;
+                }
                 let segment = trace.class[i] as usize * n_origins + trace.origin[i] as usize;
                 let row = row_of[segment * n_endpoints + served];
                 if wanted_bits[row as usize][b / 64] & (1 << (b % 64)) == 0 {
                     continue;
                 }
-                for g in groups_of(segment, served) {
+                for g in row_groups[row as usize] {
                     let slot = target[g * N_BUCKETS + b];
                     if slot != 0 {
                         buffers[g * MAX_SLOTS + slot as usize - 1].push(latency);

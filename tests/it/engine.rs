@@ -252,11 +252,20 @@ fn observing_during_replay_gives_the_same_summary_as_after_it() {
     let table = p.bind(&c, &t).unwrap();
     let opts = ReplayOptions { seed: 21, replicate: 2 };
     let ctx = metrics::Context::new(&c, &table, &t);
-    let (o, collected) = engine::replay_observed(&c, &table, &t, &opts, &|| ctx.collector(), &|_| {});
+    let (o, collected) =
+        engine::replay_observed(&c, &table, &t, &opts, engine::Keep::All, &|| ctx.collector(), &|_| {});
     let during = ctx.summarize(&o, collected);
     let after = metrics::summarize(&c, &table, &t, &o);
     assert_eq!(during, after);
     assert_eq!(o, engine::replay(&c, &table, &t, &opts));
+
+    // Keeping only what quantiles need changes nothing else.
+    let (lean, collected) =
+        engine::replay_observed(&c, &table, &t, &opts, engine::Keep::Served, &|| ctx.collector(), &|_| {});
+    assert!(o.has_detail() && !lean.has_detail());
+    assert!(lean.primary.is_empty() && lean.attempts.is_empty() && lean.status.is_empty());
+    assert_eq!((&lean.served, &lean.latency_s), (&o.served, &o.latency_s));
+    assert_eq!(ctx.summarize(&lean, collected), during);
 }
 
 #[test]
