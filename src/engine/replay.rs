@@ -72,13 +72,111 @@ pub enum Keep {
     All,
     /// Only `served` and `latency_s`, what exact quantiles need; `primary`, `attempts` and
     /// `status` stay empty. A 10M-request replay then writes 100 MB instead of 140 MB, and on a
-    /// fresh process every written page is first zeroed by the kernel.
+    /// fresh process every page written is first zeroed by the kernel.
     Served,
 }
 
 /// Replay every request of `trace` through `table`.
 pub fn replay(catalog: &Catalog, table: &RoutingTable, trace: &Trace, opts: &ReplayOptions) -> Outcomes {
     replay_observed(catalog, table, trace, opts, Keep::All, &|| NoObserver, &|_| {}).0
+}
+
+/// What became of one request (the engine's per-request result before it is stored).
+#[derive(Debug, Clone, Copy)]
+struct One {
+    segment: usize,
+    /// Position of the primary among the rule's targets, and the primary itself.
+    target: usize,
+    primary: u16,
+    attempts: u8,
+    status: Status,
+    served: u16,
+    latency_s: f64,
+}
+
+/// The engine's inputs, resolved once per replay.
+struct Engine<'a> {
+    table: &'a RoutingTable,
+    endpoints: Vec<EndpointModel<'a>>,
+    /// The rule of each segment (absent segments never occur in the trace).
+    segment_rules: Vec<&'a BoundRule>,
+    base: u64,
+}
+
+impl<'a> Engine<'a> {
+    fn new(catalog: &'a Catalog, table: &'a RoutingTable, opts: &ReplayOptions) -> Engine<'a> {
+        Engine {
+            table,
+            endpoints: catalog
+                .endpoints
+                .iter()
+                .map(|e| EndpointModel { ttft: &e.ttft, decode: &e.decode, availability: e.availability })
+                .collect(),
+            segment_rules: table
+                .segment_rule
+                .iter()
+                .map(|&r| &table.rules[if r == u16::MAX { 0 } else { r as usize }])
+                .collect(),
+            base: stream_base(opts.seed, opts.replicate),
+        }
+    }
+
+    /// Request `i`, given its class, origin and output tokens (read by the caller, which can
+    /// slice the trace's columns once per chunk).
+    #[inline(always)]
+    fn run(&self, i: usize, class: u16, origin: u16, output_tokens: u32) -> One {
+        let origin = origin as usize;
+        let segment = class as usize * self.table.n_origins + origin;
+        let rule = self.segment_rules[segment];
+        let rtt = &self.table.rtt_s[origin];
+        let mut rng = RequestRng::from_base(self.base, i as u64);
+
+        let target = rule.pick_index(rng.random::<f64>());
+        let primary = rule.targets[target];
+        let fallbacks = &rule.fallbacks[target];
+        let mut endpoint_idx = primary;
+        let mut wasted_s = 0.0;
+        let mut attempts: u8 = 0;
+        loop {
+            attempts += 1;
+            let ep = &self.endpoints[endpoint_idx as usize];
+            let ok = rng.random::<f64>() < ep.availability;
+            let ttft = ep.ttft.sample(&mut rng);
+            let status = if ok {
+                let duration = ttft + rtt[endpoint_idx as usize] + ep.decode.decode_time(output_tokens, &mut rng);
+                if duration <= rule.timeout_s {
+                    let latency_s = wasted_s + duration;
+                    return One {
+                        segment,
+                        target,
+                        primary,
+                        attempts,
+                        status: Status::Ok,
+                        served: endpoint_idx,
+                        latency_s,
+                    };
+                }
+                wasted_s += rule.timeout_s;
+                Status::TimedOut
+            } else if ttft > rule.timeout_s {
+                wasted_s += rule.timeout_s;
+                Status::TimedOut
+            } else {
+                wasted_s += ttft;
+                Status::Failed
+            };
+            let next = attempts as usize - 1;
+            if next >= fallbacks.len() {
+                return One { segment, target, primary, attempts, status, served: NOT_SERVED, latency_s: wasted_s };
+            }
+            endpoint_idx = fallbacks[next];
+        }
+    }
+}
+
+/// `n` copies of `value`, written by all threads.
+fn par_filled<T: Copy + Send + Sync>(n: usize, value: T) -> Vec<T> {
+    (0..n).into_par_iter().with_min_len(CHUNK).map(|_| value).collect()
 }
 
 /// A chunk's slices of the columns that [`Keep::Served`] leaves out.
@@ -96,26 +194,19 @@ pub fn replay_observed<O: Observer>(
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Outcomes, O) {
     let n = trace.len();
-    let endpoints: Vec<EndpointModel> = catalog
-        .endpoints
-        .iter()
-        .map(|e| EndpointModel { ttft: &e.ttft, decode: &e.decode, availability: e.availability })
-        .collect();
+    let engine = Engine::new(catalog, table, opts);
     let all = keep == Keep::All;
+    // Parallel fills: `vec![0; n]` is zeroed on this thread (by the allocator, or by the kernel
+    // page by page on first touch), which for 10M requests took as long as the replay's math.
     let mut out = Outcomes {
-        primary: if all { vec![0; n] } else { Vec::new() },
-        served: vec![0; n],
-        attempts: if all { vec![0; n] } else { Vec::new() },
-        // A parallel fill: `vec![Status::Ok; n]` would write every byte on one thread first.
-        status: if all { (0..n).into_par_iter().map(|_| Status::Ok).collect() } else { Vec::new() },
-        latency_s: vec![0.0; n],
+        primary: if all { par_filled(n, 0) } else { Vec::new() },
+        served: par_filled(n, 0),
+        attempts: if all { par_filled(n, 0) } else { Vec::new() },
+        status: if all { par_filled(n, Status::Ok) } else { Vec::new() },
+        latency_s: par_filled(n, 0.0),
         seed: opts.seed,
         replicate: opts.replicate,
     };
-    let base = stream_base(opts.seed, opts.replicate);
-    // The rule of each segment, resolved once (absent segments never occur in the trace).
-    let segment_rules: Vec<&BoundRule> =
-        table.segment_rule.iter().map(|&r| &table.rules[if r == u16::MAX { 0 } else { r as usize }]).collect();
     let mut detail: Vec<Option<Detail>> = if all {
         out.primary
             .chunks_mut(CHUNK)
@@ -145,55 +236,15 @@ pub fn replay_observed<O: Observer>(
             let mut detail = detail.as_mut().map(|(p, a, s)| (&mut p[..len], &mut a[..len], &mut s[..len]));
             for k in 0..len {
                 let i = start + k;
-                let origin = origins[k] as usize;
-                let segment = classes[k] as usize * table.n_origins + origin;
-                let rule = segment_rules[segment];
-                let rtt = &table.rtt_s[origin];
-                let output_tokens = outputs[k];
-                let mut rng = RequestRng::from_base(base, i as u64);
-
-                let target = rule.pick_index(rng.random::<f64>());
-                let first = rule.targets[target];
-                let fallbacks = &rule.fallbacks[target];
-                let mut endpoint_idx = first;
-                let mut wasted_s = 0.0;
-                let mut n_attempts: u8 = 0;
-                let final_status = loop {
-                    n_attempts += 1;
-                    let ep = &endpoints[endpoint_idx as usize];
-                    let ok = rng.random::<f64>() < ep.availability;
-                    let ttft = ep.ttft.sample(&mut rng);
-                    let last_status = if ok {
-                        let duration =
-                            ttft + rtt[endpoint_idx as usize] + ep.decode.decode_time(output_tokens, &mut rng);
-                        if duration <= rule.timeout_s {
-                            served[k] = endpoint_idx;
-                            latency[k] = wasted_s + duration;
-                            break Status::Ok;
-                        }
-                        wasted_s += rule.timeout_s;
-                        Status::TimedOut
-                    } else if ttft > rule.timeout_s {
-                        wasted_s += rule.timeout_s;
-                        Status::TimedOut
-                    } else {
-                        wasted_s += ttft;
-                        Status::Failed
-                    };
-                    let next = n_attempts as usize - 1;
-                    if next >= fallbacks.len() {
-                        served[k] = NOT_SERVED;
-                        latency[k] = wasted_s;
-                        break last_status;
-                    }
-                    endpoint_idx = fallbacks[next];
-                };
+                let one = engine.run(i, classes[k], origins[k], outputs[k]);
+                served[k] = one.served;
+                latency[k] = one.latency_s;
                 if let Some((primary, attempts, status)) = &mut detail {
-                    primary[k] = first;
-                    attempts[k] = n_attempts;
-                    status[k] = final_status;
+                    primary[k] = one.primary;
+                    attempts[k] = one.attempts;
+                    status[k] = one.status;
                 }
-                observer.observe(i, segment, target, n_attempts, final_status, served[k], latency[k]);
+                observer.observe(i, one.segment, one.target, one.attempts, one.status, one.served, one.latency_s);
             }
             progress(len as u64);
             observer

@@ -252,11 +252,11 @@ pub struct Context<'a> {
     trace: &'a Trace,
     groups: Groups,
     layout: CellLayout,
-    ep_model: Vec<usize>,
     /// Per segment, what the per-request update needs, in one place.
     segments: Vec<SegmentInfo>,
     /// Per endpoint: its model's group and its own group.
     endpoint_groups: Vec<[usize; 2]>,
+    rows: Rows,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -290,16 +290,9 @@ impl<'a> Context<'a> {
             .enumerate()
             .map(|(e, ep)| [groups.model(ep.model_idx), groups.endpoint(e)])
             .collect();
-        Context {
-            catalog,
-            table,
-            trace,
-            groups,
-            layout,
-            ep_model: catalog.endpoints.iter().map(|e| e.model_idx).collect(),
-            segments,
-            endpoint_groups,
-        }
+        let ep_model: Vec<usize> = catalog.endpoints.iter().map(|e| e.model_idx).collect();
+        let rows = Rows::new(table, &groups, &ep_model);
+        Context { catalog, table, trace, groups, layout, segments, endpoint_groups, rows }
     }
 
     /// A fresh collector, to hand to the engine as its observer.
@@ -337,12 +330,20 @@ impl<'a> Context<'a> {
         hist
     }
 
-    /// The summary of `outcomes`, whose requests `collected` has observed.
+    /// The summary of `outcomes` (with at least `served` and `latency_s`), whose requests
+    /// `collected` has observed.
     pub fn summarize(&self, outcomes: &Outcomes, collected: Collector<'_>) -> Summary {
-        let (catalog, trace, groups) = (self.catalog, self.trace, &self.groups);
-        let mut stats = derive_group_stats(catalog, self.table, trace, &self.layout, groups, &collected.cells);
         let hist = self.group_histograms(&collected);
-        let quantiles = exact_quantiles(self.table, trace, outcomes, groups, &self.ep_model, &hist);
+        let ranks = RankPlan::new(self.groups.len(), &hist);
+        let candidates = candidates_from_outcomes(&ranks, &self.rows, self.trace, outcomes, &hist);
+        let quantiles = ranks.quantiles(candidates);
+        self.summary_with(&collected.cells, &quantiles, outcomes.seed, outcomes.replicate)
+    }
+
+    /// A summary from a collector's cells and every group's quantiles.
+    fn summary_with(&self, cells: &[Cell], quantiles: &[Option<[f64; 4]>], seed: u64, replicate: u32) -> Summary {
+        let (catalog, trace, groups) = (self.catalog, self.trace, &self.groups);
+        let mut stats = derive_group_stats(catalog, self.table, trace, &self.layout, groups, cells);
         for (g, s) in stats.iter_mut().enumerate() {
             if let (Some(q), Some(extra)) = (quantiles[g], s.latency_s.as_mut()) {
                 extra.p50 = q[0];
@@ -358,8 +359,8 @@ impl<'a> Context<'a> {
         Summary {
             n_requests: trace.len() as u64,
             skipped_rows: trace.skipped_rows as u64,
-            seed: outcomes.seed,
-            replicate: outcomes.replicate,
+            seed,
+            replicate,
             overall: stats[0].clone(),
             per_class: take(groups.class(0), &trace.class_names),
             per_origin: take(groups.origin(0), &trace.origin_names),
@@ -552,133 +553,234 @@ fn needed_ranks(n: u64) -> Vec<u64> {
     ranks
 }
 
-/// Exact type-7 quantiles per group by bucket selection (see the module docs).
-fn exact_quantiles(
-    table: &RoutingTable,
-    trace: &Trace,
-    outcomes: &Outcomes,
-    groups: &Groups,
-    ep_model: &[usize],
-    hist: &[u32],
-) -> Vec<Option<[f64; 4]>> {
-    const MAX_SLOTS: usize = 8;
-    let n_groups = groups.len();
-    // Per group: the buckets holding needed ranks, each with the number of values below it.
-    let mut target = vec![0u8; n_groups * N_BUCKETS];
-    let mut plan: Vec<Vec<(usize, u64)>> = vec![Vec::new(); n_groups];
-    let mut counts = vec![0u64; n_groups];
-    for g in 0..n_groups {
-        let h = &hist[g * N_BUCKETS..(g + 1) * N_BUCKETS];
-        let total: u64 = h.iter().map(|&c| c as u64).sum();
-        counts[g] = total;
-        if total == 0 {
-            continue;
-        }
-        let mut below = 0u64;
-        let mut ranks = needed_ranks(total).into_iter().peekable();
-        for (b, &c) in h.iter().enumerate() {
-            let c = c as u64;
-            let mut wanted = false;
-            while ranks.peek().is_some_and(|&k| k < below + c) {
-                ranks.next();
-                wanted = true;
-            }
-            if wanted {
-                plan[g].push((b, below));
-                target[g * N_BUCKETS + b] = plan[g].len() as u8;
-                debug_assert!(plan[g].len() <= MAX_SLOTS);
-            }
-            below += c;
-        }
-    }
+/// The most buckets one group's needed ranks can fall in (two per quantile level).
+const MAX_SLOTS: usize = 8;
+/// Bitset over buckets.
+const WORDS: usize = N_BUCKETS / 64;
+type BucketBits = [u64; WORDS];
 
-    // Pass 2: collect the values in the wanted buckets. A request's five groups (overall, class,
-    // origin, model, endpoint) follow from its segment and serving endpoint, so one lookup in a
-    // table keyed by (segment, endpoint, bucket) says whether any of them wants its value. The
-    // requests are split into one contiguous piece per thread; each piece's buffers are allocated
-    // at the bucket's full count (an upper bound, so they never grow) and concatenated at the end.
-    // Selection does not depend on the order the values arrive in.
-    let n_origins = trace.origin_names.len();
-    let n_endpoints = groups.n_endpoints;
-    let n_segments = trace.class_names.len() * n_origins;
-    let groups_of = |segment: usize, e: usize| -> [usize; 5] {
-        [
-            0,
-            groups.class(segment / n_origins),
-            groups.origin(segment % n_origins),
-            groups.model(ep_model[e]),
-            groups.endpoint(e),
-        ]
-    };
-    // Rows only for (segment, endpoint) pairs the segment's rule can serve from, as bitsets over
-    // buckets, so the table stays small however many classes and origins a trace has.
-    const WORDS: usize = N_BUCKETS / 64;
-    let mut row_of = vec![u32::MAX; n_segments * n_endpoints];
-    let mut wanted_bits: Vec<[u64; WORDS]> = Vec::new();
-    let mut row_groups: Vec<[usize; 5]> = Vec::new();
-    for (segment, &r) in table.segment_rule.iter().enumerate() {
-        if r == u16::MAX {
-            continue;
-        }
-        let rule = &table.rules[r as usize];
-        for &e in rule.targets.iter().chain(rule.fallbacks.iter().flatten()) {
-            let e = e as usize;
-            if row_of[segment * n_endpoints + e] != u32::MAX {
+#[inline]
+fn has_bucket(bits: &BucketBits, b: usize) -> bool {
+    bits[b / 64] & (1 << (b % 64)) != 0
+}
+
+/// Per group, the buckets that hold the order statistics its type-7 quantiles need.
+struct RankPlan {
+    /// Per group: (bucket, values below it), ascending; at most [`MAX_SLOTS`].
+    slots: Vec<Vec<(usize, u64)>>,
+    /// `slot_of[group * N_BUCKETS + bucket]`: 1 + the bucket's slot in `slots[group]`, or 0.
+    slot_of: Vec<u8>,
+    /// Served requests per group.
+    counts: Vec<u64>,
+}
+
+impl RankPlan {
+    /// From every group's full histogram.
+    fn new(n_groups: usize, hist: &[u32]) -> RankPlan {
+        let mut slot_of = vec![0u8; n_groups * N_BUCKETS];
+        let mut slots: Vec<Vec<(usize, u64)>> = vec![Vec::new(); n_groups];
+        let mut counts = vec![0u64; n_groups];
+        for g in 0..n_groups {
+            let h = &hist[g * N_BUCKETS..(g + 1) * N_BUCKETS];
+            let total: u64 = h.iter().map(|&c| c as u64).sum();
+            counts[g] = total;
+            if total == 0 {
                 continue;
             }
-            let mut bits = [0u64; WORDS];
-            for g in groups_of(segment, e) {
-                for &(b, _) in &plan[g] {
-                    bits[b / 64] |= 1 << (b % 64);
+            let mut below = 0u64;
+            let mut ranks = needed_ranks(total).into_iter().peekable();
+            for (b, &c) in h.iter().enumerate() {
+                let c = c as u64;
+                let mut wanted = false;
+                while ranks.peek().is_some_and(|&k| k < below + c) {
+                    ranks.next();
+                    wanted = true;
                 }
+                if wanted {
+                    slots[g].push((b, below));
+                    slot_of[g * N_BUCKETS + b] = slots[g].len() as u8;
+                    debug_assert!(slots[g].len() <= MAX_SLOTS);
+                }
+                below += c;
             }
-            row_of[segment * n_endpoints + e] = wanted_bits.len() as u32;
-            wanted_bits.push(bits);
-            row_groups.push(groups_of(segment, e));
         }
+        RankPlan { slots, slot_of, counts }
     }
-    // Most values lie in buckets no group wants: one test against the union skips them before
-    // the trace is read.
-    let any_wanted = wanted_bits.iter().fold([0u64; WORDS], |mut acc, bits| {
-        for (a, b) in acc.iter_mut().zip(bits) {
-            *a |= b;
-        }
-        acc
-    });
-    let n = trace.len();
-    let pieces = rayon::current_num_threads().clamp(1, 64);
-    let piece_len = n.div_ceil(pieces).max(1);
-    let new_buffers = || -> Vec<Vec<f64>> {
-        (0..n_groups * MAX_SLOTS)
+
+    fn n_groups(&self) -> usize {
+        self.counts.len()
+    }
+
+    /// Empty candidate buffers (`[group * MAX_SLOTS + slot]`), each with room for its bucket's
+    /// full count so that it never grows.
+    fn new_buffers(&self, hist: &[u32]) -> Vec<Vec<f64>> {
+        (0..self.n_groups() * MAX_SLOTS)
             .map(|gs| {
-                plan[gs / MAX_SLOTS]
+                self.slots[gs / MAX_SLOTS]
                     .get(gs % MAX_SLOTS)
                     .map_or(Vec::new(), |&(b, _)| Vec::with_capacity(hist[(gs / MAX_SLOTS) * N_BUCKETS + b] as usize))
             })
             .collect()
-    };
+    }
+
+    /// The quantiles, from every wanted bucket's values (`[group * MAX_SLOTS + slot]`, in any
+    /// order): selection within each bucket, not a full sort.
+    fn quantiles(&self, mut candidates: Vec<Vec<f64>>) -> Vec<Option<[f64; 4]>> {
+        let wanted: Vec<Vec<u64>> = (0..self.n_groups() * MAX_SLOTS)
+            .map(|gs| {
+                let (g, slot) = (gs / MAX_SLOTS, gs % MAX_SLOTS);
+                match self.slots[g].get(slot) {
+                    None => Vec::new(),
+                    Some(&(_, below)) => needed_ranks(self.counts[g])
+                        .into_iter()
+                        .filter(|&k| k >= below && k < below + candidates[gs].len() as u64)
+                        .map(|k| k - below)
+                        .collect(),
+                }
+            })
+            .collect();
+        candidates.par_iter_mut().zip(&wanted).for_each(|(c, ranks)| select_ranks(c, ranks));
+
+        (0..self.n_groups())
+            .map(|g| {
+                let total = self.counts[g];
+                if total == 0 {
+                    return None;
+                }
+                let order_stat = |k: u64| -> f64 {
+                    // The last planned bucket starting at or below rank k holds it.
+                    let slot = self.slots[g].iter().rposition(|&(_, below)| below <= k).expect("rank planned");
+                    let (_, below) = self.slots[g][slot];
+                    candidates[g * MAX_SLOTS + slot][(k - below) as usize]
+                };
+                let mut out = [0.0; 4];
+                for (o, &q) in out.iter_mut().zip(&QUANTILES) {
+                    let pos = (total - 1) as f64 * q;
+                    let k = pos.floor() as u64;
+                    let lo = order_stat(k);
+                    *o = if k + 1 < total && pos > k as f64 {
+                        lo + (order_stat(k + 1) - lo) * (pos - k as f64)
+                    } else {
+                        lo
+                    };
+                }
+                Some(out)
+            })
+            .collect()
+    }
+}
+
+/// The (segment, serving endpoint) pairs a routing table can produce, numbered. A served
+/// request's five groups (overall, class, origin, model, endpoint) follow from its pair.
+struct Rows {
+    n_endpoints: usize,
+    /// `index[segment * n_endpoints + endpoint]`: the pair's row, or `u32::MAX`.
+    index: Vec<u32>,
+    /// Per row, its five groups.
+    groups: Vec<[usize; 5]>,
+}
+
+impl Rows {
+    fn new(table: &RoutingTable, groups: &Groups, ep_model: &[usize]) -> Rows {
+        let n_origins = table.n_origins;
+        let n_endpoints = groups.n_endpoints;
+        let mut rows =
+            Rows { n_endpoints, index: vec![u32::MAX; table.segment_rule.len() * n_endpoints], groups: Vec::new() };
+        for (segment, &r) in table.segment_rule.iter().enumerate() {
+            if r == u16::MAX {
+                continue;
+            }
+            let rule = &table.rules[r as usize];
+            for &e in rule.targets.iter().chain(rule.fallbacks.iter().flatten()) {
+                let e = e as usize;
+                if rows.index[segment * n_endpoints + e] != u32::MAX {
+                    continue;
+                }
+                rows.index[segment * n_endpoints + e] = rows.groups.len() as u32;
+                rows.groups.push([
+                    0,
+                    groups.class(segment / n_origins),
+                    groups.origin(segment % n_origins),
+                    groups.model(ep_model[e]),
+                    groups.endpoint(e),
+                ]);
+            }
+        }
+        rows
+    }
+
+    #[inline]
+    fn of(&self, segment: usize, endpoint: usize) -> usize {
+        self.index[segment * self.n_endpoints + endpoint] as usize
+    }
+
+    /// Per row, the buckets that any of its groups wants (`wants(group)`), and their union.
+    fn wanted(&self, wants: impl Fn(usize) -> BucketBits) -> (Vec<BucketBits>, BucketBits) {
+        let per_row: Vec<BucketBits> = self
+            .groups
+            .iter()
+            .map(|gs| {
+                gs.iter().fold([0u64; WORDS], |mut acc, &g| {
+                    for (a, w) in acc.iter_mut().zip(wants(g)) {
+                        *a |= w;
+                    }
+                    acc
+                })
+            })
+            .collect();
+        let any = per_row.iter().fold([0u64; WORDS], |mut acc, bits| {
+            for (a, b) in acc.iter_mut().zip(bits) {
+                *a |= b;
+            }
+            acc
+        });
+        (per_row, any)
+    }
+}
+
+/// Pass 2 over kept outcomes: collect the values in the wanted buckets. The requests are split
+/// into one contiguous piece per thread; selection does not depend on the order the values
+/// arrive in.
+fn candidates_from_outcomes(
+    plan: &RankPlan,
+    rows: &Rows,
+    trace: &Trace,
+    outcomes: &Outcomes,
+    hist: &[u32],
+) -> Vec<Vec<f64>> {
+    let (wanted_bits, any_wanted) = rows.wanted(|g| {
+        let mut bits = [0u64; WORDS];
+        for &(b, _) in &plan.slots[g] {
+            bits[b / 64] |= 1 << (b % 64);
+        }
+        bits
+    });
+    let n_origins = trace.origin_names.len();
+    let n = trace.len();
+    let pieces = rayon::current_num_threads().clamp(1, 64);
+    let piece_len = n.div_ceil(pieces).max(1);
     let per_piece: Vec<Vec<Vec<f64>>> = (0..pieces)
         .into_par_iter()
         .map(|piece| {
-            let mut buffers = new_buffers();
+            let mut buffers = plan.new_buffers(hist);
             for i in piece * piece_len..((piece + 1) * piece_len).min(n) {
                 let served = outcomes.served[i];
                 if served == NOT_SERVED {
                     continue;
                 }
-                let served = served as usize;
                 let latency = outcomes.latency_s[i];
                 let b = bucket(latency);
-                if any_wanted[b / 64] & (1 << (b % 64)) == 0 {
+                // Most values lie in buckets no group wants: skip them before reading the trace.
+                if !has_bucket(&any_wanted, b) {
                     continue;
                 }
                 let segment = trace.class[i] as usize * n_origins + trace.origin[i] as usize;
-                let row = row_of[segment * n_endpoints + served];
-                if wanted_bits[row as usize][b / 64] & (1 << (b % 64)) == 0 {
+                let row = rows.of(segment, served as usize);
+                if !has_bucket(&wanted_bits[row], b) {
                     continue;
                 }
-                for g in row_groups[row as usize] {
-                    let slot = target[g * N_BUCKETS + b];
+                for g in rows.groups[row] {
+                    let slot = plan.slot_of[g * N_BUCKETS + b];
                     if slot != 0 {
                         buffers[g * MAX_SLOTS + slot as usize - 1].push(latency);
                     }
@@ -688,51 +790,13 @@ fn exact_quantiles(
         })
         .collect();
     let mut per_piece = per_piece.into_iter();
-    let mut candidates = per_piece.next().unwrap_or_else(new_buffers);
+    let mut candidates = per_piece.next().unwrap_or_else(|| plan.new_buffers(hist));
     for other in per_piece {
         for (a, b) in candidates.iter_mut().zip(other) {
             a.extend(b);
         }
     }
-    // Within each wanted bucket, place the ranks that are needed (selection, not a full sort).
-    let wanted: Vec<Vec<u64>> = (0..n_groups * MAX_SLOTS)
-        .map(|gs| {
-            let (g, slot) = (gs / MAX_SLOTS, gs % MAX_SLOTS);
-            match plan[g].get(slot) {
-                None => Vec::new(),
-                Some(&(_, below)) => needed_ranks(counts[g])
-                    .into_iter()
-                    .filter(|&k| k >= below && k < below + candidates[gs].len() as u64)
-                    .map(|k| k - below)
-                    .collect(),
-            }
-        })
-        .collect();
-    candidates.par_iter_mut().zip(&wanted).for_each(|(c, ranks)| select_ranks(c, ranks));
-
-    (0..n_groups)
-        .map(|g| {
-            let total = counts[g];
-            if total == 0 {
-                return None;
-            }
-            let order_stat = |k: u64| -> f64 {
-                // The last planned bucket starting at or below rank k holds it.
-                let slot = plan[g].iter().rposition(|&(_, below)| below <= k).expect("rank planned");
-                let (_, below) = plan[g][slot];
-                candidates[g * MAX_SLOTS + slot][(k - below) as usize]
-            };
-            let mut out = [0.0; 4];
-            for (o, &q) in out.iter_mut().zip(&QUANTILES) {
-                let pos = (total - 1) as f64 * q;
-                let k = pos.floor() as u64;
-                let lo = order_stat(k);
-                *o =
-                    if k + 1 < total && pos > k as f64 { lo + (order_stat(k + 1) - lo) * (pos - k as f64) } else { lo };
-            }
-            Some(out)
-        })
-        .collect()
+    candidates
 }
 
 #[cfg(test)]
