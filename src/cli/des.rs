@@ -37,11 +37,21 @@ pub fn simulate_des(
     // The metrics' collector rides along in the event loop (its first pass); the exact quantiles
     // then read the kept outcomes.
     let ctx = metrics::Context::new(catalog, table, trace);
+    // With fewer replicates than threads, each replicate's collector runs on a thread of its own.
+    let spare_core = (a.replicates as usize) < rayon::current_num_threads();
     let observed: Vec<(des::DesRun, metrics::Collector<'_>)> = (0..a.replicates)
         .into_par_iter()
         .map(|replicate| {
             let opts = DesOptions { seed: a.seed, replicate };
-            des::simulate_observed(catalog, table, trace, &scenario, &opts, ctx.collector(), &|k| pb.inc(k))
+            let progress = |k| pb.inc(k);
+            if spare_core {
+                let (run, collected) = des::pipelined(ctx.collector(), |sink| {
+                    des::simulate_observed(catalog, table, trace, &scenario, &opts, sink, &progress)
+                });
+                (run, collected)
+            } else {
+                des::simulate_observed(catalog, table, trace, &scenario, &opts, ctx.collector(), &progress)
+            }
         })
         .collect();
     pb.finish_and_clear();
