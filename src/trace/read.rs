@@ -2948,8 +2948,8 @@ pub(crate) struct ChunkReader<'p> {
 }
 
 enum ChunkSource {
-    Parquet { file: ParquetFile, next_group: usize },
-    Csv { src: Box<dyn Read + Send>, layout: Layout, carry: Vec<u8>, eof: bool, spare: Vec<u8> },
+    Parquet { file: Box<ParquetFile>, next_group: usize },
+    Csv { src: Box<dyn Read + Send>, layout: Box<Layout>, carry: Vec<u8>, eof: bool, spare: Vec<u8> },
 }
 
 impl<'p> ChunkReader<'p> {
@@ -2965,7 +2965,7 @@ impl<'p> ChunkReader<'p> {
         let source = match format {
             Some(TraceFormat::Parquet) => {
                 check_map(opts)?;
-                ChunkSource::Parquet { file: ParquetFile::open(path, opts)?, next_group: 0 }
+                ChunkSource::Parquet { file: Box::new(ParquetFile::open(path, opts)?), next_group: 0 }
             }
             Some(TraceFormat::Csv) | Some(TraceFormat::CsvGz) => {
                 check_map(opts)?;
@@ -2992,7 +2992,7 @@ impl<'p> ChunkReader<'p> {
                     header.trim_end_matches(['\n', '\r']).split(',').map(|s| s.to_string()).collect();
                 let layout = resolve_columns(&names, opts, path)?;
                 let carry = first.buf[bom + header_end..].to_vec();
-                ChunkSource::Csv { src, layout, carry, eof: first.eof, spare: Vec::new() }
+                ChunkSource::Csv { src, layout: Box::new(layout), carry, eof: first.eof, spare: Vec::new() }
             }
             Some(TraceFormat::Ndjson) => return Err(cannot("an NDJSON trace")),
             Some(f) => return Err(cannot(&format!("a {} log (an importer's input)", f.name()))),
