@@ -114,7 +114,7 @@ pub fn simulate_des_stream(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> a
     if let Some(c) = a.des.concurrency {
         scenario.set_concurrency(c);
     }
-    let pb = progress::bar(0, "checking", quiet);
+    let pb = progress::counter("checking", quiet);
     let shape = trace::stream::scan(path, &opts, chunk_rows, &|k| pb.inc(k))?;
     pb.finish_and_clear();
     if shape.skipped_rows > 0 {
