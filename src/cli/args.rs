@@ -166,6 +166,15 @@ pub struct DesFlags {
     /// STEM.png and STEM.svg (first replicate; `--engine des`).
     #[arg(long, value_name = "STEM")]
     pub chart: Option<PathBuf>,
+    /// Read the trace in chunks and keep only the requests in flight (`--engine des`): memory stays
+    /// bounded however long the trace. Parquet or unquoted CSV, in time order; read twice (checked
+    /// first). Latency quantiles come from a sketch (within 0.05% of the exact ones); no
+    /// --per-request.
+    #[arg(long)]
+    pub stream: bool,
+    /// Rows per chunk with --stream (Parquet row groups are joined up to it).
+    #[arg(long, value_name = "ROWS", default_value_t = 131_072, value_parser = clap::value_parser!(u64).range(1..))]
+    pub chunk_rows: u64,
 }
 
 #[derive(Debug, Args)]

@@ -124,6 +124,15 @@ pub fn run_replicates(
 }
 
 fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<()> {
+    if a.des.stream {
+        if a.des.engine != EngineKind::Des {
+            anyhow::bail!("--stream belongs to the discrete-event engine; add `--engine des`");
+        }
+        if a.reprice.is_some() || a.counterfactual {
+            anyhow::bail!("--reprice and --counterfactual read the whole trace; drop --stream");
+        }
+        return super::des::simulate_des_stream(a, quiet, timer);
+    }
     let trace = load_trace(&a.input.trace, &read_options(&a.input.read)?)?;
     timer.lap("read");
     if let Some(prices) = &a.reprice {

@@ -12,8 +12,10 @@ use switchyard::report::{self, RunMeta};
 use switchyard::trace::{self, Trace};
 
 use super::args::{EngineKind, OptimizeArgs, SimulateArgs};
-use super::commands::{Timer, write_json, write_per_request};
+use super::commands::{Timer, load_catalog, read_options, write_json, write_per_request};
 use super::progress;
+use anyhow::Context as _;
+use switchyard::policy::Policy;
 
 pub fn simulate_des(
     a: &SimulateArgs,
@@ -32,16 +34,34 @@ pub fn simulate_des(
         scenario.set_concurrency(c);
     }
     let pb = progress::bar(trace.len() as u64 * a.replicates as u64, "simulating", quiet);
-    let runs: Vec<des::DesRun> = (0..a.replicates)
+    // The metrics' collector rides along in the event loop (its first pass); the exact quantiles
+    // then read the kept outcomes.
+    let ctx = metrics::Context::new(catalog, table, trace);
+    // With fewer replicates than threads, each replicate's collector runs on a thread of its own.
+    let spare_core = (a.replicates as usize) < rayon::current_num_threads();
+    let observed: Vec<(des::DesRun, metrics::Collector<'_>)> = (0..a.replicates)
         .into_par_iter()
         .map(|replicate| {
-            des::simulate(catalog, table, trace, &scenario, &DesOptions { seed: a.seed, replicate }, &|k| pb.inc(k))
+            let opts = DesOptions { seed: a.seed, replicate };
+            let progress = |k| pb.inc(k);
+            if spare_core {
+                let (run, collected) = des::pipelined(ctx.collector(), |sink| {
+                    des::simulate_observed(catalog, table, trace, &scenario, &opts, sink, &progress)
+                });
+                (run, collected)
+            } else {
+                des::simulate_observed(catalog, table, trace, &scenario, &opts, ctx.collector(), &progress)
+            }
         })
         .collect();
     pb.finish_and_clear();
     timer.lap("simulate");
-    let summaries: Vec<metrics::Summary> =
-        runs.iter().map(|r| metrics::summarize(catalog, table, trace, &r.outcomes)).collect();
+    let mut runs = Vec::with_capacity(observed.len());
+    let mut summaries: Vec<metrics::Summary> = Vec::with_capacity(observed.len());
+    for (run, collected) in observed {
+        summaries.push(ctx.summarize(&run.outcomes, collected));
+        runs.push(run);
+    }
     timer.lap("metrics");
     let meta = RunMeta {
         trace: a.input.trace.display().to_string(),
@@ -69,22 +89,116 @@ pub fn simulate_des(
         write_per_request(path, catalog, table, trace, &runs[0].outcomes)?;
         eprintln!("wrote {}", path.display());
     }
-    for path in &a.des.timeseries {
-        trace::write::write_table(&runs[0].series.to_table(), path)?;
-        eprintln!("wrote {}", path.display());
-    }
-    if let Some(stem) = &a.des.chart {
-        let (png, svg) = chart::render_timeline(&timeline(&runs[0], &scenario.name), stem)?;
-        eprintln!("wrote {} and {}", png.display(), svg.display());
-    }
+    let incidents = &runs[0].incidents;
+    write_series(a, &runs[0].series, &runs[0].stats, incidents, &scenario.name)?;
     timer.lap("write");
     Ok(())
 }
 
+/// `simulate --engine des --stream`: the trace read in chunks (checked in a first pass), each
+/// replicate its own reader and engine, metrics collected as requests finish (quantiles sketched).
+pub fn simulate_des_stream(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<()> {
+    if a.per_request.is_some() {
+        anyhow::bail!("--per-request needs every request's outcome, which --stream does not keep; drop one of them");
+    }
+    let path = &a.input.trace;
+    let opts = read_options(&a.input.read)?;
+    let chunk_rows = usize::try_from(a.des.chunk_rows).unwrap_or(usize::MAX);
+    let (catalog, catalog_name) = load_catalog(a.catalog.as_deref())?;
+    let policy_path = a.policy.as_deref().context("--policy is required")?;
+    let policy = Policy::load(policy_path, &catalog)?;
+    let mut scenario = match &a.des.scenario {
+        Some(p) => Scenario::load(p, &catalog)?,
+        None => Scenario::plain(&catalog),
+    };
+    if let Some(c) = a.des.concurrency {
+        scenario.set_concurrency(c);
+    }
+    let pb = progress::counter("checking", quiet);
+    let shape = trace::stream::scan(path, &opts, chunk_rows, &|k| pb.inc(k))?;
+    pb.finish_and_clear();
+    if shape.skipped_rows > 0 {
+        eprintln!("warning: skipped {} malformed rows of {} (--skip-bad-rows)", shape.skipped_rows, path.display());
+    }
+    timer.lap("read");
+    let names = shape.names_trace();
+    let table = policy.bind(&catalog, &names)?;
+    let ctx = metrics::Context::new(&catalog, &table, &names);
+    timer.lap("bind");
+    let pb = progress::bar(shape.n_rows * a.replicates as u64, "simulating", quiet);
+    let runs: Vec<(metrics::Summary, des::StreamRun)> = (0..a.replicates)
+        .into_par_iter()
+        .map(|replicate| -> anyhow::Result<(metrics::Summary, des::StreamRun)> {
+            let opts_des = DesOptions { seed: a.seed, replicate };
+            let first = shape.first_timestamp_s;
+            let mut run = des::Stream::new(&catalog, &table, &scenario, &opts_des, first, ctx.sketching_collector());
+            for chunk in shape.chunks(path, &opts, chunk_rows)? {
+                run.feed(&chunk?, &|k| pb.inc(k));
+            }
+            let (collected, stream_run) = run.finish(&|k| pb.inc(k));
+            let summary = ctx.summarize_sketched(collected, shape.n_rows, shape.skipped_rows, a.seed, replicate);
+            Ok((summary, stream_run))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    pb.finish_and_clear();
+    timer.lap("simulate");
+    let meta = RunMeta {
+        trace: path.display().to_string(),
+        catalog: catalog_name,
+        policy: policy_path.display().to_string(),
+        engine: format!(
+            "des (scenario {}; trace streamed, latency quantiles sketched within {:.3}%)",
+            a.des.scenario.as_ref().map_or("none".into(), |p| p.display().to_string()),
+            metrics::quantile::Sketch::RELATIVE_ERROR * 100.0
+        ),
+        seed: a.seed,
+        skipped_rows: shape.skipped_rows,
+        sorted_on_load: false,
+    };
+    let summaries: Vec<metrics::Summary> = runs.iter().map(|(s, _)| s.clone()).collect();
+    let mut json = report::simulate_json(&meta, &summaries);
+    let ids: Vec<String> = catalog.endpoints.iter().map(|e| e.id.clone()).collect();
+    let stats: Vec<des::DesStats> = runs.iter().map(|(_, r)| r.stats.clone()).collect();
+    report::add_des(&mut json, &stats, &ids, shape.n_rows);
+    print!("{}", report::render_text(&json));
+    print!("{}", report::render_des_text(&json));
+    if let Some(path) = &a.json {
+        write_json(path, &json)?;
+        eprintln!("wrote {}", path.display());
+    }
+    let first = &runs[0].1;
+    write_series(a, &first.series, &first.stats, &first.incidents, &scenario.name)?;
+    timer.lap("write");
+    Ok(())
+}
+
+/// The first replicate's time series and timeline chart, if asked for.
+fn write_series(
+    a: &SimulateArgs,
+    series: &des::TimeSeries,
+    stats: &des::DesStats,
+    incidents: &[(String, f64, f64)],
+    scenario_name: &str,
+) -> anyhow::Result<()> {
+    for path in &a.des.timeseries {
+        trace::write::write_table(&series.to_table(), path)?;
+        eprintln!("wrote {}", path.display());
+    }
+    if let Some(stem) = &a.des.chart {
+        let (png, svg) = chart::render_timeline(&timeline(series, stats, incidents, scenario_name), stem)?;
+        eprintln!("wrote {} and {}", png.display(), svg.display());
+    }
+    Ok(())
+}
+
 /// The first replicate's series as a three-panel timeline, hours from 00:00 of the first day.
-fn timeline(run: &des::DesRun, scenario: &str) -> chart::TimelineChart {
-    let s = &run.series;
-    let day0 = (run.stats.sim_start_s / 86400.0).floor() * 86400.0;
+fn timeline(
+    s: &des::TimeSeries,
+    stats: &des::DesStats,
+    incidents: &[(String, f64, f64)],
+    scenario: &str,
+) -> chart::TimelineChart {
+    let day0 = (stats.sim_start_s / 86400.0).floor() * 86400.0;
     let hour = |t: f64| (t - day0) / 3600.0;
     let mid = |b: usize| hour(s.start_s + (b as f64 + 0.5) * s.bin_s);
     let line = |name: &str, f: &dyn Fn(&des::series::Bin) -> f64| chart::Line {
@@ -117,8 +231,7 @@ fn timeline(run: &des::DesRun, scenario: &str) -> chart::TimelineChart {
                 lines: vec![line("attempts waiting", &|b| b.queue_mean), line("in service", &|b| b.in_service_mean)],
             },
         ],
-        shades: run
-            .incidents
+        shades: incidents
             .iter()
             .map(|(name, from, to)| chart::Shade { from: hour(*from), to: hour(*to), label: name.clone() })
             .collect(),

@@ -73,15 +73,21 @@ impl Event {
 }
 
 /// An event with its place in the order. The key packs `(time, kind, seq)` into one integer
-/// (time's IEEE bits in the high 64 bits, the kind in the next 8, the sequence number in the low
-/// 56), so each heap comparison is one 128-bit compare.
+/// (time's IEEE bits in the high 64 bits, then the kind in 3 bits, the sequence number in
+/// [`SEQ_BITS`]), so each heap comparison is one 128-bit compare; the low [`SLOT_BITS`] say where
+/// the event itself waits (see [`EventQueue`]). The sequence number is unique, so those bits never
+/// decide the order.
 #[derive(Debug, Clone, Copy)]
 pub struct Scheduled {
     key: u128,
     pub event: Event,
 }
 
-const SEQ_BITS: u32 = 56;
+/// Bits of the sequence number: 2^36 (69 billion) events per run.
+const SEQ_BITS: u32 = 36;
+/// Bits of the index of an event's payload: 2^25 (33 million) events pending at once.
+const SLOT_BITS: u32 = 25;
+const _: () = assert!(3 + SEQ_BITS + SLOT_BITS == 64);
 
 /// A float's bits mapped so that unsigned order is numeric order for every finite value (negative
 /// times occur in traces with a negative clock): flip all bits of negatives, the sign of the rest.
@@ -96,13 +102,15 @@ fn from_ordered_bits(k: u64) -> f64 {
     f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
 }
 
+#[inline]
+fn key_of(time: f64, kind: EventKind, seq: u64, slot: u32) -> u128 {
+    ((ordered_bits(time) as u128) << 64)
+        | ((kind as u128) << (SEQ_BITS + SLOT_BITS))
+        | ((seq as u128) << SLOT_BITS)
+        | slot as u128
+}
+
 impl Scheduled {
-    #[inline]
-    fn new(time: f64, seq: u64, event: Event) -> Scheduled {
-        debug_assert!(seq < 1 << SEQ_BITS);
-        let key = ((ordered_bits(time) as u128) << 64) | ((event.kind() as u128) << SEQ_BITS) | seq as u128;
-        Scheduled { key, event }
-    }
     /// Seconds.
     #[inline]
     pub fn time(&self) -> f64 {
@@ -110,33 +118,35 @@ impl Scheduled {
     }
     /// The order in which it was scheduled.
     pub fn seq(&self) -> u64 {
-        (self.key & ((1 << SEQ_BITS) - 1)) as u64
+        ((self.key >> SLOT_BITS) as u64) & ((1 << SEQ_BITS) - 1)
     }
 }
 
-impl PartialEq for Scheduled {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-impl Eq for Scheduled {}
-impl PartialOrd for Scheduled {
+/// A heap entry: just the key, 16 bytes, so that sifting moves half of what a key beside its event
+/// would (the heap's pop was the loop's largest cost).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Key(u128);
+
+impl PartialOrd for Key {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Scheduled {
+impl Ord for Key {
     /// Reversed, so that std's max-heap pops the smallest key first.
     #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
-        other.key.cmp(&self.key)
+        other.0.cmp(&self.0)
     }
 }
 
-/// A priority queue of events in `(time, kind, seq)` order.
+/// A priority queue of events in `(time, kind, seq)` order: a binary heap of keys, and the events
+/// themselves in a slab (reused through a free list) that the keys' low bits index.
 #[derive(Debug, Default)]
 pub struct EventQueue {
-    heap: BinaryHeap<Scheduled>,
+    heap: BinaryHeap<Key>,
+    events: Vec<Event>,
+    free: Vec<u32>,
     next_seq: u64,
     /// Events popped so far.
     pub processed: u64,
@@ -153,29 +163,47 @@ impl EventQueue {
         debug_assert!(time.is_finite(), "event time {time}");
         // -0.0 has the sign bit set and would sort last; normalise it.
         let time = time + 0.0;
-        self.heap.push(Scheduled::new(time, self.next_seq, event));
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.events[slot as usize] = event;
+                slot
+            }
+            None => {
+                self.events.push(event);
+                (self.events.len() - 1) as u32
+            }
+        };
+        // Limits far beyond what fits in memory (33 million pending events would be gigabytes of
+        // requests in flight); checked all the same, since a wrapped key would misorder events.
+        assert!(
+            self.next_seq < 1 << SEQ_BITS && slot < 1 << SLOT_BITS,
+            "event queue limits exceeded (2^36 events per run, 2^25 pending)"
+        );
+        self.heap.push(Key(key_of(time, event.kind(), self.next_seq, slot)));
         self.next_seq += 1;
     }
 
-    /// The next event, if any, without removing it.
+    /// The time of the next event, if any, without removing it.
     #[inline]
-    pub fn peek(&self) -> Option<&Scheduled> {
-        self.heap.peek()
+    pub fn peek_time(&self) -> Option<f64> {
+        self.heap.peek().map(|k| from_ordered_bits((k.0 >> 64) as u64))
     }
 
     /// Remove and return the next event.
     #[inline]
     pub fn pop(&mut self) -> Option<Scheduled> {
-        let e = self.heap.pop();
-        self.processed += e.is_some() as u64;
-        e
+        let Key(key) = self.heap.pop()?;
+        self.processed += 1;
+        let slot = (key as u32) & ((1 << SLOT_BITS) - 1);
+        self.free.push(slot);
+        Some(Scheduled { key, event: self.events[slot as usize] })
     }
 
     /// True if an arrival at `time` comes before the next scheduled event (arrival is the last
     /// kind, so only a strictly earlier arrival does).
     #[inline]
     pub fn arrival_first(&self, time: f64) -> bool {
-        self.heap.peek().is_none_or(|top| time < top.time())
+        self.peek_time().is_none_or(|top| time < top)
     }
 
     pub fn len(&self) -> usize {

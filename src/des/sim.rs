@@ -7,6 +7,7 @@ use rand::RngExt;
 use super::event::{Event, EventQueue};
 use super::scenario::{Process, Scenario, Scope, Strategy};
 use super::series::SeriesBuilder;
+use super::series::TimeSeries;
 use super::{DesOptions, DesRun, DesStats, EndpointStats};
 use crate::catalog::Catalog;
 use crate::engine::rng::{RequestRng, stream_base};
@@ -149,7 +150,7 @@ enum State {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
     Request,
-    Hedge { parent: u32, request: u32 },
+    Hedge { parent: u32, request: u64 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,7 +163,15 @@ enum HedgeState {
 
 #[derive(Debug, Clone)]
 struct InFlight {
-    request: u32,
+    /// Trace index (over the whole trace, also when it is streamed in chunks).
+    request: u64,
+    /// What the engine needs of the request's trace row, copied at arrival so that a streamed
+    /// chunk can be dropped while its requests are still in flight.
+    input_tokens: u32,
+    output_tokens: u32,
+    cached_input_tokens: u32,
+    segment: u32,
+    origin: u16,
     rng: RequestRng,
     rule: u16,
     target: u16,
@@ -194,10 +203,70 @@ struct InFlight {
     end_at: f64,
 }
 
-struct Sim<'a> {
+/// What the engine hands its [`Sink`] when a request is over.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Done {
+    /// `class * n_origins + origin`.
+    pub segment: u32,
+    /// Position of the primary among the rule's targets, and the primary endpoint.
+    pub target: u16,
+    pub primary: u16,
+    /// Position in the fallback chain of the last endpoint tried, plus one.
+    pub attempts: u8,
+    pub status: Status,
+    /// Serving endpoint, or [`NOT_SERVED`].
+    pub served: u16,
+    pub latency_s: f64,
+    pub input_tokens: u32,
+    pub cached_input_tokens: u32,
+    pub output_tokens: u32,
+}
+
+/// Where finished requests go: per-request outcomes, a metrics collector, or both. Requests are
+/// handed over in the order they finish (not trace order), each once, by trace index.
+pub trait Sink {
+    fn request_done(&mut self, request: u64, done: &Done);
+}
+
+impl Sink for Outcomes {
+    #[inline]
+    fn request_done(&mut self, request: u64, d: &Done) {
+        let i = request as usize;
+        self.primary[i] = d.primary;
+        self.served[i] = d.served;
+        self.attempts[i] = d.attempts;
+        self.status[i] = d.status;
+        self.latency_s[i] = d.latency_s;
+    }
+}
+
+impl<A: Sink, B: Sink> Sink for (A, B) {
+    #[inline]
+    fn request_done(&mut self, request: u64, d: &Done) {
+        self.0.request_done(request, d);
+        self.1.request_done(request, d);
+    }
+}
+
+/// The metrics' collector, fed as requests finish (the cells are integer sums, so the order does
+/// not matter).
+impl Sink for crate::metrics::Collector<'_> {
+    #[inline]
+    fn request_done(&mut self, _: u64, d: &Done) {
+        let tokens = [d.input_tokens, d.cached_input_tokens, d.output_tokens];
+        self.add(d.segment as usize, d.target as usize, d.attempts, d.status, d.served, d.latency_s, tokens);
+    }
+}
+
+/// A sink that keeps nothing (for runs that only want [`DesStats`] and the series).
+impl Sink for () {
+    #[inline]
+    fn request_done(&mut self, _: u64, _: &Done) {}
+}
+
+struct Sim<'a, S: Sink> {
     catalog: &'a Catalog,
     table: &'a RoutingTable,
-    trace: &'a Trace,
     scenario: &'a Scenario,
     segment_rules: Vec<u16>,
     queue: EventQueue,
@@ -211,13 +280,19 @@ struct Sim<'a> {
     live: u64,
     /// Hedge attempts and abandoned attempts still holding a slot (the run ends when they do too).
     live_aux: u64,
-    out: Outcomes,
+    sink: S,
     stats: DesStats,
     series: SeriesBuilder,
     now: f64,
+    /// The key of every request's random stream.
+    base: u64,
+    /// Trace index of the next arrival (requests fed so far).
+    next_request: u64,
+    /// Arrivals since the last progress report.
+    unreported: u64,
 }
 
-/// Run the discrete-event engine over `trace`.
+/// Run the discrete-event engine over `trace` (held whole; per-request outcomes kept).
 pub fn simulate(
     catalog: &Catalog,
     table: &RoutingTable,
@@ -226,162 +301,265 @@ pub fn simulate(
     opts: &DesOptions,
     progress: &dyn Fn(u64),
 ) -> DesRun {
-    let n = trace.len();
-    let first = trace.timestamp_s.first().copied().unwrap_or(0.0);
-    let day0 = (first / 86400.0).floor() * 86400.0;
-    let endpoints: Vec<EndpointRt> = catalog
-        .endpoints
-        .iter()
-        .zip(&scenario.limits)
-        .map(|(e, l)| EndpointRt {
-            capacity: l.max_concurrency.map_or(u32::MAX, |c| c.min(u32::MAX as u64) as u32),
-            busy: 0,
-            queue: VecDeque::new(),
-            queued: 0,
-            rpm: l.rpm.map(|r| Bucket::per_minute(r, first)),
-            tpm: l.tpm.map(|r| Bucket::per_minute(r, first)),
-            availability: e.availability,
-            region: e.region_idx,
-            down: false,
-            latency_x: 1.0,
-            since: first,
-            cooldown_until: f64::NEG_INFINITY,
-            fails: VecDeque::new(),
-            recent: VecDeque::new(),
-            recent_sum: 0.0,
-            stats: EndpointStats::default(),
-        })
-        .collect();
-    let mut processes = Vec::new();
-    for (e, p) in scenario.endpoint_process.iter().enumerate() {
-        if let Some(p) = p {
-            processes.push((Scope::Endpoint(e), *p));
-        }
-    }
-    for (r, p) in scenario.region_process.iter().enumerate() {
-        if let Some(p) = p {
-            processes.push((Scope::Region(r), *p));
-        }
-    }
-    let processes: Vec<ProcessRt> = processes
-        .into_iter()
-        .enumerate()
-        .map(|(k, (scope, p))| ProcessRt {
-            scope,
-            p,
-            state: ProcState::Up,
-            next: ProcState::Up,
-            rng: RequestRng::new(opts.seed ^ PROCESS_STREAM_KEY, opts.replicate, k as u64),
-        })
-        .collect();
-    let incident_times: Vec<(f64, f64)> = scenario
-        .incidents
-        .iter()
-        .map(|i| if i.clock { (day0 + i.from_s, day0 + i.to_s) } else { (i.from_s, i.to_s) })
-        .collect();
-    let mut sim = Sim {
-        catalog,
-        table,
-        trace,
-        scenario,
-        segment_rules: table.segment_rule.iter().map(|&r| if r == u16::MAX { 0 } else { r }).collect(),
-        queue: EventQueue::new(),
-        endpoints,
-        processes,
-        incident_active: vec![false; scenario.incidents.len()],
-        incident_times,
-        slab: Vec::new(),
-        free: Vec::new(),
-        live: 0,
-        live_aux: 0,
-        out: Outcomes {
-            primary: vec![0; n],
-            served: vec![NOT_SERVED; n],
-            attempts: vec![0; n],
-            status: vec![Status::Ok; n],
-            latency_s: vec![0.0; n],
-            seed: opts.seed,
-            replicate: opts.replicate,
-        },
-        stats: DesStats {
-            sim_start_s: first,
-            per_endpoint: vec![EndpointStats::default(); catalog.endpoints.len()],
-            ..DesStats::default()
-        },
-        series: SeriesBuilder::new(scenario.bin_s, first),
-        now: first,
-    };
-    for k in 0..sim.processes.len() {
-        let dt = sim.processes[k].draw();
-        sim.queue.push(first + dt, Event::Process { process: k as u32 });
-    }
-    for (k, &(from, to)) in sim.incident_times.clone().iter().enumerate() {
-        sim.queue.push(from, Event::Incident { incident: k as u32, start: true });
-        sim.queue.push(to, Event::Incident { incident: k as u32, start: false });
-    }
-    sim.run(stream_base(opts.seed, opts.replicate), progress);
-    sim.finish()
+    simulate_observed(catalog, table, trace, scenario, opts, (), progress).0
 }
 
-impl Sim<'_> {
-    fn run(&mut self, base: u64, progress: &dyn Fn(u64)) {
-        let n = self.trace.len();
-        let mut next = 0usize;
-        const PROGRESS_EVERY: usize = 1 << 16;
-        loop {
-            if next < n && self.queue.arrival_first(self.trace.timestamp_s[next]) {
-                let t = self.trace.timestamp_s[next];
-                self.series.advance(t);
-                self.now = t;
-                self.arrive(next, base);
-                self.stats.events += 1;
-                next += 1;
-                if next % PROGRESS_EVERY == 0 {
-                    progress(PROGRESS_EVERY as u64);
-                }
-                continue;
-            }
-            if next >= n && self.live == 0 && self.live_aux == 0 {
-                break;
-            }
-            let Some(ev) = self.queue.pop() else { break };
-            let time = ev.time();
-            self.series.advance(time);
-            self.now = time;
-            self.stats.events += 1;
-            match ev.event {
-                Event::Process { process } => self.process_transition(process as usize),
-                Event::Incident { incident, start } => {
-                    self.incident_active[incident as usize] = start;
-                    self.recompute_environment();
-                }
-                Event::Completion { slot, token } => self.completion(slot, token),
-                Event::Release { endpoint } => {
-                    self.live_aux -= 1;
-                    self.release(endpoint as usize);
-                }
-                Event::Hedge { slot, token } => self.launch_hedge(slot, token),
-                Event::QueueTimeout { slot, token } => self.queue_timeout(slot, token),
-                Event::Retry { slot } => {
-                    self.slab[slot as usize].state = State::Waiting;
-                    self.issue(slot);
-                }
-                Event::Arrival { request } => self.arrive(request as usize, base),
-            }
-        }
-        progress((n % PROGRESS_EVERY) as u64);
+/// [`simulate`], also handing every finished request to `sink` (a metrics collector, so that the
+/// metrics' first pass happens while the loop runs).
+pub fn simulate_observed<S: Sink>(
+    catalog: &Catalog,
+    table: &RoutingTable,
+    trace: &Trace,
+    scenario: &Scenario,
+    opts: &DesOptions,
+    sink: S,
+    progress: &dyn Fn(u64),
+) -> (DesRun, S) {
+    let n = trace.len();
+    let outcomes = Outcomes {
+        primary: vec![0; n],
+        served: vec![NOT_SERVED; n],
+        attempts: vec![0; n],
+        status: vec![Status::Ok; n],
+        latency_s: vec![0.0; n],
+        seed: opts.seed,
+        replicate: opts.replicate,
+    };
+    let first = trace.timestamp_s.first().copied().unwrap_or(0.0);
+    let mut run = Stream::new(catalog, table, scenario, opts, first, (outcomes, sink));
+    run.feed(trace, progress);
+    let ((outcomes, sink), r) = run.finish(progress);
+    (DesRun { outcomes, stats: r.stats, series: r.series, incidents: r.incidents }, sink)
+}
+
+/// What a run gives besides what its sink collected.
+#[derive(Debug, Clone)]
+pub struct StreamRun {
+    pub stats: DesStats,
+    pub series: TimeSeries,
+    /// Scripted incidents as (name, start, end) on the trace's clock.
+    pub incidents: Vec<(String, f64, f64)>,
+}
+
+/// A run fed the trace in consecutive chunks: state proportional to the requests in flight, not
+/// to the trace. Each chunk's arrivals are interleaved with the scheduled events exactly as in a
+/// run over the whole trace (an arrival waits for every event at or before its time, and events
+/// after the chunk's last arrival wait for the next chunk), so any chunking gives the same result.
+pub struct Stream<'a, S: Sink> {
+    sim: Sim<'a, S>,
+}
+
+impl<'a, S: Sink> Stream<'a, S> {
+    /// A run whose first arrival is at `first_s` (it starts the clock, the time series and the
+    /// scripted incidents' day). Finished requests go to `sink`.
+    pub fn new(
+        catalog: &'a Catalog,
+        table: &'a RoutingTable,
+        scenario: &'a Scenario,
+        opts: &DesOptions,
+        first_s: f64,
+        sink: S,
+    ) -> Stream<'a, S> {
+        Stream { sim: Sim::new(catalog, table, scenario, opts, first_s, sink) }
     }
 
-    fn finish(mut self) -> DesRun {
+    /// The next chunk of the trace: its rows are the next requests in trace order (their indices
+    /// continue from the previous chunk's), with class and origin codes of the names the routing
+    /// table was bound to. Timestamps must not decrease, within a chunk and from one to the next.
+    pub fn feed(&mut self, chunk: &Trace, progress: &dyn Fn(u64)) {
+        self.sim.run_chunk(chunk, progress);
+    }
+
+    /// Run the requests still in flight to their end.
+    pub fn finish(mut self, progress: &dyn Fn(u64)) -> (S, StreamRun) {
+        self.sim.drain();
+        progress(self.sim.unreported);
+        self.sim.finish()
+    }
+
+    /// Requests fed so far.
+    pub fn fed(&self) -> u64 {
+        self.sim.next_request
+    }
+
+    /// Requests (and hedge or abandoned attempts) in the system now, and the most there were.
+    pub fn in_flight(&self) -> (u64, u64) {
+        (self.sim.live + self.sim.live_aux, self.sim.stats.max_in_flight)
+    }
+
+    /// Slots the engine's request table has ever held: its memory, in requests.
+    pub fn state_slots(&self) -> usize {
+        self.sim.slab.len()
+    }
+}
+
+impl<'a, S: Sink> Sim<'a, S> {
+    fn new(
+        catalog: &'a Catalog,
+        table: &'a RoutingTable,
+        scenario: &'a Scenario,
+        opts: &DesOptions,
+        first: f64,
+        sink: S,
+    ) -> Sim<'a, S> {
+        let day0 = (first / 86400.0).floor() * 86400.0;
+        let endpoints: Vec<EndpointRt> = catalog
+            .endpoints
+            .iter()
+            .zip(&scenario.limits)
+            .map(|(e, l)| EndpointRt {
+                capacity: l.max_concurrency.map_or(u32::MAX, |c| c.min(u32::MAX as u64) as u32),
+                busy: 0,
+                queue: VecDeque::new(),
+                queued: 0,
+                rpm: l.rpm.map(|r| Bucket::per_minute(r, first)),
+                tpm: l.tpm.map(|r| Bucket::per_minute(r, first)),
+                availability: e.availability,
+                region: e.region_idx,
+                down: false,
+                latency_x: 1.0,
+                since: first,
+                cooldown_until: f64::NEG_INFINITY,
+                fails: VecDeque::new(),
+                recent: VecDeque::new(),
+                recent_sum: 0.0,
+                stats: EndpointStats::default(),
+            })
+            .collect();
+        let mut processes = Vec::new();
+        for (e, p) in scenario.endpoint_process.iter().enumerate() {
+            if let Some(p) = p {
+                processes.push((Scope::Endpoint(e), *p));
+            }
+        }
+        for (r, p) in scenario.region_process.iter().enumerate() {
+            if let Some(p) = p {
+                processes.push((Scope::Region(r), *p));
+            }
+        }
+        let processes: Vec<ProcessRt> = processes
+            .into_iter()
+            .enumerate()
+            .map(|(k, (scope, p))| ProcessRt {
+                scope,
+                p,
+                state: ProcState::Up,
+                next: ProcState::Up,
+                rng: RequestRng::new(opts.seed ^ PROCESS_STREAM_KEY, opts.replicate, k as u64),
+            })
+            .collect();
+        let incident_times: Vec<(f64, f64)> = scenario
+            .incidents
+            .iter()
+            .map(|i| if i.clock { (day0 + i.from_s, day0 + i.to_s) } else { (i.from_s, i.to_s) })
+            .collect();
+        let mut sim = Sim {
+            catalog,
+            table,
+            scenario,
+            segment_rules: table.segment_rule.iter().map(|&r| if r == u16::MAX { 0 } else { r }).collect(),
+            queue: EventQueue::new(),
+            endpoints,
+            processes,
+            incident_active: vec![false; scenario.incidents.len()],
+            incident_times,
+            slab: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+            live_aux: 0,
+            sink,
+            stats: DesStats {
+                sim_start_s: first,
+                per_endpoint: vec![EndpointStats::default(); catalog.endpoints.len()],
+                ..DesStats::default()
+            },
+            series: SeriesBuilder::new(scenario.bin_s, first),
+            now: first,
+            base: stream_base(opts.seed, opts.replicate),
+            next_request: 0,
+            unreported: 0,
+        };
+        for k in 0..sim.processes.len() {
+            let dt = sim.processes[k].draw();
+            sim.queue.push(first + dt, Event::Process { process: k as u32 });
+        }
+        for (k, &(from, to)) in sim.incident_times.clone().iter().enumerate() {
+            sim.queue.push(from, Event::Incident { incident: k as u32, start: true });
+            sim.queue.push(to, Event::Incident { incident: k as u32, start: false });
+        }
+        sim
+    }
+
+    /// Process this chunk's arrivals and every scheduled event before the last of them (events at
+    /// or after it may still be preceded by the next chunk's arrivals, so they wait).
+    fn run_chunk(&mut self, chunk: &Trace, progress: &dyn Fn(u64)) {
+        const PROGRESS_EVERY: u64 = 1 << 16;
+        let n = chunk.len();
+        let mut next = 0usize;
+        while next < n {
+            let t = chunk.timestamp_s[next];
+            if self.queue.arrival_first(t) {
+                self.series.advance(t);
+                self.now = t;
+                self.arrive(chunk, next);
+                self.stats.events += 1;
+                next += 1;
+                self.unreported += 1;
+                if self.unreported == PROGRESS_EVERY {
+                    progress(PROGRESS_EVERY);
+                    self.unreported = 0;
+                }
+            } else {
+                let ev = self.queue.pop().expect("arrival_first is true on an empty queue");
+                self.dispatch(ev.time(), ev.event);
+            }
+        }
+    }
+
+    /// After the last chunk: every event until no request is left.
+    fn drain(&mut self) {
+        while self.live > 0 || self.live_aux > 0 {
+            let Some(ev) = self.queue.pop() else { break };
+            self.dispatch(ev.time(), ev.event);
+        }
+    }
+
+    #[inline]
+    fn dispatch(&mut self, time: f64, event: Event) {
+        self.series.advance(time);
+        self.now = time;
+        self.stats.events += 1;
+        match event {
+            Event::Process { process } => self.process_transition(process as usize),
+            Event::Incident { incident, start } => {
+                self.incident_active[incident as usize] = start;
+                self.recompute_environment();
+            }
+            Event::Completion { slot, token } => self.completion(slot, token),
+            Event::Release { endpoint } => {
+                self.live_aux -= 1;
+                self.release(endpoint as usize);
+            }
+            Event::Hedge { slot, token } => self.launch_hedge(slot, token),
+            Event::QueueTimeout { slot, token } => self.queue_timeout(slot, token),
+            Event::Retry { slot } => {
+                self.slab[slot as usize].state = State::Waiting;
+                self.issue(slot);
+            }
+            // The engine streams arrivals from the trace; it never schedules one.
+            Event::Arrival { .. } => debug_assert!(false, "arrivals are not scheduled"),
+        }
+    }
+
+    fn finish(mut self) -> (S, StreamRun) {
         let end = self.now;
         self.stats.sim_end_s = end;
-        for (e, ep) in self.endpoints.iter_mut().enumerate() {
+        for ep in self.endpoints.iter_mut() {
             if ep.down {
                 ep.stats.down_s += end - ep.since;
             } else if ep.latency_x > 1.0 {
                 ep.stats.degraded_s += end - ep.since;
             }
-            let _ = e;
         }
         self.stats.per_endpoint = self.endpoints.into_iter().map(|e| e.stats).collect();
         let series = self.series.finish_series(end);
@@ -392,7 +570,7 @@ impl Sim<'_> {
             .zip(&self.incident_times)
             .map(|(i, &(from, to))| (i.name.clone(), from, to))
             .collect();
-        DesRun { outcomes: self.out, stats: self.stats, series, incidents }
+        (self.sink, StreamRun { stats: self.stats, series, incidents })
     }
 
     fn process_transition(&mut self, k: usize) {
@@ -459,17 +637,22 @@ impl Sim<'_> {
         &self.table.rules[r as usize]
     }
 
-    fn arrive(&mut self, i: usize, base: u64) {
-        let trace = self.trace;
-        let segment = trace.class[i] as usize * self.table.n_origins + trace.origin[i] as usize;
+    /// Row `row` of `chunk` arrives (now); it is request `self.next_request` of the trace.
+    fn arrive(&mut self, chunk: &Trace, row: usize) {
+        let i = self.next_request;
+        self.next_request += 1;
+        let origin = chunk.origin[row];
+        let segment = chunk.class[row] as usize * self.table.n_origins + origin as usize;
+        let (input_tokens, output_tokens) = (chunk.input_tokens[row], chunk.output_tokens[row]);
+        let cached_input_tokens = chunk.cached_input_tokens.as_ref().map_or(0, |c| c[row]);
         let rule_idx = self.segment_rules[segment];
-        let mut rng = RequestRng::from_base(base, i as u64);
+        let mut rng = RequestRng::from_base(self.base, i);
         let u: f64 = rng.random();
         let table = self.table;
         let rule = &table.rules[rule_idx as usize];
         let mut target = rule.pick_index(u);
         if self.scenario.gateway.strategy != Strategy::Weighted {
-            target = self.pick_by_strategy(rule_idx, i);
+            target = self.pick_by_strategy(rule_idx, input_tokens, cached_input_tokens, output_tokens);
         } else if self.scenario.gateway.cooldown.is_some() && self.cooling(rule.targets[target]) {
             // Re-draw among the targets that are not cooling down, by their weights, with the same u.
             let weight = |t: usize| rule.cum_weights[t] - if t == 0 { 0.0 } else { rule.cum_weights[t - 1] };
@@ -490,7 +673,12 @@ impl Sim<'_> {
         }
         let endpoint = rule.targets[target];
         let flight = InFlight {
-            request: i as u32,
+            request: i,
+            input_tokens,
+            output_tokens,
+            cached_input_tokens,
+            segment: segment as u32,
+            origin,
             rng,
             rule: rule_idx,
             target: target as u16,
@@ -603,8 +791,8 @@ impl Sim<'_> {
         let Some(parent) = parent else {
             // Its request was answered already: a successful answer is billed all the same.
             if let Some((e, _)) = served {
-                let i = self.slab[child as usize].request as usize;
-                self.stats.hedge_extra_cost_usd += self.cost_of(e, i);
+                // The slot is free but still holds the request's figures.
+                self.stats.hedge_extra_cost_usd += self.cost_of(e, child);
             }
             return;
         };
@@ -626,15 +814,15 @@ impl Sim<'_> {
         }
     }
 
-    fn cost_of(&self, e: u16, i: usize) -> f64 {
-        let t = self.trace;
-        let cached = t.cached_input_tokens.as_ref().map_or(0, |c| c[i]);
-        self.catalog.endpoints[e as usize].prices.cost_usd(t.input_tokens[i], cached, t.output_tokens[i])
+    /// What serving the request in `slot` at `e` costs.
+    fn cost_of(&self, e: u16, slot: u32) -> f64 {
+        let f = &self.slab[slot as usize];
+        self.catalog.endpoints[e as usize].prices.cost_usd(f.input_tokens, f.cached_input_tokens, f.output_tokens)
     }
 
     /// The primary's position among the rule's targets under a load-aware strategy. Targets
     /// cooling down are left out unless all are; ties go to the earlier target.
-    fn pick_by_strategy(&mut self, rule_idx: u16, i: usize) -> usize {
+    fn pick_by_strategy(&mut self, rule_idx: u16, input_tokens: u32, cached: u32, output_tokens: u32) -> usize {
         let now = self.now;
         let window = self.scenario.gateway.latency_window_s;
         let table = self.table;
@@ -672,14 +860,12 @@ impl Sim<'_> {
                 if ep.recent.is_empty() { 0.0 } else { ep.recent_sum / ep.recent.len() as f64 }
             }),
             Strategy::CheapestFirst => {
-                let tr = self.trace;
-                let cached = tr.cached_input_tokens.as_ref().map_or(0, |c| c[i]);
-                let tokens = tr.input_tokens[i] as f64 + tr.output_tokens[i] as f64;
+                let tokens = input_tokens as f64 + output_tokens as f64;
                 let cost = |t: usize| {
                     self.catalog.endpoints[rule.targets[t] as usize].prices.cost_usd(
-                        tr.input_tokens[i],
+                        input_tokens,
                         cached,
-                        tr.output_tokens[i],
+                        output_tokens,
                     )
                 };
                 let has_room = |t: usize| {
@@ -720,11 +906,11 @@ impl Sim<'_> {
         }
         self.stats.attempts += 1;
         self.endpoints[e].stats.attempts += 1;
-        let i = self.slab[s].request as usize;
         // Rate limits: a request that does not fit gets a 429 at once.
         let ep = &mut self.endpoints[e];
         if ep.rpm.is_some() || ep.tpm.is_some() {
-            let tokens = self.trace.input_tokens[i] as f64 + self.trace.output_tokens[i] as f64;
+            let f = &self.slab[s];
+            let tokens = f.input_tokens as f64 + f.output_tokens as f64;
             let mut retry_after: f64 = 0.0;
             if let Some(b) = &mut ep.rpm {
                 b.refill(now);
@@ -751,7 +937,7 @@ impl Sim<'_> {
         let ep = &self.endpoints[e];
         let model = &self.catalog.endpoints[e];
         let (down, latency_x, availability) = (ep.down, ep.latency_x, ep.availability);
-        let output_tokens = self.trace.output_tokens[i];
+        let output_tokens = self.slab[s].output_tokens;
         let f = &mut self.slab[s];
         let ok = f.rng.random::<f64>() < availability && !down;
         let ttft = model.ttft.sample(&mut f.rng) * latency_x;
@@ -796,7 +982,7 @@ impl Sim<'_> {
         let now = self.now;
         let s = slot as usize;
         let timeout = self.rule(self.slab[s].rule).timeout_s;
-        let origin = self.trace.origin[self.slab[s].request as usize] as usize;
+        let origin = self.slab[s].origin as usize;
         let e = self.slab[s].endpoint as usize;
         if !self.scenario.slowdown.is_empty() {
             let ep = &self.endpoints[e];
@@ -992,25 +1178,27 @@ impl Sim<'_> {
     fn finish_with(&mut self, slot: u32, served: Option<u16>, status: Status, latency: f64, attempts: u16) {
         self.abandon_other_attempts(slot);
         let f = &self.slab[slot as usize];
-        let (i, wait_total_s) = (f.request as usize, f.wait_total_s);
+        let wait_total_s = f.wait_total_s;
         let rule = &self.table.rules[f.rule as usize];
-        self.out.primary[i] = rule.targets[f.target as usize];
-        self.out.served[i] = served.unwrap_or(NOT_SERVED);
-        self.out.attempts[i] = attempts as u8;
-        self.out.status[i] = status;
-        self.out.latency_s[i] = latency;
+        let done = Done {
+            segment: f.segment,
+            target: f.target,
+            primary: rule.targets[f.target as usize],
+            attempts: attempts as u8,
+            status,
+            served: served.unwrap_or(NOT_SERVED),
+            latency_s: latency,
+            input_tokens: f.input_tokens,
+            cached_input_tokens: f.cached_input_tokens,
+            output_tokens: f.output_tokens,
+        };
+        self.sink.request_done(f.request, &done);
         if wait_total_s > 0.0 {
             self.stats.requests_that_waited += 1;
             self.stats.wait_s_total += wait_total_s;
             self.stats.max_wait_s = self.stats.max_wait_s.max(wait_total_s);
         }
-        let served_figures = served.map(|e| {
-            let t = self.trace;
-            let cached = t.cached_input_tokens.as_ref().map_or(0, |c| c[i]);
-            let cost =
-                self.catalog.endpoints[e as usize].prices.cost_usd(t.input_tokens[i], cached, t.output_tokens[i]);
-            (latency, cost)
-        });
+        let served_figures = served.map(|e| (latency, self.cost_of(e, slot)));
         self.series.finish(self.now, served_figures);
         self.free_slot(slot);
         self.live -= 1;
@@ -1022,8 +1210,7 @@ impl Sim<'_> {
     fn abandon_other_attempts(&mut self, slot: u32) {
         let now = self.now;
         let f = &self.slab[slot as usize];
-        let (own_state, e, pending, end_at, i) =
-            (f.state, f.endpoint as usize, f.pending, f.end_at, f.request as usize);
+        let (own_state, e, pending, end_at) = (f.state, f.endpoint as usize, f.pending, f.end_at);
         match own_state {
             State::Queued => {
                 self.endpoints[e].queued -= 1;
@@ -1033,7 +1220,7 @@ impl Sim<'_> {
                 self.live_aux += 1;
                 self.queue.push(end_at, Event::Release { endpoint: e as u16 });
                 if pending == Status::Ok {
-                    self.stats.hedge_extra_cost_usd += self.cost_of(e as u16, i);
+                    self.stats.hedge_extra_cost_usd += self.cost_of(e as u16, slot);
                 }
             }
             State::Waiting | State::AwaitHedge => {}
@@ -1051,4 +1238,63 @@ impl Sim<'_> {
             // In service: its completion finds no parent, frees its slot and bills it if it succeeded.
         }
     }
+}
+
+/// Finished requests per batch handed to a sink thread.
+const BATCH: usize = 4096;
+
+/// The sending end of [`pipelined`]: buffers finished requests and hands them over in batches.
+pub struct BatchSink {
+    buf: Vec<(u64, Done)>,
+    tx: std::sync::mpsc::SyncSender<Vec<(u64, Done)>>,
+    /// Emptied batches coming back, so that buffers are reused rather than allocated.
+    spare: std::sync::mpsc::Receiver<Vec<(u64, Done)>>,
+}
+
+impl BatchSink {
+    fn flush(&mut self) {
+        let next = self.spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+        let full = std::mem::replace(&mut self.buf, next);
+        // The receiver lives until every batch is in (see `pipelined`).
+        let _ = self.tx.send(full);
+    }
+}
+
+impl Sink for BatchSink {
+    #[inline]
+    fn request_done(&mut self, request: u64, done: &Done) {
+        self.buf.push((request, *done));
+        if self.buf.len() == BATCH {
+            self.flush();
+        }
+    }
+}
+
+/// Run `run` with a sink that hands every finished request, in order, to `inner` on a thread of
+/// its own: the metrics' per-request work leaves the event loop's thread (a replicate is one
+/// thread; a machine with a core to spare gains it). `inner` sees exactly the sequence it would
+/// see inline, so results are identical.
+pub fn pipelined<S: Sink + Send, R>(inner: S, run: impl FnOnce(BatchSink) -> (R, BatchSink)) -> (R, S) {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(u64, Done)>>(8);
+    let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<(u64, Done)>>();
+    std::thread::scope(|scope| {
+        let consumer = scope.spawn(move || {
+            let mut inner = inner;
+            for mut batch in rx {
+                for (request, done) in &batch {
+                    inner.request_done(*request, done);
+                }
+                batch.clear();
+                let _ = back_tx.send(batch);
+            }
+            inner
+        });
+        let (result, mut sink) = run(BatchSink { buf: Vec::with_capacity(BATCH), tx, spare: back_rx });
+        if !sink.buf.is_empty() {
+            sink.flush();
+        }
+        drop(sink);
+        let inner = consumer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (result, inner)
+    })
 }

@@ -190,6 +190,9 @@ pub struct Collector<'a> {
     segment_hist: Vec<u32>,
     /// `endpoint_hist[endpoint * N_BUCKETS + bucket]`, likewise by serving endpoint.
     endpoint_hist: Vec<u32>,
+    /// Per group, a quantile sketch of served latencies (only in a [`Context::sketching_collector`],
+    /// for outcomes that are not kept).
+    sketches: Vec<quantile::Sketch>,
 }
 
 impl Observer for Collector<'_> {
@@ -204,25 +207,10 @@ impl Observer for Collector<'_> {
         served: u16,
         latency_s: f64,
     ) {
-        let ctx = self.ctx;
-        let trace = ctx.trace;
-        let seg = &ctx.segments[segment];
-        let cell =
-            &mut self.cells[seg.cell_base + (target * seg.max_attempts + attempts as usize - 1) * 3 + status as usize];
-        cell.n += 1;
-        cell.input_tokens += trace.input_tokens[i] as u64;
-        cell.output_tokens += trace.output_tokens[i] as u64;
-        if let Some(c) = &trace.cached_input_tokens {
-            cell.cached_tokens += c[i] as u64;
-        }
-        if served != NOT_SERVED {
-            // Truncating to whole nanoseconds: the mean is exact to 1 ns.
-            cell.latency_ns += (latency_s * 1e9) as i64 as u128; // one instruction, unlike `as u64`
-            cell.latency_max = cell.latency_max.max(latency_s);
-            let b = bucket(latency_s);
-            self.segment_hist[segment * N_BUCKETS + b] += 1;
-            self.endpoint_hist[served as usize * N_BUCKETS + b] += 1;
-        }
+        let trace = self.ctx.trace;
+        let cached = trace.cached_input_tokens.as_ref().map_or(0, |c| c[i]);
+        let tokens = [trace.input_tokens[i], cached, trace.output_tokens[i]];
+        self.add(segment, target, attempts, status, served, latency_s, tokens);
     }
 
     fn merge(mut self, other: Self) -> Self {
@@ -240,7 +228,50 @@ impl Observer for Collector<'_> {
         for (a, b) in self.endpoint_hist.iter_mut().zip(&other.endpoint_hist) {
             *a += b;
         }
+        for (a, b) in self.sketches.iter_mut().zip(&other.sketches) {
+            a.merge(b);
+        }
         self
+    }
+}
+
+impl Collector<'_> {
+    /// One request, with its token counts `[input, cached input, output]` given rather than read
+    /// from the trace (for an engine fed the trace in chunks).
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub fn add(
+        &mut self,
+        segment: usize,
+        target: usize,
+        attempts: u8,
+        status: Status,
+        served: u16,
+        latency_s: f64,
+        [input_tokens, cached_tokens, output_tokens]: [u32; 3],
+    ) {
+        let ctx = self.ctx;
+        let seg = &ctx.segments[segment];
+        let cell =
+            &mut self.cells[seg.cell_base + (target * seg.max_attempts + attempts as usize - 1) * 3 + status as usize];
+        cell.n += 1;
+        cell.input_tokens += input_tokens as u64;
+        cell.output_tokens += output_tokens as u64;
+        cell.cached_tokens += cached_tokens as u64;
+        if served != NOT_SERVED {
+            // Truncating to whole nanoseconds: the mean is exact to 1 ns.
+            cell.latency_ns += (latency_s * 1e9) as i64 as u128; // one instruction, unlike `as u64`
+            cell.latency_max = cell.latency_max.max(latency_s);
+            let b = bucket(latency_s);
+            self.segment_hist[segment * N_BUCKETS + b] += 1;
+            self.endpoint_hist[served as usize * N_BUCKETS + b] += 1;
+            if !self.sketches.is_empty() {
+                let [model_group, endpoint_group] = ctx.endpoint_groups[served as usize];
+                for group in [0, seg.class_group, seg.origin_group, model_group, endpoint_group] {
+                    self.sketches[group].add(latency_s);
+                }
+            }
+        }
     }
 }
 
@@ -302,7 +333,35 @@ impl<'a> Context<'a> {
             cells: vec![Cell::default(); self.layout.n_cells],
             segment_hist: vec![0; self.segments.len() * N_BUCKETS],
             endpoint_hist: vec![0; self.groups.n_endpoints * N_BUCKETS],
+            sketches: Vec::new(),
         }
+    }
+
+    /// A collector that also sketches every group's latencies, for [`Context::summarize_sketched`]
+    /// when the outcomes are not kept (a streamed trace).
+    pub fn sketching_collector(&self) -> Collector<'_> {
+        Collector { sketches: vec![quantile::Sketch::new(); self.groups.len()], ..self.collector() }
+    }
+
+    /// The summary of requests that `collected` (a [`Context::sketching_collector`]) has seen, without
+    /// their outcomes: every figure is exact (integer sums, as in [`Context::summarize`]) except
+    /// the latency quantiles, which come from the sketches, within
+    /// [`quantile::Sketch::RELATIVE_ERROR`] of the exact ones. The context's trace only names the
+    /// classes and origins; `n_requests` and `skipped_rows` are the streamed trace's.
+    pub fn summarize_sketched(
+        &self,
+        collected: Collector<'_>,
+        n_requests: u64,
+        skipped_rows: u64,
+        seed: u64,
+        replicate: u32,
+    ) -> Summary {
+        let quantiles: Vec<Option<[f64; 4]>> =
+            collected.sketches.iter().map(|s| s.quantiles(&QUANTILES).map(|q| [q[0], q[1], q[2], q[3]])).collect();
+        let mut summary = self.summary_with(&collected.cells, &quantiles, seed, replicate);
+        summary.n_requests = n_requests;
+        summary.skipped_rows = skipped_rows;
+        summary
     }
 
     /// Every group's latency histogram (`[group * N_BUCKETS + bucket]`) from a collector's

@@ -94,3 +94,206 @@ mod tests {
         assert_eq!(type7(&mut [], &[0.5]), None);
     }
 }
+
+/// A mergeable quantile sketch for non-negative values with a relative error of at most
+/// [`Sketch::RELATIVE_ERROR`] (2^-11, about 0.049%) on every type-7 quantile.
+///
+/// A value falls in the bucket of its IEEE-754 exponent and the top [`Sketch::MANTISSA_BITS`]
+/// bits of its mantissa, so a bucket spans `[lo, lo (1 + 2^-10))` and its midpoint is within
+/// 2^-11 of any value in it, relative to the value. A quantile is read off as the midpoints of
+/// the buckets holding the order statistics it needs (clamped to the exact minimum and maximum),
+/// interpolated as type 7 does; a convex combination of values each within 2^-11 is within 2^-11
+/// of the exact combination. Counts are integers, so merging sketches in any order gives the same
+/// sketch, and memory is one page of 1024 counts per octave that ever held a value (a latency
+/// sketch touches a dozen or so), however many values it has seen. Zeros are counted apart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sketch {
+    /// Per IEEE exponent (0..2048), the counts of its 1024 sub-buckets, allocated on first use.
+    pages: Vec<Option<Box<[u32; PAGE]>>>,
+    zeros: u64,
+    n: u64,
+    min: f64,
+    max: f64,
+}
+
+const PAGE: usize = 1 << Sketch::MANTISSA_BITS;
+
+impl Default for Sketch {
+    fn default() -> Self {
+        Sketch::new()
+    }
+}
+
+impl Sketch {
+    /// Mantissa bits that pick a value's bucket within its octave.
+    pub const MANTISSA_BITS: u32 = 10;
+    /// The largest relative error of a quantile read from the sketch: half a bucket's width.
+    pub const RELATIVE_ERROR: f64 = 1.0 / (2u64 << Sketch::MANTISSA_BITS) as f64;
+
+    pub fn new() -> Sketch {
+        Sketch { pages: Vec::new(), zeros: 0, n: 0, min: f64::INFINITY, max: f64::NEG_INFINITY }
+    }
+
+    /// Values seen.
+    pub fn len(&self) -> u64 {
+        self.n
+    }
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Add a value (finite, >= 0; anything else counts as 0).
+    #[inline]
+    pub fn add(&mut self, x: f64) {
+        self.n += 1;
+        self.min = self.min.min(x);
+        self.max = self.max.max(x);
+        if x.is_nan() || x <= 0.0 || x.is_infinite() {
+            self.zeros += 1;
+            return;
+        }
+        let bits = x.to_bits();
+        let exponent = (bits >> 52) as usize;
+        let sub = ((bits >> (52 - Self::MANTISSA_BITS)) as usize) & (PAGE - 1);
+        if exponent >= self.pages.len() {
+            self.pages.resize_with(exponent + 1, || None);
+        }
+        let page = self.pages[exponent].get_or_insert_with(|| Box::new([0; PAGE]));
+        page[sub] += 1;
+    }
+
+    /// Add every count of `other`.
+    pub fn merge(&mut self, other: &Sketch) {
+        if other.pages.len() > self.pages.len() {
+            self.pages.resize_with(other.pages.len(), || None);
+        }
+        for (mine, theirs) in self.pages.iter_mut().zip(&other.pages) {
+            if let Some(theirs) = theirs {
+                let page = mine.get_or_insert_with(|| Box::new([0; PAGE]));
+                for (a, b) in page.iter_mut().zip(theirs.iter()) {
+                    *a += b;
+                }
+            }
+        }
+        self.zeros += other.zeros;
+        self.n += other.n;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+    }
+
+    /// Type-7 quantiles at each of `qs` (ascending, in [0, 1]), each within
+    /// [`Sketch::RELATIVE_ERROR`] of the exact value; `None` if empty.
+    pub fn quantiles(&self, qs: &[f64]) -> Option<Vec<f64>> {
+        if self.n == 0 {
+            return None;
+        }
+        debug_assert!(qs.windows(2).all(|w| w[0] <= w[1]), "quantiles must be ascending");
+        // The order statistics needed, ascending, found in one walk over the buckets.
+        let mut ranks: Vec<u64> = Vec::with_capacity(2 * qs.len());
+        for &q in qs {
+            let pos = (self.n - 1) as f64 * q;
+            let k = pos.floor() as u64;
+            ranks.push(k);
+            ranks.push((k + 1).min(self.n - 1));
+        }
+        let mut sorted = ranks.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let mut values = Vec::with_capacity(sorted.len());
+        let mut wanted = sorted.iter().peekable();
+        let mut below = self.zeros;
+        while wanted.peek().is_some_and(|&&k| k < below) {
+            wanted.next();
+            values.push(0.0);
+        }
+        'walk: for (exponent, page) in self.pages.iter().enumerate() {
+            let Some(page) = page else { continue };
+            for (sub, &count) in page.iter().enumerate() {
+                if count == 0 {
+                    continue;
+                }
+                below += u64::from(count);
+                while wanted.peek().is_some_and(|&&k| k < below) {
+                    wanted.next();
+                    let lo = f64::from_bits(((exponent as u64) << 52) | ((sub as u64) << (52 - Self::MANTISSA_BITS)));
+                    let width = f64::from_bits(((exponent as u64) << 52) | (1u64 << (52 - Self::MANTISSA_BITS)))
+                        - f64::from_bits((exponent as u64) << 52);
+                    values.push((lo + width / 2.0).clamp(self.min.max(0.0), self.max));
+                }
+                if wanted.peek().is_none() {
+                    break 'walk;
+                }
+            }
+        }
+        let value_of = |k: u64| values[sorted.binary_search(&k).expect("rank collected")];
+        Some(
+            qs.iter()
+                .map(|&q| {
+                    let pos = (self.n - 1) as f64 * q;
+                    let k = pos.floor() as u64;
+                    let lo = value_of(k);
+                    let frac = pos - k as f64;
+                    if k + 1 < self.n && frac > 0.0 { lo + (value_of(k + 1) - lo) * frac } else { lo }
+                })
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod sketch_tests {
+    use super::*;
+    use rand::{RngExt, SeedableRng, rngs::Xoshiro256PlusPlus};
+
+    fn check(xs: &[f64]) {
+        let mut sketch = Sketch::new();
+        xs.iter().for_each(|&x| sketch.add(x));
+        let qs = [0.0, 0.001, 0.25, 0.5, 0.9, 0.99, 0.999, 1.0];
+        let got = sketch.quantiles(&qs).unwrap();
+        let exact = type7(&mut xs.to_vec(), &qs).unwrap();
+        for ((g, e), q) in got.iter().zip(&exact).zip(qs) {
+            let rel = if *e == 0.0 { g.abs() } else { (g - e).abs() / e };
+            assert!(
+                rel <= Sketch::RELATIVE_ERROR,
+                "n={} q={q}: sketch {g} vs exact {e}, relative error {rel:e} > {:e}",
+                xs.len(),
+                Sketch::RELATIVE_ERROR
+            );
+        }
+    }
+
+    #[test]
+    fn quantiles_are_within_the_documented_relative_error_of_the_exact_ones() {
+        const { assert!(Sketch::RELATIVE_ERROR <= 0.001, "the issue asks for at most 0.1%") };
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(11);
+        for n in [1usize, 2, 3, 7, 100, 1000, 50_000] {
+            // Lognormal-ish latencies over six decades, with ties and zeros mixed in.
+            let xs: Vec<f64> = (0..n)
+                .map(|k| match k % 17 {
+                    0 => 0.0,
+                    1 => 1.5,
+                    _ => (rng.random::<f64>() * 14.0 - 7.0).exp(),
+                })
+                .collect();
+            check(&xs);
+        }
+        check(&[3.0; 10]);
+        check(&[1e-300, 1e300]);
+    }
+
+    #[test]
+    fn merging_in_any_split_gives_the_same_sketch() {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
+        let xs: Vec<f64> = (0..10_000).map(|_| rng.random::<f64>() * 40.0).collect();
+        let mut whole = Sketch::new();
+        xs.iter().for_each(|&x| whole.add(x));
+        for cut in [0, 1, 4321, 10_000] {
+            let (mut a, mut b) = (Sketch::new(), Sketch::new());
+            xs[..cut].iter().for_each(|&x| a.add(x));
+            xs[cut..].iter().for_each(|&x| b.add(x));
+            b.merge(&a);
+            assert_eq!(b, whole, "split at {cut}");
+        }
+        assert_eq!(Sketch::new().quantiles(&[0.5]), None);
+    }
+}

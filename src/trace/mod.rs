@@ -14,6 +14,7 @@
 pub mod import;
 pub mod read;
 pub mod stats;
+pub mod stream;
 pub mod synth;
 pub mod write;
 

@@ -1350,6 +1350,15 @@ impl<'a> Builder<'a> {
             };
             return Err(Error::one(Problem::new(Place::file(path), message, fix)));
         }
+        let mut trace = self.into_trace(opts);
+        shrink(&mut trace);
+        sort_by_time(&mut trace);
+        Ok(trace)
+    }
+
+    /// The good rows as a trace, in file order (neither sorted nor checked for being empty).
+    fn into_trace(self, opts: &ReadOptions) -> Trace {
+        let path = self.reporter.path;
         let n = self.ts.len();
         let (class_names, class) = if self.has[Col::Class.idx()] {
             let (names, remap) = self.class_dict.into_sorted();
@@ -1384,7 +1393,7 @@ impl<'a> Builder<'a> {
             status: keep(Col::Status).then_some(status),
             cost_usd: keep(Col::Cost).then_some(cost_usd),
         };
-        let mut trace = Trace {
+        Trace {
             source: path.display().to_string(),
             timestamp_s: self.ts,
             class,
@@ -1397,10 +1406,14 @@ impl<'a> Builder<'a> {
             recorded,
             skipped_rows: if opts.skip_bad_rows { self.n_bad } else { 0 },
             sorted_on_load: false,
-        };
-        shrink(&mut trace);
-        sort_by_time(&mut trace);
-        Ok(trace)
+        }
+    }
+
+    /// One chunk of a streamed file: its good rows in file order, and its bad rows' problems.
+    fn into_chunk(mut self, opts: &ReadOptions) -> RawChunk {
+        let bad = std::mem::take(&mut self.bad);
+        let (rows, n_bad) = (self.rows, self.n_bad);
+        RawChunk { trace: self.into_trace(opts), rows, bad, n_bad }
     }
 }
 
@@ -2162,43 +2175,76 @@ const TEXT_COLS: [Col; 4] = [Col::RequestId, Col::Model, Col::Region, Col::Statu
 /// The recorded number columns, in the order of [`Chunk::nums`].
 const NUM_COLS: [Col; 3] = [Col::Latency, Col::Ttft, Col::Cost];
 
+/// A Parquet file's layout: its metadata, columns and non-empty row groups.
+struct ParquetFile {
+    metadata: std::sync::Arc<FileMetadata>,
+    layout: Layout,
+    /// The field to decode each used column as.
+    fields: [Option<ArrowField>; N_COLS],
+    /// Non-empty row groups and their row counts.
+    groups: Vec<usize>,
+    sizes: Vec<usize>,
+}
+
+impl ParquetFile {
+    fn open(path: &Path, opts: &ReadOptions) -> Result<ParquetFile> {
+        let err = polars_err(path, "Parquet");
+        let (schema, metadata) = {
+            let mut reader = ParquetReader::new(open(path)?);
+            let schema = reader.schema().map_err(&err)?;
+            let metadata = reader.get_metadata().map_err(&err)?.clone();
+            (schema, metadata)
+        };
+        let names: Vec<String> = schema.iter_names().map(|s| s.to_string()).collect();
+        let layout = resolve_columns(&names, opts, path)?;
+        let groups: Vec<usize> =
+            (0..metadata.row_groups.len()).filter(|&g| metadata.row_groups[g].num_rows() > 0).collect();
+        let sizes: Vec<usize> = groups.iter().map(|&g| metadata.row_groups[g].num_rows()).collect();
+        let mut fields: [Option<ArrowField>; N_COLS] = Default::default();
+        for (col, i) in layout.present() {
+            fields[col.idx()] = schema.get_at_index(i).map(|(_, field)| decoded_field(field));
+        }
+        Ok(ParquetFile { metadata, layout, fields, groups, sizes })
+    }
+}
+
 fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<Trace> {
-    let err = polars_err(path, "Parquet");
-    let (schema, metadata) = {
-        let mut reader = ParquetReader::new(open(path)?);
-        let schema = reader.schema().map_err(&err)?;
-        let metadata = reader.get_metadata().map_err(&err)?.clone();
-        (schema, metadata)
-    };
-    let names: Vec<String> = schema.iter_names().map(|s| s.to_string()).collect();
-    let layout = resolve_columns(&names, opts, path)?;
-    let groups: Vec<usize> =
-        (0..metadata.row_groups.len()).filter(|&g| metadata.row_groups[g].num_rows() > 0).collect();
-    let sizes: Vec<usize> = groups.iter().map(|&g| metadata.row_groups[g].num_rows()).collect();
+    let file = ParquetFile::open(path, opts)?;
+    parquet_part(path, opts, &file, 0..file.groups.len(), 0)?.finish(opts)
+}
+
+/// Read row groups `part` (indices into `file.groups`), whose first row is data row `row_base` of
+/// the file, into a builder holding their good rows, or their bad rows' problems if there are any
+/// and `--skip-bad-rows` is not given.
+fn parquet_part<'p>(
+    path: &'p Path,
+    opts: &ReadOptions,
+    file: &ParquetFile,
+    part: std::ops::Range<usize>,
+    row_base: usize,
+) -> Result<Builder<'p>> {
+    let ParquetFile { metadata, layout, fields, .. } = file;
+    let groups = &file.groups[part.clone()];
+    let sizes = &file.sizes[part];
     let starts: Vec<usize> = sizes
         .iter()
-        .scan(0, |next, &size| {
+        .scan(row_base, |next, &size| {
             let start = *next;
             *next += size;
             Some(start)
         })
         .collect();
     let n: usize = sizes.iter().sum();
-    // The field to decode each used column as.
-    let mut fields: [Option<ArrowField>; N_COLS] = Default::default();
-    for (col, i) in layout.present() {
-        fields[col.idx()] = schema.get_at_index(i).map(|(_, field)| decoded_field(field));
-    }
 
-    let mut cols = Columns::new(&layout, n);
-    let mut tasks = cols.split(&layout, &sizes);
+    let mut cols = Columns::new(layout, n);
+    let mut tasks = cols.split(layout, sizes);
     // Row group by row group, so that the threads move through the file together.
     tasks.sort_by_key(|(g, col, _)| (*g, col.idx()));
     let done: Vec<Result<(usize, Col, ColReport, LocalDict)>> = tasks
         .into_par_iter()
         .map(|(g, col, out)| {
             let field = fields[col.idx()].as_ref().expect("a field for every used column");
-            let (report, dict) = parquet_column(path, &metadata, groups[g], field, col, out)?;
+            let (report, dict) = parquet_column(path, metadata, groups[g], field, col, out)?;
             Ok((g, col, report, dict))
         })
         .collect();
@@ -2230,28 +2276,34 @@ fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<Trace> {
     bad_rows.sort_unstable();
     bad_rows.dedup();
     if layout.has(Col::Cached) {
+        // Rows are numbered from the file's start; the columns hold this part's rows only.
+        bad_rows.iter_mut().for_each(|r| *r -= row_base);
+        bad_cells.iter_mut().for_each(|c| c.row -= row_base);
         check_cached(&cols.cached, &cols.input, &mut bad_rows, &mut bad_cells);
+        bad_rows.iter_mut().for_each(|r| *r += row_base);
+        bad_cells.iter_mut().for_each(|c| c.row += row_base);
     }
     // The first bad rows overall are among each column chunk's first bad cells.
     bad_cells.sort_by_key(|c| (c.row, c.col.map_or(usize::MAX, |c| c.idx())));
     bad_cells.dedup_by_key(|c| c.row);
     bad_cells.truncate(MAX_REPORTED);
 
-    let mut builder = Builder::new(path, &layout, None);
+    let mut builder = Builder::new(path, layout, None);
     builder.rows = n;
     builder.n_bad = bad_rows.len();
     builder.bad = bad_cells.iter().map(|cell| builder.reporter.problem(cell, 0, 0)).collect();
     if builder.n_bad > 0 && !opts.skip_bad_rows {
-        return builder.finish(opts);
+        return Ok(builder);
     }
+    bad_rows.iter_mut().for_each(|r| *r -= row_base);
     // Local codes become codes into the sorted names of the whole file.
     let mut class_dict = GlobalDict::default();
     if layout.has(Col::Class) {
-        class_dict = settle_codes(&mut cols.class, &class_dicts, &sizes).ok_or_else(|| too_many(Col::Class))?;
+        class_dict = settle_codes(&mut cols.class, &class_dicts, sizes).ok_or_else(|| too_many(Col::Class))?;
     }
     let mut origin_dict = GlobalDict::default();
     if layout.has(Col::Origin) {
-        origin_dict = settle_codes(&mut cols.origin, &origin_dicts, &sizes).ok_or_else(|| too_many(Col::Origin))?;
+        origin_dict = settle_codes(&mut cols.origin, &origin_dicts, sizes).ok_or_else(|| too_many(Col::Origin))?;
     }
     if !bad_rows.is_empty() {
         cols.drop_rows(&bad_rows);
@@ -2270,7 +2322,7 @@ fn read_parquet(path: &Path, opts: &ReadOptions) -> Result<Trace> {
     builder.origin_dict = origin_dict;
     builder.text = text;
     builder.nums = nums;
-    builder.finish(opts)
+    Ok(builder)
 }
 
 /// The field to decode a column as: dictionary-typed columns (pandas or polars categoricals) as
@@ -2868,6 +2920,159 @@ fn compact_dict(codes: &mut [u32], dict: LocalDict) -> LocalDict {
         *c = used[old];
     }
     out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading in chunks (a streamed trace): the same conversions and checks, a bounded piece at a time.
+
+/// One chunk of a file read in pieces: its good rows in file order (class and origin codes local
+/// to the chunk), the data rows it covered (good and bad), and its bad rows' problems.
+pub(crate) struct RawChunk {
+    pub trace: Trace,
+    pub rows: usize,
+    pub bad: Vec<Problem>,
+    pub n_bad: usize,
+}
+
+/// A trace file read a chunk at a time: Parquet a row group (or several, up to about `chunk_rows`
+/// rows) at a time, plain or gzip-compressed CSV in batches of whole lines (about `chunk_rows`
+/// rows). Memory is one chunk, whatever the file's length.
+pub(crate) struct ChunkReader<'p> {
+    path: &'p Path,
+    opts: ReadOptions,
+    chunk_rows: usize,
+    /// Data rows read so far (good and bad), and CSV lines.
+    rows: usize,
+    lines: usize,
+    source: ChunkSource,
+}
+
+enum ChunkSource {
+    Parquet { file: Box<ParquetFile>, next_group: usize },
+    Csv { src: Box<dyn Read + Send>, layout: Box<Layout>, carry: Vec<u8>, eof: bool, spare: Vec<u8> },
+}
+
+impl<'p> ChunkReader<'p> {
+    pub(crate) fn open(path: &'p Path, opts: &ReadOptions, chunk_rows: usize) -> Result<ChunkReader<'p>> {
+        let format = opts.format.or_else(|| TraceFormat::from_path(path));
+        let cannot = |what: &str| {
+            Error::one(Problem::new(
+                Place::file(path),
+                format!("{what} cannot be streamed (read in chunks)"),
+                "convert it once with `switchyard trace convert FILE day.parquet` (sorting it by time), or run without --stream",
+            ))
+        };
+        let source = match format {
+            Some(TraceFormat::Parquet) => {
+                check_map(opts)?;
+                ChunkSource::Parquet { file: Box::new(ParquetFile::open(path, opts)?), next_group: 0 }
+            }
+            Some(TraceFormat::Csv) | Some(TraceFormat::CsvGz) => {
+                check_map(opts)?;
+                let gz = format == Some(TraceFormat::CsvGz) || is_gzip(path)?;
+                let file = open(path)?;
+                let mut src: Box<dyn Read + Send> = if gz {
+                    Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, file)))
+                } else {
+                    Box::new(file)
+                };
+                let first = read_batch(&mut src, &[], 1 << 16, Vec::new()).map_err(|e| Error::io(path, e))?;
+                let bom = if first.buf.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+                let data = &first.buf[bom.min(first.cut)..first.cut];
+                if data.iter().all(|b| b.is_ascii_whitespace()) {
+                    return Err(Error::one(Problem::new(
+                        Place::file(path),
+                        "is empty; expected a header line, then one row per request",
+                        "write a header such as `timestamp_s,class,origin_region,input_tokens,output_tokens`, then the rows",
+                    )));
+                }
+                let header_end = data.iter().position(|&b| b == b'\n').map_or(data.len(), |p| p + 1);
+                let header = String::from_utf8_lossy(&data[..header_end]);
+                let names: Vec<String> =
+                    header.trim_end_matches(['\n', '\r']).split(',').map(|s| s.to_string()).collect();
+                let layout = resolve_columns(&names, opts, path)?;
+                let carry = first.buf[bom + header_end..].to_vec();
+                ChunkSource::Csv { src, layout: Box::new(layout), carry, eof: first.eof, spare: Vec::new() }
+            }
+            Some(TraceFormat::Ndjson) => return Err(cannot("an NDJSON trace")),
+            Some(f) => return Err(cannot(&format!("a {} log (an importer's input)", f.name()))),
+            None => {
+                return Err(Error::one(Problem::new(
+                    Place::file(path),
+                    "cannot tell the trace format from the file name",
+                    "name the file .csv, .csv.gz or .parquet, or pass --format csv|csv-gz|parquet",
+                )));
+            }
+        };
+        Ok(ChunkReader { path, opts: opts.clone(), chunk_rows: chunk_rows.max(1), rows: 0, lines: 0, source })
+    }
+
+    /// The next chunk, or `None` at the end of the file.
+    pub(crate) fn next_chunk(&mut self) -> Result<Option<RawChunk>> {
+        let path = self.path;
+        match &mut self.source {
+            ChunkSource::Parquet { file, next_group } => {
+                if *next_group >= file.groups.len() {
+                    return Ok(None);
+                }
+                let start = *next_group;
+                let mut end = start + 1;
+                let mut rows = file.sizes[start];
+                while end < file.groups.len() && rows + file.sizes[end] <= self.chunk_rows {
+                    rows += file.sizes[end];
+                    end += 1;
+                }
+                *next_group = end;
+                let builder = parquet_part(path, &self.opts, file, start..end, self.rows)?;
+                self.rows += rows;
+                Ok(Some(builder.into_chunk(&self.opts)))
+            }
+            ChunkSource::Csv { src, layout, carry, eof, spare } => {
+                if *eof && carry.iter().all(|b| b.is_ascii_whitespace()) {
+                    return Ok(None);
+                }
+                // About `chunk_rows` rows of the reference trace's width; a batch ends at a line end.
+                let want = self.chunk_rows.saturating_mul(40).max(1);
+                let batch = if *eof {
+                    let buf = std::mem::take(carry);
+                    let cut = buf.len();
+                    Batch { buf, cut, eof: true }
+                } else {
+                    read_batch(src, carry, want, std::mem::take(spare)).map_err(|e| Error::io(path, e))?
+                };
+                let body = &batch.buf[..batch.cut];
+                if body.contains(&b'"') {
+                    return Err(Error::one(Problem::new(
+                        Place::file(path).line(self.lines + 2),
+                        "a quoted CSV field cannot be streamed (read in chunks): quotes may hide line breaks",
+                        "convert the file once with `switchyard trace convert FILE day.parquet`, or run without --stream",
+                    )));
+                }
+                let roles = layout.roles();
+                let threads = rayon::current_num_threads().max(1);
+                let chunks: Vec<Chunk> = split_lines(body, threads * 4)
+                    .into_par_iter()
+                    .map(|piece| parse_piece(piece, layout, &roles))
+                    .collect();
+                let before = self.rows;
+                let mut builder = Builder::new(path, layout, Some(1));
+                builder.rows = self.rows;
+                builder.lines = self.lines;
+                for chunk in chunks {
+                    builder.merge(chunk)?;
+                }
+                // The builder counts from the file's start (so problems name the file's rows).
+                self.rows = builder.rows;
+                self.lines = builder.lines;
+                let mut raw = builder.into_chunk(&self.opts);
+                raw.rows = self.rows - before;
+                *carry = batch.buf[batch.cut..].to_vec();
+                *eof = batch.eof;
+                *spare = batch.buf;
+                Ok(Some(raw))
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -704,3 +704,199 @@ fn time_series_integrates_queue_length_and_service_over_each_bin() {
     let text = std::fs::read_to_string(csv.path().join("s.csv")).unwrap();
     assert_eq!(text.lines().count(), 3, "{text}");
 }
+
+// ---------------------------------------------------------------- a streamed trace
+
+/// Rows `range` of `t`, as a chunk of a streamed trace.
+fn rows_of(t: &Trace, range: std::ops::Range<usize>) -> Trace {
+    Trace {
+        timestamp_s: t.timestamp_s[range.clone()].to_vec(),
+        class: t.class[range.clone()].to_vec(),
+        origin: t.origin[range.clone()].to_vec(),
+        input_tokens: t.input_tokens[range.clone()].to_vec(),
+        output_tokens: t.output_tokens[range].to_vec(),
+        ..t.clone()
+    }
+}
+
+const BUSY_SCENARIO: &str = "gateway: {num_retries: 1, retry_backoff_s: 0.2, cooldown: {allowed_fails: 3, cooldown_s: 5}}\nlimits: {default: {max_concurrency: 2, rpm: 120}}\navailability: {endpoints: {default: {mtbf_s: 300, mttr_s: 30, degraded: {mtbf_s: 200, mttr_s: 40, latency_x: 2}}}}\n";
+
+#[test]
+fn a_trace_fed_in_chunks_of_any_size_gives_the_whole_trace_run_request_by_request() {
+    let c = catalog(FIXED_CATALOG);
+    let t = varied_trace(5_000);
+    let table = bind(FIXED_POLICY, &c, &t);
+    let s = scenario(BUSY_SCENARIO, &c);
+    let opts = DesOptions { seed: 12, replicate: 0 };
+    let whole = run(&c, &table, &t, &s, 12);
+    assert!(whole.stats.requests_that_waited > 0 && whole.stats.retries > 0 && whole.stats.cooldowns > 0);
+    for chunk in [1usize, 7, 1000, 4999, 5000] {
+        let blank = engine::Outcomes {
+            primary: vec![0; t.len()],
+            served: vec![0; t.len()],
+            attempts: vec![0; t.len()],
+            status: vec![Status::Ok; t.len()],
+            latency_s: vec![-1.0; t.len()],
+            seed: 12,
+            replicate: 0,
+        };
+        let mut stream = des::Stream::new(&c, &table, &s, &opts, t.timestamp_s[0], blank);
+        for from in (0..t.len()).step_by(chunk) {
+            stream.feed(&rows_of(&t, from..(from + chunk).min(t.len())), &|_| {});
+        }
+        assert_eq!(stream.fed(), t.len() as u64);
+        let (outcomes, streamed) = stream.finish(&|_| {});
+        assert_eq!(outcomes, whole.outcomes, "chunks of {chunk}: outcomes differ");
+        assert_eq!(streamed.stats, whole.stats, "chunks of {chunk}: stats differ");
+        assert_eq!(streamed.series, whole.series, "chunks of {chunk}: series differ");
+    }
+}
+
+#[test]
+fn streamed_state_is_bounded_by_the_requests_in_flight_not_by_the_trace_length() {
+    // Arrivals every 0.1 s; each request holds one of 2 slots for 0.25 s + 50 tokens at 50/s
+    // (or fails after 0.25 s) and times out of its queue after 4 s: the system never holds more
+    // than the requests of the last few seconds, however long the trace.
+    let c = catalog(FIXED_CATALOG);
+    let s = scenario("limits: {default: {max_concurrency: 2}}\n", &c);
+    let opts = DesOptions { seed: 3, replicate: 0 };
+    // A request spends at most 4 s (the timeout) on each of its 3 endpoints, arriving 10 a second.
+    let bound = (10.0 * 3.0 * 4.0) as u64 + 1;
+    let mut slots = Vec::new();
+    for n in [2_000usize, 20_000, 200_000] {
+        let t = trace_at(&(0..n).map(|i| i as f64 * 0.1).collect::<Vec<f64>>(), "us-east-1", 50);
+        let table = bind(FIXED_POLICY, &c, &t);
+        let mut stream = des::Stream::new(&c, &table, &s, &opts, 0.0, ());
+        for from in (0..n).step_by(1000) {
+            stream.feed(&rows_of(&t, from..(from + 1000).min(n)), &|_| {});
+            let (now, _) = stream.in_flight();
+            assert!(now <= bound, "{now} requests in flight after {} arrivals", stream.fed());
+        }
+        let (_, max_in_flight) = stream.in_flight();
+        slots.push((stream.state_slots(), max_in_flight));
+        let (_, r) = stream.finish(&|_| {});
+        assert_eq!(r.stats.max_in_flight, max_in_flight);
+        assert!(r.stats.requests_that_waited > 0, "the slots must be the bottleneck for this test to mean anything");
+    }
+    // The engine's request table never outgrows the most requests in flight at once, which the
+    // timeouts bound whatever the trace's length.
+    for &(state, max) in &slots {
+        assert!(state as u64 <= max && max <= bound, "state {state} slots, max in flight {max}: {slots:?}");
+    }
+}
+
+/// The sketch's tolerance on a streamed run's latency quantiles.
+const SKETCH_TOL: f64 = switchyard::metrics::quantile::Sketch::RELATIVE_ERROR;
+
+/// A latency quantile, or a figure over replicates of one (`...p99`, `...p99[0]`).
+fn is_quantile(path: &str) -> bool {
+    let last = path.rsplit('.').next().unwrap_or("");
+    let name = last.split('[').next().unwrap_or("");
+    ["p50", "p90", "p99", "p999"].contains(&name)
+}
+
+/// Every field of two reports equal, except latency quantiles (within the sketch's relative error)
+/// and the engine's description.
+fn same_report_but_sketched_quantiles(whole: &serde_json::Value, streamed: &serde_json::Value, path: &str) {
+    use serde_json::Value;
+    match (whole, streamed) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys = |m: &serde_json::Map<String, Value>| m.keys().cloned().collect::<Vec<String>>();
+            assert_eq!(keys(a), keys(b), "{path}: keys differ");
+            for (k, va) in a {
+                if k == "engine" {
+                    continue;
+                }
+                same_report_but_sketched_quantiles(va, &b[k], &format!("{path}.{k}"));
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if is_quantile(path) && path.contains(".ci95.") => {
+            // A 95% interval over the 2 replicates is mean +- t s / sqrt(2), t = 12.71, s = |x1 - x2| /
+            // sqrt(2): each replicate's quantile moving by SKETCH_TOL x moves a bound by at most
+            // (1 + 12.71) SKETCH_TOL max(x), and the upper bound is at least max(x).
+            let f = |v: &Value| v.as_f64().unwrap();
+            let tol = 14.0 * SKETCH_TOL * f(&a[1]).abs();
+            for (x, y) in a.iter().zip(b) {
+                assert!((f(x) - f(y)).abs() <= tol, "{path}: exact {x}, sketched {y} (tolerance {tol:e})");
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            assert_eq!(a.len(), b.len(), "{path}: lengths differ");
+            for (k, (va, vb)) in a.iter().zip(b).enumerate() {
+                same_report_but_sketched_quantiles(va, vb, &format!("{path}[{k}]"));
+            }
+        }
+        (Value::Number(x), Value::Number(y)) if is_quantile(path) => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            assert!(
+                (x - y).abs() <= SKETCH_TOL * x.abs(),
+                "{path}: exact {x}, sketched {y} (tolerance {SKETCH_TOL:e})"
+            );
+        }
+        _ => assert_eq!(whole, streamed, "{path} differs"),
+    }
+}
+
+#[test]
+fn cli_streamed_report_matches_the_whole_trace_report_and_is_identical_at_any_chunk_size_and_thread_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = crate::root().join("traces/sample.csv");
+    let parquet = tmp.path().join("sample.parquet");
+    let sample = switchyard::trace::read(&csv, &Default::default()).unwrap();
+    switchyard::trace::write::write(&sample, &parquet, None).unwrap();
+    let run = |trace: &Path, extra: &[&str], threads: &str, json: &str| -> serde_json::Value {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .args(["--threads", threads, "simulate", "--quiet", "--engine", "des", "--replicates", "2", "--trace"])
+            .arg(trace)
+            .arg("--policy")
+            .arg(crate::root().join("policies/field-report.yaml"))
+            .arg("--scenario")
+            .arg(crate::root().join("policies/scenario-outage.yaml"))
+            .arg("--json")
+            .arg(tmp.path().join(json))
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&std::fs::read(tmp.path().join(json)).unwrap()).unwrap()
+    };
+    let whole = run(&csv, &[], "2", "whole.json");
+    let streamed = run(&csv, &["--stream", "--chunk-rows", "97"], "1", "s1.json");
+    same_report_but_sketched_quantiles(&whole, &streamed, "report");
+    let engine = &streamed["inputs"]["engine"];
+    assert!(engine.as_str().unwrap().contains("streamed"), "{engine}");
+    // Byte-identical at any chunk size, thread count and input format.
+    let bytes = |name: &str| std::fs::read_to_string(tmp.path().join(name)).unwrap();
+    run(&csv, &["--stream", "--chunk-rows", "100000"], "2", "s2.json");
+    assert_eq!(bytes("s1.json"), bytes("s2.json"), "chunk size or thread count changed the streamed report");
+    run(&parquet, &["--stream", "--chunk-rows", "300"], "2", "s3.json");
+    let (a, b) = (bytes("s1.json"), bytes("s3.json"));
+    let no_trace = |s: &str| s.lines().filter(|l| !l.contains("\"trace\"")).collect::<Vec<_>>().join("\n");
+    assert_eq!(no_trace(&a), no_trace(&b), "CSV and Parquet streams differ");
+}
+
+#[test]
+fn a_streamed_trace_out_of_time_order_or_quoted_is_refused_with_the_row_and_the_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let unsorted = tmp.path().join("unsorted.csv");
+    std::fs::write(
+        &unsorted,
+        "timestamp_s,class,input_tokens,output_tokens\n1,chat,10,10\n3,chat,10,10\n2,chat,10,10\n",
+    )
+    .unwrap();
+    let quoted = tmp.path().join("quoted.csv");
+    std::fs::write(&quoted, "timestamp_s,class,input_tokens,output_tokens\n1,\"chat\",10,10\n").unwrap();
+    let opts = switchyard::trace::ReadOptions::default();
+    for (path, needles) in [
+        (
+            &unsorted,
+            vec!["unsorted.csv", "row 3", "timestamp_s", "earlier than the row before it (3)", "trace convert"],
+        ),
+        (&quoted, vec!["quoted.csv", "quoted CSV field cannot be streamed", "trace convert"]),
+    ] {
+        let err = switchyard::trace::stream::scan(path, &opts, 2, &|_| {}).unwrap_err().to_string();
+        for needle in needles {
+            assert!(err.contains(needle), "missing {needle:?} in: {err}");
+        }
+    }
+}
