@@ -175,9 +175,9 @@ pub fn calibrate(trace: &Trace, opts: &CalibrateOptions) -> Result<Calibration> 
         "status",
         "record each request's outcome in a `status` column (ok, failed, rate_limited, timeout)",
     )?;
-    let status = r.status.as_deref().unwrap_or_default();
-    let model = |i: usize| r.model.as_ref().and_then(|m| m[i].clone()).unwrap_or_else(|| "unknown".into());
-    let region = |i: usize| r.region.as_ref().and_then(|m| m[i].clone()).unwrap_or_else(|| "unknown".into());
+    let status = r.status.as_ref();
+    let model = |i: usize| r.model.as_ref().and_then(|m| m.get(i)).unwrap_or("unknown").to_string();
+    let region = |i: usize| r.region.as_ref().and_then(|m| m.get(i)).unwrap_or("unknown").to_string();
     let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for i in 0..trace.len() {
         groups.entry((model(i), region(i))).or_default().push(i);
@@ -192,7 +192,7 @@ pub fn calibrate(trace: &Trace, opts: &CalibrateOptions) -> Result<Calibration> 
     let mut endpoints = Vec::new();
     for ((model, region), rows) in groups {
         let id = format!("{model}@{region}");
-        let class = |i: usize| classify(status[i].as_deref());
+        let class = |i: usize| classify(status.and_then(|s| s.get(i)));
         let n = rows.len();
         let ok = rows.iter().filter(|&&i| class(i) == Outcome::Ok).count();
         let rate_limited = rows.iter().filter(|&&i| class(i) == Outcome::RateLimited).count();

@@ -42,7 +42,7 @@ pub fn recorded_endpoints(catalog: &Catalog, trace: &Trace) -> Vec<Option<u16>> 
     let mut cache: HashMap<(&str, &str), Option<u16>> = HashMap::new();
     (0..trace.len())
         .map(|i| {
-            let (m, r) = (models[i].as_deref()?, regions[i].as_deref()?);
+            let (m, r) = (models.get(i)?, regions.get(i)?);
             *cache.entry((m, r)).or_insert_with(|| catalog.endpoint_index(&format!("{m}@{r}")).map(|e| e as u16))
         })
         .collect()
@@ -53,7 +53,7 @@ pub fn recorded_endpoints(catalog: &Catalog, trace: &Trace) -> Vec<Option<u16>> 
 pub fn counterfactual(catalog: &Catalog, trace: &Trace, outcomes: &mut Outcomes) -> Kept {
     let recorded = recorded_endpoints(catalog, trace);
     let latency = trace.recorded.latency_s.as_deref();
-    let status = trace.recorded.status.as_deref();
+    let status = trace.recorded.status.as_ref();
     let mut kept = Kept::default();
     for (i, rec) in recorded.iter().enumerate() {
         let rec_latency = latency.and_then(|l| l[i]);
@@ -65,7 +65,7 @@ pub fn counterfactual(catalog: &Catalog, trace: &Trace, outcomes: &mut Outcomes)
             kept.sampled_rerouted += 1;
             continue;
         }
-        let st = match status.and_then(|s| s[i].as_deref()).map(|s| s.trim().to_ascii_lowercase()) {
+        let st = match status.and_then(|s| s.get(i)).map(|s| s.trim().to_ascii_lowercase()) {
             None => Status::Ok,
             Some(s) if matches!(s.as_str(), "" | "ok" | "success" | "200") => Status::Ok,
             Some(s) if s == "timeout" => Status::TimedOut,

@@ -105,11 +105,11 @@ pub fn reprice(trace: &Trace, repricing: &Repricing) -> Result<Vec<RepriceRow>> 
     };
     let mut rows: BTreeMap<String, RepriceRow> = BTreeMap::new();
     for i in 0..trace.len() {
-        let model = models[i].clone().unwrap_or_else(|| "unknown".into());
+        let model = models.get(i).unwrap_or("unknown").to_string();
         let ok = r
             .status
             .as_ref()
-            .and_then(|s| s[i].as_deref())
+            .and_then(|s| s.get(i))
             .is_none_or(|s| matches!(s.trim().to_ascii_lowercase().as_str(), "" | "ok" | "success" | "200"));
         let row =
             rows.entry(model.clone()).or_insert_with(|| RepriceRow { model: model.clone(), ..RepriceRow::default() });
@@ -121,7 +121,7 @@ pub fn reprice(trace: &Trace, repricing: &Repricing) -> Result<Vec<RepriceRow>> 
             continue;
         }
         row.billed_requests += 1;
-        let endpoint = r.region.as_ref().and_then(|reg| reg[i].as_deref()).map(|reg| format!("{model}@{reg}"));
+        let endpoint = r.region.as_ref().and_then(|reg| reg.get(i)).map(|reg| format!("{model}@{reg}"));
         let price = match &repricing.serve_as {
             Some(key) => repricing.prices.get(key),
             None => endpoint.and_then(|e| repricing.prices.get(&e)).or_else(|| repricing.prices.get(&model)),

@@ -72,16 +72,93 @@ pub struct Trace {
 }
 
 /// Optional recorded outcome columns; each is `None` when the column is absent, and holds `None`
-/// entries for null cells.
+/// entries for null cells. Text columns are [`TextColumn`]s: one code per row into a table of the
+/// distinct values, so a model or status repeated in every row of a large log is stored once.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Recorded {
-    pub request_id: Option<Vec<Option<String>>>,
-    pub model: Option<Vec<Option<String>>>,
-    pub region: Option<Vec<Option<String>>>,
+    pub request_id: Option<TextColumn>,
+    pub model: Option<TextColumn>,
+    pub region: Option<TextColumn>,
     pub latency_s: Option<Vec<Option<f64>>>,
     pub ttft_s: Option<Vec<Option<f64>>>,
-    pub status: Option<Vec<Option<String>>>,
+    pub status: Option<TextColumn>,
     pub cost_usd: Option<Vec<Option<f64>>>,
+}
+
+/// A text column stored as one `u32` code per row into a table of values: what the importers and
+/// readers build for recorded names (model, region, status, request id), so that a million rows
+/// naming two models cost two strings and four megabytes of codes, and sorting moves codes.
+///
+/// Equality is by content, row by row (the table's order and any duplicate entries in it do not
+/// matter).
+#[derive(Debug, Clone, Default)]
+pub struct TextColumn {
+    /// Values the codes point into (order of first appearance when built by [`TextColumn::push`]).
+    pub values: Vec<String>,
+    /// Per row: an index into `values`, or [`TextColumn::NULL`] for a null (empty) cell.
+    pub codes: Vec<u32>,
+}
+
+impl TextColumn {
+    /// The code of a null cell.
+    pub const NULL: u32 = u32::MAX;
+
+    /// A column from row values, interning equal values into one entry.
+    pub fn from_options<S: AsRef<str>>(rows: impl IntoIterator<Item = Option<S>>) -> TextColumn {
+        let mut interner = TextInterner::default();
+        let codes = rows.into_iter().map(|v| interner.code(v.as_ref().map(AsRef::as_ref))).collect();
+        TextColumn { values: interner.into_values(), codes }
+    }
+    pub fn len(&self) -> usize {
+        self.codes.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
+    /// The value of row `i` (`None` for a null cell).
+    pub fn get(&self, i: usize) -> Option<&str> {
+        self.values.get(self.codes[i] as usize).map(String::as_str)
+    }
+    /// Every row's value, in row order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<&str>> + '_ {
+        self.codes.iter().map(|&c| self.values.get(c as usize).map(String::as_str))
+    }
+    /// Every row's value as an owned string (tests, small tools).
+    pub fn to_options(&self) -> Vec<Option<String>> {
+        self.iter().map(|v| v.map(str::to_string)).collect()
+    }
+}
+
+impl PartialEq for TextColumn {
+    fn eq(&self, other: &TextColumn) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+/// Codes for text values, one entry per distinct value, in order of first appearance.
+#[derive(Debug, Default)]
+pub struct TextInterner {
+    values: Vec<String>,
+    index: std::collections::HashMap<String, u32>,
+}
+
+impl TextInterner {
+    /// The code of `value` (`None` is [`TextColumn::NULL`]), adding it if new.
+    pub fn code(&mut self, value: Option<&str>) -> u32 {
+        let Some(v) = value else {
+            return TextColumn::NULL;
+        };
+        if let Some(&c) = self.index.get(v) {
+            return c;
+        }
+        let c = self.values.len() as u32;
+        self.values.push(v.to_string());
+        self.index.insert(v.to_string(), c);
+        c
+    }
+    pub fn into_values(self) -> Vec<String> {
+        self.values
+    }
 }
 
 impl Recorded {

@@ -42,7 +42,7 @@ use polars::prelude::{
 };
 use rayon::prelude::*;
 
-use super::{DEFAULT_CLASS, Recorded, Trace, UNSPECIFIED_ORIGIN, columns};
+use super::{DEFAULT_CLASS, Recorded, TextColumn, Trace, UNSPECIFIED_ORIGIN, columns};
 use crate::error::{Error, Place, Problem, Problems, Result, closest, one_of};
 
 /// File formats a trace can be read from (and written to).
@@ -502,33 +502,66 @@ fn amount_cell(cell: Cell<'_>) -> std::result::Result<Option<f64>, CellError> {
 /// and `HH:MM[:SS[.fraction]]`, optionally followed by `Z` or an offset `+HH:MM`/`-HH:MM`. Without
 /// an offset the time is taken as UTC.
 pub(crate) fn utc_seconds(s: &str) -> Option<f64> {
-    let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+    utc_seconds_bytes(s.as_bytes())
+}
+
+/// [`utc_seconds`] over bytes, with no allocation: the CSV fast path calls it once per row (the
+/// Azure traces' 2M date-times). The fraction is `digits / 10^k`, exact for up to 15 digits
+/// (both operands exact, one correctly rounded division: the value `str::parse` gives); longer
+/// fractions go through `str::parse`.
+#[inline]
+fn utc_seconds_bytes(b: &[u8]) -> Option<f64> {
+    utc_seconds_cached(b, &mut DateCache::default())
+}
+
+/// The last date (`YYYY-MM-DD`) seen and its day number: the rows of a trace mostly share their
+/// date, so the calendar arithmetic runs once per date, not once per row.
+#[derive(Default)]
+struct DateCache {
+    date: [u8; 10],
+    days: i64,
+}
+
+/// [`utc_seconds_bytes`] with the day number of a repeated date taken from `cache`.
+#[inline]
+fn utc_seconds_cached(b: &[u8], cache: &mut DateCache) -> Option<f64> {
+    #[inline(always)]
+    fn num(b: &[u8], r: std::ops::Range<usize>) -> Option<i64> {
         let part = b.get(r)?;
-        if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
+        if part.is_empty() {
             return None;
         }
-        std::str::from_utf8(part).ok()?.parse().ok()
-    };
+        let mut v = 0i64;
+        for &d in part {
+            if !d.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + i64::from(d - b'0');
+        }
+        Some(v)
+    }
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    if !(1..=12).contains(&month) || day < 1 || day > month_days[(month - 1) as usize] {
-        return None;
-    }
+    let days = if cache.days != 0 && b[..10] == cache.date {
+        cache.days
+    } else {
+        let days = civil_days(b)?;
+        cache.date.copy_from_slice(&b[..10]);
+        // Day 0 (1970-01-01) is simply never cached.
+        cache.days = days;
+        days
+    };
     let (mut seconds, mut fraction, mut i) = (0i64, 0.0f64, 10);
     if i < b.len() && (b[i] == b'T' || b[i] == b' ') {
-        let (hour, minute) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
+        let (hour, minute) = (num(b, i + 1..i + 3)?, num(b, i + 4..i + 6)?);
         if b.get(i + 3) != Some(&b':') || hour > 23 || minute > 59 {
             return None;
         }
         seconds = hour * 3600 + minute * 60;
         i += 6;
         if b.get(i) == Some(&b':') {
-            let second = num(i + 1..i + 3)?;
+            let second = num(b, i + 1..i + 3)?;
             if second > 60 {
                 return None;
             }
@@ -537,13 +570,16 @@ pub(crate) fn utc_seconds(s: &str) -> Option<f64> {
             if b.get(i) == Some(&b'.') {
                 let start = i + 1;
                 i = start;
+                let mut digits = 0u64;
                 while i < b.len() && b[i].is_ascii_digit() {
+                    digits = digits.wrapping_mul(10).wrapping_add(u64::from(b[i] - b'0'));
                     i += 1;
                 }
-                if i == start {
-                    return None;
-                }
-                fraction = format!("0.{}", &s[start..i]).parse().ok()?;
+                fraction = match i - start {
+                    0 => return None,
+                    k @ 1..=15 => digits as f64 / POW10[k],
+                    _ => format!("0.{}", std::str::from_utf8(&b[start..i]).ok()?).parse().ok()?,
+                };
             }
         }
     }
@@ -551,20 +587,40 @@ pub(crate) fn utc_seconds(s: &str) -> Option<f64> {
         None => {}
         Some(b'Z') if i + 1 == b.len() => {}
         Some(&sign) if (sign == b'+' || sign == b'-') && b.len() == i + 6 && b[i + 3] == b':' => {
-            let offset = num(i + 1..i + 3)? * 3600 + num(i + 4..i + 6)? * 60;
+            let offset = num(b, i + 1..i + 3)? * 3600 + num(b, i + 4..i + 6)? * 60;
             seconds -= if sign == b'+' { offset } else { -offset };
         }
         _ => return None,
     }
-    // Days since 1970-01-01 in the proleptic Gregorian calendar (Hinnant's days_from_civil).
+    Some((days * 86_400 + seconds) as f64 + fraction)
+}
+
+/// Days since 1970-01-01 of the valid date `YYYY-MM-DD` at the start of `b`, in the proleptic
+/// Gregorian calendar (Hinnant's days_from_civil).
+fn civil_days(b: &[u8]) -> Option<i64> {
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let mut v = 0i64;
+        for &d in b.get(r)? {
+            if !d.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + i64::from(d - b'0');
+        }
+        Some(v)
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1..=12).contains(&month) || day < 1 || day > month_days[(month - 1) as usize] {
+        return None;
+    }
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
     let mp = (month + 9) % 12;
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some((days * 86_400 + seconds) as f64 + fraction)
+    Some(era * 146_097 + doe - 719_468)
 }
 
 /// 10^0 ..= 10^22, all exact in f64.
@@ -577,7 +633,7 @@ const POW10: [f64; 23] = [
 /// fraction digits: then m / 10^k of two exact doubles is the correctly rounded value (Clinger's
 /// fast path), identical to `str::parse`. Anything else returns `None` for the general parser.
 #[inline]
-fn parse_f64_fast(s: &[u8]) -> Option<f64> {
+pub(crate) fn parse_f64_fast(s: &[u8]) -> Option<f64> {
     let (negative, mut i) = match s.first() {
         Some(b'-') => (true, 1),
         _ => (false, 0),
@@ -609,7 +665,7 @@ fn parse_f64_fast(s: &[u8]) -> Option<f64> {
 
 /// Plain non-negative integers up to u32::MAX.
 #[inline]
-fn parse_u32_fast(s: &[u8]) -> Option<u32> {
+pub(crate) fn parse_u32_fast(s: &[u8]) -> Option<u32> {
     if s.is_empty() || s.len() > 10 {
         return None;
     }
@@ -1384,13 +1440,14 @@ impl<'a> Builder<'a> {
         let [request_id, model, region, status] = self.text;
         let [latency_s, ttft_s, cost_usd] = self.nums;
         let keep = |col: Col| has[col.idx()];
+        let text = |col: Col, rows: Vec<Option<String>>| keep(col).then(|| TextColumn::from_options(rows));
         let recorded = Recorded {
-            request_id: keep(Col::RequestId).then_some(request_id),
-            model: keep(Col::Model).then_some(model),
-            region: keep(Col::Region).then_some(region),
+            request_id: text(Col::RequestId, request_id),
+            model: text(Col::Model, model),
+            region: text(Col::Region, region),
             latency_s: keep(Col::Latency).then_some(latency_s),
             ttft_s: keep(Col::Ttft).then_some(ttft_s),
-            status: keep(Col::Status).then_some(status),
+            status: text(Col::Status, status),
             cost_usd: keep(Col::Cost).then_some(cost_usd),
         };
         Trace {
@@ -1434,38 +1491,136 @@ fn shrink(trace: &mut Trace) {
     }
 }
 
-/// Stable sort by timestamp, if the rows are not already in time order.
+/// Stable sort by timestamp, if the rows are not already in time order (one pass checks).
+///
+/// The order comes from [`time_order`]; every column is then gathered through it on all threads,
+/// into one spare buffer per element type that is swapped with the column it replaces (so that
+/// sorting a column costs no fresh memory after the first of its type: fresh pages cost more to
+/// fault in and zero than the gather itself). The result depends only on the timestamps (ties keep
+/// file order), never on the thread count.
 pub(crate) fn sort_by_time(trace: &mut Trace) {
     if trace.timestamp_s.windows(2).all(|w| w[0] <= w[1]) {
         return;
     }
-    // Sorting (time, index) pairs with an unstable sort is a stable sort by time.
-    let mut keyed: Vec<(f64, usize)> = trace.timestamp_s.iter().copied().enumerate().map(|(i, t)| (t, i)).collect();
-    keyed.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    let perm: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
-    fn apply<T: Clone>(v: &mut Vec<T>, perm: &[usize]) {
-        *v = perm.iter().map(|&i| v[i].clone()).collect();
+    let (ts, perm) = time_order(&trace.timestamp_s);
+    trace.timestamp_s = ts;
+    let mut spare_u16 = Vec::new();
+    let mut spare_u32 = Vec::new();
+    let mut spare_opt = Vec::new();
+    // With one name every code is 0 (an invariant of `Trace`): nothing to move.
+    if trace.class_names.len() > 1 {
+        gather(&mut trace.class, &perm, &mut spare_u16);
     }
-    fn apply_opt<T: Clone>(v: &mut Option<Vec<T>>, perm: &[usize]) {
-        if let Some(v) = v {
-            apply(v, perm);
+    if trace.origin_names.len() > 1 {
+        gather(&mut trace.origin, &perm, &mut spare_u16);
+    }
+    gather(&mut trace.input_tokens, &perm, &mut spare_u32);
+    gather(&mut trace.output_tokens, &perm, &mut spare_u32);
+    if let Some(c) = &mut trace.cached_input_tokens {
+        gather(c, &perm, &mut spare_u32);
+    }
+    let r = &mut trace.recorded;
+    for text in [&mut r.request_id, &mut r.model, &mut r.region, &mut r.status].into_iter().flatten() {
+        gather(&mut text.codes, &perm, &mut spare_u32);
+    }
+    for nums in [&mut r.latency_s, &mut r.ttft_s, &mut r.cost_usd].into_iter().flatten() {
+        gather(nums, &perm, &mut spare_opt);
+    }
+    trace.sorted_on_load = true;
+}
+
+/// `column[k] = old column[perm[k]]`, built in `spare`, which then holds the old column.
+fn gather<T: Copy + Send + Sync>(column: &mut Vec<T>, perm: &[u32], spare: &mut Vec<T>) {
+    spare.clear();
+    spare.par_extend(perm.par_iter().map(|&i| column[i as usize]));
+    std::mem::swap(column, spare);
+}
+
+/// The timestamps in stable sorted order, and the row each came from.
+///
+/// A distribution sort rather than a comparison sort, because a comparison sort of a few million
+/// rows took longer than parsing them: each row goes to one of about n/2 buckets by a monotone
+/// function of its value (`(t - min) * scale`, floored: every step rounds monotonically, so a
+/// later bucket never holds a smaller value), in row order, and each bucket is then sorted
+/// stably on its own (insertion sort when small). Equal values share a bucket and keep row order,
+/// so the whole is a stable sort. A skewed distribution only makes buckets larger (each is then
+/// sorted by the standard stable sort), never wrong. Timestamps are finite (validated on read).
+fn time_order(ts: &[f64]) -> (Vec<f64>, Vec<u32>) {
+    let n = ts.len();
+    assert!(n <= u32::MAX as usize, "a trace of more than 4294967295 rows");
+    let (lo, hi) = ts
+        .par_iter()
+        .fold(|| (f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &t| (lo.min(t), hi.max(t)))
+        .reduce(|| (f64::INFINITY, f64::NEG_INFINITY), |a, b| (a.0.min(b.0), a.1.max(b.1)));
+    let n_buckets = (n / 2).max(1);
+    // hi - lo may overflow to infinity: then the scale is 0 and there is one bucket.
+    let scale = n_buckets as f64 / (hi - lo);
+    // `as` saturates, and maps NaN (an infinite span times 0) to 0.
+    let bucket = |t: f64| (((t - lo) * scale) as usize).min(n_buckets - 1);
+    // Counts, then each bucket's start; scattering moves each start to the bucket's end.
+    let mut bounds = vec![0u32; n_buckets];
+    for &t in ts {
+        bounds[bucket(t)] += 1;
+    }
+    let mut start = 0u32;
+    for b in bounds.iter_mut() {
+        (*b, start) = (start, start + *b);
+    }
+    let mut sorted = vec![0.0f64; n];
+    let mut perm = vec![0u32; n];
+    for (i, &t) in ts.iter().enumerate() {
+        let slot = &mut bounds[bucket(t)];
+        sorted[*slot as usize] = t;
+        perm[*slot as usize] = i as u32;
+        *slot += 1;
+    }
+    // Now bucket b is [bounds[b - 1], bounds[b]) (from 0 for the first). Sort the buckets, in
+    // groups of whole buckets split over the threads.
+    let groups = (rayon::current_num_threads() * 8).min(n_buckets);
+    let mut pieces = Vec::with_capacity(groups);
+    let (mut rest_t, mut rest_p) = (&mut sorted[..], &mut perm[..]);
+    let mut taken = 0usize;
+    for g in 0..groups {
+        let (first, last) = (n_buckets * g / groups, n_buckets * (g + 1) / groups);
+        let len = bounds[last - 1] as usize - taken;
+        let (piece_t, tail_t) = rest_t.split_at_mut(len);
+        let (piece_p, tail_p) = rest_p.split_at_mut(len);
+        pieces.push((piece_t, piece_p, taken, &bounds[first..last]));
+        (rest_t, rest_p) = (tail_t, tail_p);
+        taken += len;
+    }
+    pieces.into_par_iter().for_each(|(t, p, base, ends)| {
+        let mut start = 0;
+        for &end in ends {
+            let end = end as usize - base;
+            sort_bucket(&mut t[start..end], &mut p[start..end]);
+            start = end;
+        }
+    });
+    (sorted, perm)
+}
+
+/// Stable sort of one bucket's values, moving their row numbers along.
+fn sort_bucket(t: &mut [f64], p: &mut [u32]) {
+    if t.len() <= 32 {
+        for i in 1..t.len() {
+            let (x, r) = (t[i], p[i]);
+            let mut j = i;
+            while j > 0 && t[j - 1] > x {
+                t[j] = t[j - 1];
+                p[j] = p[j - 1];
+                j -= 1;
+            }
+            t[j] = x;
+            p[j] = r;
+        }
+    } else if t.windows(2).any(|w| w[0] > w[1]) {
+        let mut pairs: Vec<(f64, u32)> = t.iter().copied().zip(p.iter().copied()).collect();
+        pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (k, (v, r)) in pairs.into_iter().enumerate() {
+            (t[k], p[k]) = (v, r);
         }
     }
-    apply(&mut trace.timestamp_s, &perm);
-    apply(&mut trace.class, &perm);
-    apply(&mut trace.origin, &perm);
-    apply(&mut trace.input_tokens, &perm);
-    apply(&mut trace.output_tokens, &perm);
-    apply_opt(&mut trace.cached_input_tokens, &perm);
-    let r = &mut trace.recorded;
-    apply_opt(&mut r.request_id, &perm);
-    apply_opt(&mut r.model, &perm);
-    apply_opt(&mut r.region, &perm);
-    apply_opt(&mut r.latency_s, &perm);
-    apply_opt(&mut r.ttft_s, &perm);
-    apply_opt(&mut r.status, &perm);
-    apply_opt(&mut r.cost_usd, &perm);
-    trace.sorted_on_load = true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1579,7 +1734,11 @@ impl<'b> RowValues<'b> {
 // CSV fast path.
 
 /// Bytes read per worker per batch.
-const BLOCK: usize = 8 << 20;
+pub(crate) const BLOCK: usize = 8 << 20;
+
+/// Bytes of a mapped file parsed per thread per window: the window's parsed pieces are merged
+/// while the next window is parsed, and their memory is then reused for the window after.
+const MAPPED_BLOCK: usize = 2 << 20;
 
 enum Fast<T> {
     Done(T),
@@ -1616,7 +1775,10 @@ fn read_csv(path: &Path, opts: &ReadOptions, gz: bool) -> Result<Trace> {
         let decoder = flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 20, file));
         csv_fast(decoder, path, opts, hint, BLOCK)?
     } else {
-        csv_fast(file, path, opts, file_len, BLOCK)?
+        match map_file(&file).filter(|m| !m.is_empty()) {
+            Some(map) => csv_mapped(&map, path, opts, MAPPED_BLOCK)?,
+            None => csv_fast(file, path, opts, file_len, BLOCK)?,
+        }
     };
     match outcome {
         Fast::Done(trace) => Ok(trace),
@@ -1654,13 +1816,13 @@ fn gunzip(path: &Path) -> Result<Vec<u8>> {
 
 /// A batch of input: `buf[..cut]` holds whole lines; `buf[cut..]` is the start of a line that
 /// continues in the next batch.
-struct Batch {
-    buf: Vec<u8>,
-    cut: usize,
-    eof: bool,
+pub(crate) struct Batch {
+    pub buf: Vec<u8>,
+    pub cut: usize,
+    pub eof: bool,
 }
 
-fn read_batch<R: Read>(src: &mut R, carry: &[u8], want: usize, spare: Vec<u8>) -> std::io::Result<Batch> {
+pub(crate) fn read_batch<R: Read>(src: &mut R, carry: &[u8], want: usize, spare: Vec<u8>) -> std::io::Result<Batch> {
     // Reusing the previous buffer saves the page faults of a fresh one.
     let mut buf = spare;
     buf.clear();
@@ -1683,7 +1845,7 @@ fn read_batch<R: Read>(src: &mut R, carry: &[u8], want: usize, spare: Vec<u8>) -
 }
 
 /// Split whole lines into about `n` pieces at line ends.
-fn split_lines(bytes: &[u8], n: usize) -> Vec<&[u8]> {
+pub(crate) fn split_lines(bytes: &[u8], n: usize) -> Vec<&[u8]> {
     let mut pieces = Vec::with_capacity(n);
     let mut start = 0;
     let target = bytes.len() / n.max(1) + 1;
@@ -1714,25 +1876,11 @@ fn csv_fast<R: Read + Send>(
     let want = block * threads;
     let mut batch = read_batch(&mut src, &[], want, Vec::new()).map_err(io)?;
     let mut spare: Vec<u8> = Vec::new();
-    let bom = if batch.buf.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
-    let data = &batch.buf[bom.min(batch.cut)..batch.cut];
-    if data.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(Error::one(Problem::new(
-            Place::file(path),
-            "is empty; expected a header line, then one row per request",
-            "write a header such as `timestamp_s,class,origin_region,input_tokens,output_tokens`, then the rows",
-        )));
-    }
-    if data.contains(&b'"') {
+    let Some((layout, mut offset)) = csv_head(&batch.buf[..batch.cut], path, opts)? else {
         return Ok(Fast::Fallback);
-    }
-    let header_end = data.iter().position(|&b| b == b'\n').map_or(data.len(), |p| p + 1);
-    let header = String::from_utf8_lossy(&data[..header_end]);
-    let names: Vec<String> = header.trim_end_matches(['\n', '\r']).split(',').map(|s| s.to_string()).collect();
-    let layout = resolve_columns(&names, opts, path)?;
+    };
     let roles = layout.roles();
     let mut builder = Builder::new(path, &layout, Some(1));
-    let mut offset = bom + header_end;
     let mut reserved = false;
     let mut pending: Option<(Vec<Chunk>, usize)> = None;
     loop {
@@ -1775,6 +1923,89 @@ fn csv_fast<R: Read + Send>(
     builder.finish(opts).map(Fast::Done)
 }
 
+/// The layout of a CSV file from its first bytes, and where the data rows start; `None` when the
+/// fast path does not take the file (a `"` in these bytes).
+fn csv_head(first: &[u8], path: &Path, opts: &ReadOptions) -> Result<Option<(Layout, usize)>> {
+    let bom = if first.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+    let data = &first[bom.min(first.len())..];
+    if data.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::one(Problem::new(
+            Place::file(path),
+            "is empty; expected a header line, then one row per request",
+            "write a header such as `timestamp_s,class,origin_region,input_tokens,output_tokens`, then the rows",
+        )));
+    }
+    if data.contains(&b'"') {
+        return Ok(None);
+    }
+    let header_end = data.iter().position(|&b| b == b'\n').map_or(data.len(), |p| p + 1);
+    let header = String::from_utf8_lossy(&data[..header_end]);
+    let names: Vec<String> = header.trim_end_matches(['\n', '\r']).split(',').map(|s| s.to_string()).collect();
+    Ok(Some((resolve_columns(&names, opts, path)?, bom + header_end)))
+}
+
+/// The fast path over a file's bytes in memory (a mapped plain file): as [`csv_fast`], without
+/// copying the bytes into batches. Windows of `block` bytes per thread (cut at line ends) are
+/// parsed in pieces on all threads while the previous window's pieces are merged.
+fn csv_mapped(data: &[u8], path: &Path, opts: &ReadOptions, block: usize) -> Result<Fast<Trace>> {
+    let threads = rayon::current_num_threads().max(1);
+    let want = block * threads;
+    let first_end = data[..want.min(data.len())].iter().rposition(|&b| b == b'\n').map_or(data.len(), |p| p + 1);
+    let Some((layout, offset)) = csv_head(&data[..first_end], path, opts)? else {
+        return Ok(Fast::Fallback);
+    };
+    let roles = layout.roles();
+    let mut builder = Builder::new(path, &layout, Some(1));
+    let mut reserved = false;
+    let mut pending: Option<(Vec<Chunk>, usize)> = None;
+    let mut rest = &data[offset.min(data.len())..];
+    loop {
+        let cut = if rest.len() <= want {
+            rest.len()
+        } else {
+            rest[want..].iter().position(|&b| b == b'\n').map_or(rest.len(), |p| want + p + 1)
+        };
+        let (body, tail) = rest.split_at(cut);
+        let merging = pending.take();
+        // Each piece also looks for quotes (on its thread, not in a serial pass over the window).
+        let (parsed, merged) = rayon::join(
+            || {
+                split_lines(body, threads * 4)
+                    .into_par_iter()
+                    .map(|piece| (!piece.contains(&b'"')).then(|| parse_piece(piece, &layout, &roles)))
+                    .collect::<Option<Vec<Chunk>>>()
+            },
+            || match merging {
+                Some((chunks, bytes)) => merge_all(&mut builder, chunks, bytes, &mut reserved, data.len() as u64),
+                None => Ok(()),
+            },
+        );
+        merged?;
+        let Some(chunks) = parsed else {
+            return Ok(Fast::Fallback);
+        };
+        pending = Some((chunks, body.len()));
+        if tail.is_empty() {
+            break;
+        }
+        rest = tail;
+    }
+    if let Some((chunks, bytes)) = pending {
+        merge_all(&mut builder, chunks, bytes, &mut reserved, data.len() as u64)?;
+    }
+    builder.finish(opts).map(Fast::Done)
+}
+
+/// A plain file's bytes, mapped into memory rather than read: the page cache's pages are used as
+/// they are, with no copy (a copy of a large trace cost as much as parsing it). `None` when the
+/// file cannot be mapped (an empty file, a pipe): the caller reads it instead.
+pub(crate) fn map_file(file: &File) -> Option<memmap2::Mmap> {
+    // SAFETY: the file is opened read-only and the mapping is only read. If another process
+    // truncated or rewrote the file while it is read, the bytes seen could change or the read
+    // could fault (SIGBUS); polars' own CSV and Parquet readers map input files the same way.
+    unsafe { memmap2::Mmap::map(file) }.ok()
+}
+
 /// What the one-pass row parser does with a field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Quick {
@@ -1804,7 +2035,7 @@ fn quick_plan(roles: &[Option<Col>]) -> Option<Vec<Quick>> {
 
 /// Index of the first `,` or `\n` at or after `p` (or the end), eight bytes at a time.
 #[inline(always)]
-fn field_end(buf: &[u8], mut p: usize) -> usize {
+pub(crate) fn field_end(buf: &[u8], mut p: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     while p + 8 <= buf.len() {
@@ -1873,10 +2104,27 @@ fn scan_f64(buf: &[u8], p: usize) -> Option<(f64, usize)> {
     Some((if negative { -v } else { v } + 0.0, i))
 }
 
+/// A timestamp starting at `p`: a plain decimal, else a date-time (to Unix seconds), and where it
+/// ends. Anything else (an exponent, spaces, a bad date) is left to the general code.
+#[inline(always)]
+fn scan_timestamp(buf: &[u8], p: usize, dates: &mut DateCache) -> Option<(f64, usize)> {
+    if let Some((v, end)) = scan_f64(buf, p)
+        && matches!(buf.get(end), None | Some(b',' | b'\n' | b'\r'))
+    {
+        return Some((v, end));
+    }
+    let mut end = field_end(buf, p);
+    if end > p && buf[end - 1] == b'\r' {
+        end -= 1;
+    }
+    Some((utc_seconds_cached(&buf[p..end], dates)? + 0.0, end))
+}
+
 /// One row parsed in one pass; byte ranges of the names.
 #[derive(Default)]
 struct QuickRow {
     ts: f64,
+    dates: DateCache,
     class: (usize, usize),
     origin: (usize, usize),
     input: u32,
@@ -1892,7 +2140,7 @@ fn quick_row(buf: &[u8], mut p: usize, plan: &[Quick], row: &mut QuickRow) -> Op
     for (i, step) in plan.iter().enumerate() {
         let start = p;
         match step {
-            Quick::Timestamp => (row.ts, p) = scan_f64(buf, p)?,
+            Quick::Timestamp => (row.ts, p) = scan_timestamp(buf, p, &mut row.dates)?,
             Quick::Input => (row.input, p) = scan_u32(buf, p)?,
             Quick::Output => (row.output, p) = scan_u32(buf, p)?,
             Quick::Class | Quick::Origin | Quick::Skip => {
@@ -1974,7 +2222,8 @@ fn canonical_row(buf: &[u8], p: usize, row: &mut QuickRow) -> Option<usize> {
     if class_end == p || origin_end == origin_start {
         return None;
     }
-    *row = QuickRow { ts, class: (p, class_end), origin: (origin_start, origin_end), input, output };
+    (row.ts, row.class, row.origin, row.input, row.output) =
+        (ts, (p, class_end), (origin_start, origin_end), input, output);
     Some(end)
 }
 
@@ -3266,6 +3515,127 @@ mod tests {
             Fast::Done(t) => Ok(t),
             Fast::Fallback => panic!("unexpected fallback"),
         }
+    }
+
+    fn mapped(text: &str, block: usize, skip: bool) -> Result<Trace> {
+        let opts = ReadOptions { skip_bad_rows: skip, ..ReadOptions::default() };
+        match csv_mapped(text.as_bytes(), Path::new("t.csv"), &opts, block)? {
+            Fast::Done(t) => Ok(t),
+            Fast::Fallback => panic!("unexpected fallback"),
+        }
+    }
+
+    #[test]
+    fn mapped_windows_give_the_streamed_trace_and_line_numbers() {
+        // Numbers and date-times (the one-pass route), a blank line, a bad row, CRLF line ends.
+        let mut text = String::from("timestamp_s,class,input_tokens,output_tokens\r\n");
+        for i in 0..300 {
+            if i == 150 {
+                text.push('\n');
+            }
+            let ts = if i % 2 == 0 {
+                format!("2023-11-{:02} 18:15:{:02}.{}", 1 + i % 28, i % 60, 6805900 + i)
+            } else {
+                format!("{}.25", 1_700_000_000 + i)
+            };
+            let tokens = if i == 200 { "x".to_string() } else { i.to_string() };
+            text.push_str(&format!("{ts},c{},{tokens},{}\r\n", i % 4, i + 1));
+        }
+        for skip in [true, false] {
+            let streamed = fast(&text, 1 << 20, skip);
+            for block in [1, 7, 64, 1000, 1 << 20] {
+                let got = mapped(&text, block, skip);
+                match (&streamed, &got) {
+                    (Ok(s), Ok(g)) => assert_eq!(s, g, "block {block}"),
+                    (Err(s), Err(g)) => assert_eq!(s.to_string(), g.to_string(), "block {block}"),
+                    _ => panic!("block {block}: one failed"),
+                }
+            }
+        }
+        let t = mapped(&text, 64, true).unwrap();
+        assert_eq!((t.len(), t.skipped_rows), (299, 1));
+        // The one-pass route converts date-times exactly as the general code (`timestamp_cell`).
+        let general = |s: &str| timestamp_cell(Cell::Str(s)).unwrap();
+        assert!(t.timestamp_s.contains(&general("2023-11-01 18:15:00.6805900")));
+        let err = mapped(&text, 7, false).unwrap_err();
+        let p = &err.problems()[0];
+        assert_eq!((p.place.row, p.place.line), (Some(201), Some(203)), "{err}");
+    }
+
+    /// A small deterministic generator for the sorting tests.
+    fn lcg(state: &mut u64) -> u64 {
+        *state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        *state >> 33
+    }
+
+    #[test]
+    fn time_order_is_the_stable_sort_at_any_thread_count() {
+        let mut state = 7u64;
+        let mut cases: Vec<Vec<f64>> =
+            vec![vec![3.0, 1.0, 2.0, 1.0, 3.0, 0.0], vec![5.0, 5.0, 5.0, 1.0], vec![-1e300, 1e300, 0.0, -0.5, 1e300]];
+        // Many ties (whole seconds), concatenated sorted copies, a dense cluster beside outliers.
+        cases.push((0..5000).map(|_| (lcg(&mut state) % 300) as f64).collect());
+        let copy: Vec<f64> = (0..700).map(|i| i as f64 * 0.37).collect();
+        cases.push(copy.iter().cycle().take(7000).copied().collect());
+        let mut skewed: Vec<f64> = (0..4000).map(|_| 1e9 + (lcg(&mut state) % 1000) as f64 * 1e-6).collect();
+        skewed.extend([0.0, 2e9, 1e9]);
+        cases.push(skewed);
+        for ts in cases {
+            let mut want: Vec<(f64, u32)> = ts.iter().copied().zip(0..).collect();
+            want.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let (want_t, want_p): (Vec<f64>, Vec<u32>) = want.into_iter().unzip();
+            for threads in [1, 3] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let (t, p) = pool.install(|| time_order(&ts));
+                assert_eq!((&t, &p), (&want_t, &want_p), "{threads} threads, {} values", ts.len());
+            }
+        }
+    }
+
+    #[test]
+    fn date_time_fractions_and_the_date_cache_agree_with_str_parse() {
+        let mut state = 11u64;
+        let mut cache = DateCache::default();
+        let dates = ["2023-11-16", "2023-11-16", "1970-01-01", "2024-02-29", "2023-11-17", "2023-11-17"];
+        for (k, date) in dates.iter().cycle().take(3000).enumerate() {
+            let digits: String = (0..1 + k % 19).map(|_| char::from(b'0' + (lcg(&mut state) % 10) as u8)).collect();
+            let s = format!("{date} 18:15:46.{digits}");
+            let base = utc_seconds(&format!("{date} 18:15:46")).unwrap();
+            let want = base + format!("0.{digits}").parse::<f64>().unwrap();
+            assert_eq!(utc_seconds(&s).map(f64::to_bits), Some(want.to_bits()), "{s}");
+            assert_eq!(utc_seconds_cached(s.as_bytes(), &mut cache).map(f64::to_bits), Some(want.to_bits()), "{s}");
+        }
+        // A bad date after a cached good one is still bad.
+        assert_eq!(utc_seconds_cached(b"2023-11-17 00:00", &mut cache), utc_seconds("2023-11-17 00:00"));
+        assert_eq!(utc_seconds_cached(b"2023-11-31 00:00", &mut cache), None);
+        assert_eq!(utc_seconds_cached(b"2023-11-1x 00:00", &mut cache), None);
+    }
+
+    #[test]
+    fn the_real_azure_trace_reads_the_same_mapped_and_through_polars() {
+        // polars' reader hands every cell to the general per-cell code: an independent route.
+        let shared = std::env::var_os("SWITCHYARD_SHARED_DATA")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
+        let path = shared.join("traces/azure_llm_2023/AzureLLMInferenceTrace_conv.csv");
+        if !path.exists() {
+            eprintln!("skipped: {} is absent (set SWITCHYARD_SHARED_DATA to the shared data folder)", path.display());
+            return;
+        }
+        let map = |a: &str, b: &str| (a.to_string(), b.to_string());
+        let opts = ReadOptions {
+            column_map: vec![
+                map("TIMESTAMP", "timestamp_s"),
+                map("ContextTokens", "input_tokens"),
+                map("GeneratedTokens", "output_tokens"),
+            ],
+            ..ReadOptions::default()
+        };
+        let bytes = std::fs::read(&path).unwrap();
+        let Fast::Done(ours) = csv_mapped(&bytes, &path, &opts, 1 << 16).unwrap() else { panic!("fallback") };
+        let theirs = csv_polars(bytes, &path, &opts).unwrap();
+        assert_eq!(ours, theirs);
+        assert_eq!(ours.len(), 19_366);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use polars::prelude::{
 };
 
 use super::read::TraceFormat;
-use super::{Trace, columns};
+use super::{TextColumn, Trace, columns};
 use crate::error::{Error, Place, Problem, Result};
 use crate::output::write_atomic;
 
@@ -142,8 +142,8 @@ fn trace_frame(trace: &Trace) -> std::result::Result<DataFrame, String> {
         cols.push(UInt32Chunked::from_slice(CACHED_INPUT_TOKENS.into(), c).into_column());
     }
     let r = &trace.recorded;
-    let text = |v: &Option<Vec<Option<String>>>, col: &str| {
-        v.as_ref().map(|v| StringChunked::from_slice_options(col.into(), v).into_column())
+    let text = |v: &Option<TextColumn>, col: &str| {
+        v.as_ref().map(|v| StringChunked::from_iter_options(col.into(), v.iter()).into_column())
     };
     let num = |v: &Option<Vec<Option<f64>>>, col: &str| {
         v.as_ref().map(|v| Float64Chunked::from_slice_options(col.into(), v).into_column())

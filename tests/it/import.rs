@@ -8,7 +8,7 @@ use std::process::Command;
 
 use switchyard::trace::import::{ImportOptions, ImportReport, import};
 use switchyard::trace::stats::stats;
-use switchyard::trace::{ReadOptions, Trace, TraceFormat, read};
+use switchyard::trace::{ReadOptions, TextColumn, Trace, TraceFormat, read};
 
 use crate::root;
 
@@ -31,8 +31,8 @@ fn err(name: &str, format: TraceFormat) -> String {
     }
 }
 
-fn strs(col: &Option<Vec<Option<String>>>) -> Vec<Option<&str>> {
-    col.as_ref().expect("column present").iter().map(|v| v.as_deref()).collect()
+fn strs(col: &Option<TextColumn>) -> Vec<Option<&str>> {
+    col.as_ref().expect("column present").iter().collect()
 }
 
 fn classes(t: &Trace) -> Vec<&str> {

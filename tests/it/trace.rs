@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use switchyard::trace::write::{ColumnData, Table, write, write_table};
-use switchyard::trace::{ReadOptions, Row, Trace, TraceFormat, read, read::parse_column_map};
+use switchyard::trace::{ReadOptions, Row, TextColumn, Trace, TraceFormat, read, read::parse_column_map};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/traces").join(name)
@@ -107,10 +107,11 @@ fn rich_trace() -> Trace {
     let mut t = Trace::from_rows("rich", &rows);
     t.cached_input_tokens = Some(vec![0, 800, 17, 0, 5]);
     let s = |v: &str| Some(v.to_string());
-    t.recorded.request_id = Some(vec![s("r1"), s("r,2"), s("say \"hi\""), s("multi\nline"), None]);
-    t.recorded.model = Some(vec![s("glm-5"), None, s("kimi-k2.5"), s("qwen3-8b"), s("glm-5")]);
+    t.recorded.request_id =
+        Some(TextColumn::from_options([s("r1"), s("r,2"), s("say \"hi\""), s("multi\nline"), None]));
+    t.recorded.model = Some(TextColumn::from_options([s("glm-5"), None, s("kimi-k2.5"), s("qwen3-8b"), s("glm-5")]));
     t.recorded.latency_s = Some(vec![Some(1.0 / 3.0), None, Some(0.0), Some(1e-12), Some(123456.789)]);
-    t.recorded.status = Some(vec![s("ok"), s("error"), None, s("ok"), s("ok")]);
+    t.recorded.status = Some(TextColumn::from_options([s("ok"), s("error"), None, s("ok"), s("ok")]));
     t.recorded.cost_usd = Some(vec![Some(2.5e-7), Some(0.1), None, Some(3.0), Some(0.30000000000000004)]);
     t
 }
@@ -149,11 +150,14 @@ fn recorded_and_cached_columns_are_kept_and_extra_columns_ignored() {
     assert_eq!(t.cached_input_tokens, Some(vec![400, 0, 50]));
     let r = &t.recorded;
     assert_eq!(r.present(), ["request_id", "model", "region", "latency_s", "ttft_s", "status", "cost_usd"]);
-    assert_eq!(r.model, Some(vec![Some("glm-5".to_string()), None, Some("kimi-k2.5".to_string())]));
+    assert_eq!(
+        r.model.as_ref().map(TextColumn::to_options),
+        Some(vec![Some("glm-5".to_string()), None, Some("kimi-k2.5".to_string())])
+    );
     assert_eq!(r.latency_s, Some(vec![Some(2.5), None, Some(1.25)]));
     assert_eq!(r.ttft_s, Some(vec![Some(0.4), None, Some(0.5)]));
     assert_eq!(r.cost_usd, Some(vec![Some(0.0012), None, Some(0.5)]));
-    assert_eq!(r.status.as_ref().unwrap()[1].as_deref(), Some("error"));
+    assert_eq!(r.status.as_ref().unwrap().get(1), Some("error"));
     // No origin column: every request from the unspecified origin.
     assert_eq!(t.origin_names, ["unspecified"]);
     assert!(!t.has_origin());
@@ -211,7 +215,7 @@ fn an_unsorted_trace_is_sorted_stably() {
     assert!(t.sorted_on_load);
     assert_eq!(t.timestamp_s, [0.0, 1.0, 1.0, 5.0, 5.0, 5.0]);
     // Equal times keep file order: b before e; a, c, f.
-    let ids: Vec<&str> = t.recorded.request_id.as_ref().unwrap().iter().map(|s| s.as_deref().unwrap()).collect();
+    let ids: Vec<&str> = t.recorded.request_id.as_ref().unwrap().iter().map(|s| s.unwrap()).collect();
     assert_eq!(ids, ["d", "b", "e", "a", "c", "f"]);
     assert_eq!(t.input_tokens, [4, 2, 5, 1, 3, 6]);
     assert_eq!(t.output_tokens, [4, 2, 5, 1, 3, 6]);

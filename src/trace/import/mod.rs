@@ -36,7 +36,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::read::{TraceFormat, sort_by_time};
-use super::{DEFAULT_CLASS, Recorded, Trace, UNSPECIFIED_ORIGIN};
+use super::{DEFAULT_CLASS, Recorded, TextColumn, TextInterner, Trace, UNSPECIFIED_ORIGIN};
 use crate::error::{Error, Place, Problem, Result};
 
 /// Canonical recorded status values written by the importers.
@@ -267,14 +267,14 @@ pub fn build_trace(source: String, requests: Vec<Request>, carried: Carried) -> 
     let origin_names = names(&|r| r.origin.as_deref(), UNSPECIFIED_ORIGIN);
     let code = |names: &[String], n: &str| names.binary_search_by(|c| c.as_str().cmp(n)).unwrap_or(0) as u16;
     let n = requests.len();
+    let text = |on: bool| on.then(|| (TextInterner::default(), Vec::with_capacity(n)));
+    let (mut request_id, mut model, mut region, mut status) =
+        (text(carried.request_id), text(carried.model), text(carried.region), text(carried.status));
     let mut recorded = Recorded {
-        request_id: column(carried.request_id, n),
-        model: column(carried.model, n),
-        region: column(carried.region, n),
         latency_s: column(carried.latency_s, n),
         ttft_s: column(carried.ttft_s, n),
-        status: column(carried.status, n),
         cost_usd: column(carried.cost_usd, n),
+        ..Recorded::default()
     };
     let mut trace = Trace {
         source,
@@ -292,14 +292,18 @@ pub fn build_trace(source: String, requests: Vec<Request>, carried: Carried) -> 
         if let Some(c) = &mut trace.cached_input_tokens {
             c.push(r.cached_input_tokens.unwrap_or(0).min(r.input_tokens));
         }
-        push(&mut recorded.request_id, r.request_id);
-        push(&mut recorded.model, r.model);
-        push(&mut recorded.region, r.region);
+        push_text(&mut request_id, r.request_id.as_deref());
+        push_text(&mut model, r.model.as_deref());
+        push_text(&mut region, r.region.as_deref());
         push(&mut recorded.latency_s, r.latency_s);
         push(&mut recorded.ttft_s, r.ttft_s);
-        push(&mut recorded.status, r.status);
+        push_text(&mut status, r.status.as_deref());
         push(&mut recorded.cost_usd, r.cost_usd);
     }
+    let finish =
+        |t: Option<(TextInterner, Vec<u32>)>| t.map(|(i, codes)| TextColumn { values: i.into_values(), codes });
+    (recorded.request_id, recorded.model, recorded.region, recorded.status) =
+        (finish(request_id), finish(model), finish(region), finish(status));
     trace.recorded = recorded;
     sort_by_time(&mut trace);
     trace
@@ -315,6 +319,12 @@ fn push<T>(col: &mut Option<Vec<Option<T>>>, v: Option<T>) {
     }
 }
 
+fn push_text(col: &mut Option<(TextInterner, Vec<u32>)>, v: Option<&str>) {
+    if let Some((interner, codes)) = col {
+        codes.push(interner.code(v));
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // What the importers share: bad-record collection, cell conversions, region names from hosts.
 
@@ -326,7 +336,7 @@ pub(crate) struct BadRecords<'a> {
 }
 
 /// Problems named before the rest are only counted.
-const MAX_NAMED: usize = 10;
+pub(crate) const MAX_NAMED: usize = 10;
 
 impl<'a> BadRecords<'a> {
     pub fn new(path: &'a Path) -> BadRecords<'a> {
@@ -341,6 +351,10 @@ impl<'a> BadRecords<'a> {
     }
     pub fn place(&self) -> Place {
         Place::file(self.path)
+    }
+    /// Count `n` more bad records without naming them (they come after the named ones).
+    pub fn count_more(&mut self, n: usize) {
+        self.n_bad += n;
     }
     /// `Ok(skipped)` when there were none or they may be skipped; else every named problem.
     pub fn finish(self, opts: &ImportOptions, records: usize) -> Result<usize> {
