@@ -48,16 +48,7 @@ fn replay_and_metrics(bencher: divan::Bencher) {
     let w = workload();
     bencher.counter(divan::counter::ItemsCount::new(w.trace.len())).bench(|| {
         let ctx = metrics::Context::new(&w.catalog, &w.table, &w.trace);
-        let opts = ReplayOptions { seed: 1, replicate: 0 };
-        let (outcomes, collected) = engine::replay_observed(
-            &w.catalog,
-            &w.table,
-            &w.trace,
-            &opts,
-            engine::Keep::Served,
-            &|| ctx.collector(),
-            &|_| {},
-        );
+        let (outcomes, collected) = replay_collected(w, &ctx);
         ctx.summarize(&outcomes, collected)
     });
 }
@@ -79,16 +70,11 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn replay_with_collector(bencher: divan::Bencher) {
     let w = workload();
     let ctx = metrics::Context::new(&w.catalog, &w.table, &w.trace);
-    bencher.counter(divan::counter::ItemsCount::new(w.trace.len())).bench(|| {
-        let opts = ReplayOptions { seed: 1, replicate: 0 };
-        engine::replay_observed(
-            &w.catalog,
-            &w.table,
-            &w.trace,
-            &opts,
-            engine::Keep::Served,
-            &|| ctx.collector(),
-            &|_| {},
-        )
-    });
+    bencher.counter(divan::counter::ItemsCount::new(w.trace.len())).bench(|| replay_collected(w, &ctx));
+}
+
+/// The replay `simulate` runs, with the metrics collector as observer.
+fn replay_collected<'c>(w: &Workload, ctx: &'c metrics::Context<'c>) -> (engine::Outcomes, metrics::Collector<'c>) {
+    let opts = ReplayOptions { seed: 1, replicate: 0 };
+    engine::replay_observed(&w.catalog, &w.table, &w.trace, &opts, engine::Keep::Served, &|| ctx.collector(), &|_| {})
 }

@@ -2229,6 +2229,17 @@ fn canonical_row(buf: &[u8], p: usize, row: &mut QuickRow) -> Option<usize> {
 
 const CANONICAL_PLAN: [Quick; 5] = [Quick::Timestamp, Quick::Class, Quick::Origin, Quick::Input, Quick::Output];
 
+/// The length of the blank line (`\n` or `\r\n`, or a lone `\r` at the end) starting at `pos`, if
+/// it is one.
+#[inline]
+pub(crate) fn blank_line(buf: &[u8], pos: usize) -> Option<usize> {
+    match buf[pos] {
+        b'\n' => Some(1),
+        b'\r' if buf.get(pos + 1).is_none_or(|&b| b == b'\n') => Some(2),
+        _ => None,
+    }
+}
+
 /// Parse whole CSV lines (the last may lack its newline).
 fn parse_piece(buf: &[u8], layout: &Layout, roles: &[Option<Col>]) -> Chunk {
     let mut chunk = Chunk::with_capacity(buf.len() / 32 + 16, layout);
@@ -2242,12 +2253,8 @@ fn parse_piece(buf: &[u8], layout: &Layout, roles: &[Option<Col>]) -> Chunk {
         let line = chunk.lines;
         chunk.lines += 1;
         // Blank lines (also "\r\n") are skipped; they count as lines, not rows.
-        if buf[pos] == b'\n' {
-            pos += 1;
-            continue;
-        }
-        if buf[pos] == b'\r' && buf.get(pos + 1).is_none_or(|&b| b == b'\n') {
-            pos += 2;
+        if let Some(len) = blank_line(buf, pos) {
+            pos += len;
             continue;
         }
         let row = chunk.rows;

@@ -22,7 +22,7 @@ use super::{
 };
 use crate::error::{Error, Place, Problem, Result};
 use crate::trace::read::{
-    TraceFormat, field_end, map_file, parse_f64_fast, parse_u32_fast, read_batch, sort_by_time, split_lines,
+    TraceFormat, blank_line, field_end, map_file, parse_f64_fast, parse_u32_fast, read_batch, sort_by_time, split_lines,
 };
 use crate::trace::{DEFAULT_CLASS, Recorded, TextColumn, TextInterner, Trace, UNSPECIFIED_ORIGIN, columns};
 
@@ -281,6 +281,23 @@ impl Part {
             self.latency.push(v.elapsed);
         }
     }
+    /// One row given by its cells: converted and pushed, or recorded as bad.
+    fn push_cells<'c>(&mut self, cell: impl Fn(usize) -> &'c str + Copy, layout: &Layout, row: usize, line: usize) {
+        match convert(cell, layout) {
+            Ok(v) => {
+                if let Some(m) = layout.model {
+                    let code = self.models.code_str(cell(m), model_name);
+                    self.model.push(code);
+                }
+                if let Some(l) = layout.log_type {
+                    let code = self.log_types.code_str(cell(l), slug);
+                    self.log_type.push(code);
+                }
+                self.push(v, layout);
+            }
+            Err(bad) => self.push_bad(row, line, bad),
+        }
+    }
     fn push_bad(&mut self, row: usize, line: usize, (field, message): (usize, String)) {
         self.n_bad += 1;
         if self.bad.len() < MAX_NAMED {
@@ -454,12 +471,8 @@ fn parse_part(buf: &[u8], layout: &Layout) -> Option<Part> {
         let line_index = part.lines;
         part.lines += 1;
         // Blank lines (also "\r\n") are skipped, as the `csv` crate skips them: lines, not rows.
-        if buf[pos] == b'\n' {
-            pos += 1;
-            continue;
-        }
-        if buf[pos] == b'\r' && buf.get(pos + 1).is_none_or(|&b| b == b'\n') {
-            pos += 2;
+        if let Some(len) = blank_line(buf, pos) {
+            pos += len;
             continue;
         }
         part.rows += 1;
@@ -478,20 +491,7 @@ fn parse_part(buf: &[u8], layout: &Layout) -> Option<Part> {
         let text = std::str::from_utf8(line).unwrap_or_default();
         let cells: Vec<&str> = text.split(',').collect();
         let cell = |i: usize| cells.get(i).copied().unwrap_or("");
-        match convert(cell, layout) {
-            Ok(v) => {
-                if let Some(m) = layout.model {
-                    let code = part.models.code_str(cell(m), model_name);
-                    part.model.push(code);
-                }
-                if let Some(l) = layout.log_type {
-                    let code = part.log_types.code_str(cell(l), slug);
-                    part.log_type.push(code);
-                }
-                part.push(v, layout);
-            }
-            Err(bad) => part.push_bad(row, line_index, bad),
-        }
+        part.push_cells(cell, layout, row, line_index);
     }
     Some(part)
 }
@@ -567,20 +567,7 @@ fn read_records(reader: &mut CsvReader, path: &Path, layout: &Layout) -> Result<
         // Lines are counted from the first data line here, as in the byte-level parts.
         let line = record.position().map_or(row + 1, |p| p.line() as usize).saturating_sub(2);
         let cell = |i: usize| record.get(i).unwrap_or("");
-        match convert(cell, layout) {
-            Ok(v) => {
-                if let Some(m) = layout.model {
-                    let code = part.models.code_str(cell(m), model_name);
-                    part.model.push(code);
-                }
-                if let Some(l) = layout.log_type {
-                    let code = part.log_types.code_str(cell(l), slug);
-                    part.log_type.push(code);
-                }
-                part.push(v, layout);
-            }
-            Err(bad) => part.push_bad(row, line, bad),
-        }
+        part.push_cells(cell, layout, row, line);
     }
     Ok(part)
 }
