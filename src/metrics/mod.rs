@@ -94,17 +94,13 @@ const MIN_EXP: i64 = -12;
 const N_OCTAVES: usize = 32;
 const N_BUCKETS: usize = N_OCTAVES << SUB_BITS;
 
+/// The bucket of `x` (by magnitude): its exponent and top [`SUB_BITS`] mantissa bits, read
+/// straight from the IEEE 754 bits and clamped to the range, without a branch (this runs once per
+/// served request in the replay and again in the quantile pass).
 #[inline]
 fn bucket(x: f64) -> usize {
-    let bits = x.to_bits();
-    let exp = ((bits >> 52) & 0x7ff) as i64 - 1023;
-    if exp < MIN_EXP {
-        0
-    } else if exp >= MIN_EXP + N_OCTAVES as i64 {
-        N_BUCKETS - 1
-    } else {
-        (((exp - MIN_EXP) as usize) << SUB_BITS) | ((bits >> (52 - SUB_BITS)) & ((1 << SUB_BITS) - 1)) as usize
-    }
+    let key = ((x.to_bits() >> (52 - SUB_BITS)) & 0x7fff) as i64 - ((1023 + MIN_EXP) << SUB_BITS);
+    key.clamp(0, N_BUCKETS as i64 - 1) as usize
 }
 
 /// Group numbering: overall, then classes, origins, models, endpoints.
@@ -873,7 +869,19 @@ mod tests {
             x *= 1.001;
         }
         assert_eq!(bucket(0.0), 0);
+        assert_eq!(bucket(-0.0), 0);
+        assert_eq!(bucket(f64::NAN), N_BUCKETS - 1);
+        assert_eq!(bucket(f64::INFINITY), N_BUCKETS - 1);
         assert_eq!(bucket(1e300), N_BUCKETS - 1);
+        // Octave k above 2^-12 starts at bucket 16k; each sixteenth of an octave is one bucket.
+        assert_eq!(bucket(1.0), 12 * 16);
+        assert_eq!(bucket(1.0624), 12 * 16);
+        assert_eq!(bucket(1.0625), 12 * 16 + 1);
+        assert_eq!(bucket(1.99), 12 * 16 + 15);
+        assert_eq!(bucket(2f64.powi(-12) * 1.5), 8);
+        assert_eq!(bucket(2f64.powi(-13)), 0);
+        assert_eq!(bucket(2f64.powi(20) * 0.99), N_BUCKETS - 1);
+        assert_eq!(bucket(2f64.powi(20)), N_BUCKETS - 1);
     }
 
     #[test]
