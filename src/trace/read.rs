@@ -522,6 +522,65 @@ struct DateCache {
     days: i64,
 }
 
+impl DateCache {
+    /// The day number of the date at the start of `b` (at least 10 bytes), from the cache when it
+    /// is the last date seen.
+    #[inline(always)]
+    fn days_of(&mut self, b: &[u8]) -> Option<i64> {
+        if self.days != 0 && b[..10] == self.date {
+            return Some(self.days);
+        }
+        let days = civil_days(b)?;
+        self.date.copy_from_slice(&b[..10]);
+        // Day 0 (1970-01-01) is simply never cached.
+        self.days = days;
+        Some(days)
+    }
+}
+
+/// The common layout of [`utc_seconds_cached`], `YYYY-MM-DD HH:MM:SS[.fraction]` (or with `T`),
+/// at `p` in `buf` and ending a CSV field (a `,`, a line end or the end of `buf`): the same value,
+/// read at fixed offsets, and where it ends. `None` for anything else (an offset, a `Z`, more than
+/// 15 fraction digits, a bad value), which the general code then reads.
+#[inline(always)]
+fn fixed_datetime(buf: &[u8], p: usize, cache: &mut DateCache) -> Option<(f64, usize)> {
+    let d: &[u8; 19] = buf.get(p..p + 19)?.try_into().ok()?;
+    if d[4] != b'-' || d[7] != b'-' || !(d[10] == b' ' || d[10] == b'T') || d[13] != b':' || d[16] != b':' {
+        return None;
+    }
+    let two = |i: usize| {
+        let (a, b) = (d[i].wrapping_sub(b'0'), d[i + 1].wrapping_sub(b'0'));
+        (a < 10 && b < 10).then_some(i64::from(a) * 10 + i64::from(b))
+    };
+    let (hour, minute, second) = (two(11)?, two(14)?, two(17)?);
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let days = cache.days_of(d)?;
+    let mut i = p + 19;
+    let mut fraction = 0.0;
+    if buf.get(i) == Some(&b'.') {
+        let start = i + 1;
+        i = start;
+        let mut digits = 0u64;
+        while i < buf.len() && buf[i].is_ascii_digit() {
+            digits = digits.wrapping_mul(10).wrapping_add(u64::from(buf[i] - b'0'));
+            i += 1;
+        }
+        let k = i - start;
+        if k == 0 || k > 15 {
+            return None;
+        }
+        fraction = digits as f64 / POW10[k];
+    }
+    // As the general code: the field ends at a `,` or `\n`, less one `\r` before it.
+    let at_end = |j: usize| matches!(buf.get(j), None | Some(b',' | b'\n'));
+    if !(at_end(i) || (buf.get(i) == Some(&b'\r') && at_end(i + 1))) {
+        return None;
+    }
+    Some(((days * 86_400 + hour * 3600 + minute * 60 + second) as f64 + fraction, i))
+}
+
 /// [`utc_seconds_bytes`] with the day number of a repeated date taken from `cache`.
 #[inline]
 fn utc_seconds_cached(b: &[u8], cache: &mut DateCache) -> Option<f64> {
@@ -543,15 +602,7 @@ fn utc_seconds_cached(b: &[u8], cache: &mut DateCache) -> Option<f64> {
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let days = if cache.days != 0 && b[..10] == cache.date {
-        cache.days
-    } else {
-        let days = civil_days(b)?;
-        cache.date.copy_from_slice(&b[..10]);
-        // Day 0 (1970-01-01) is simply never cached.
-        cache.days = days;
-        days
-    };
+    let days = cache.days_of(b)?;
     let (mut seconds, mut fraction, mut i) = (0i64, 0.0f64, 10);
     if i < b.len() && (b[i] == b'T' || b[i] == b' ') {
         let (hour, minute) = (num(b, i + 1..i + 3)?, num(b, i + 4..i + 6)?);
@@ -1189,6 +1240,44 @@ impl Chunk {
     }
 }
 
+/// The number columns of merged chunks, kept for the next window's pieces: their pages are
+/// already faulted in, and a fresh page costs more to fault in and zero than parsing the rows
+/// written to it. What is recycled is only capacity, so results do not depend on it.
+#[derive(Default)]
+struct ChunkPool(std::sync::Mutex<Vec<Chunk>>);
+
+impl ChunkPool {
+    /// An empty chunk with room for about `rows` rows, recycled when one is spare.
+    fn take(&self, rows: usize, layout: &Layout) -> Chunk {
+        let spare = self.0.lock().ok().and_then(|mut spare| spare.pop());
+        let Some(mut c) = spare else {
+            return Chunk::with_capacity(rows, layout);
+        };
+        c.ts.reserve(rows);
+        c.input.reserve(rows);
+        c.output.reserve(rows);
+        if layout.has(Col::Class) {
+            c.class.reserve(rows);
+        }
+        if layout.has(Col::Origin) {
+            c.origin.reserve(rows);
+        }
+        c
+    }
+    /// Keep the columns of a merged chunk, emptied.
+    fn give(&self, ts: Vec<f64>, input: Vec<u32>, output: Vec<u32>, class: Vec<u32>, origin: Vec<u32>) {
+        let mut c = Chunk { ts, input, output, class, origin, ..Chunk::default() };
+        c.ts.clear();
+        c.input.clear();
+        c.output.clear();
+        c.class.clear();
+        c.origin.clear();
+        if let Ok(mut spare) = self.0.lock() {
+            spare.push(c);
+        }
+    }
+}
+
 /// A global name table: codes in order of first appearance, renumbered in sorted order at the end.
 #[derive(Default)]
 struct GlobalDict {
@@ -1334,6 +1423,11 @@ impl<'a> Builder<'a> {
     }
 
     fn merge(&mut self, chunk: Chunk) -> Result<()> {
+        self.merge_into(chunk, None)
+    }
+
+    /// [`Builder::merge`], handing the chunk's emptied number columns to `pool` when given.
+    fn merge_into(&mut self, chunk: Chunk, pool: Option<&ChunkPool>) -> Result<()> {
         for cell in &chunk.bad {
             if self.bad.len() < MAX_REPORTED {
                 self.bad.push(self.reporter.problem(cell, self.rows, self.lines));
@@ -1366,6 +1460,9 @@ impl<'a> Builder<'a> {
         }
         for (dst, src) in self.nums.iter_mut().zip(chunk.nums) {
             dst.extend(src);
+        }
+        if let Some(pool) = pool {
+            pool.give(chunk.ts, chunk.input, chunk.output, chunk.class, chunk.origin);
         }
         Ok(())
     }
@@ -1499,7 +1596,7 @@ fn shrink(trace: &mut Trace) {
 /// fault in and zero than the gather itself). The result depends only on the timestamps (ties keep
 /// file order), never on the thread count.
 pub(crate) fn sort_by_time(trace: &mut Trace) {
-    if trace.timestamp_s.windows(2).all(|w| w[0] <= w[1]) {
+    if trace.timestamp_s.par_windows(2).all(|w| w[0] <= w[1]) {
         return;
     }
     let (ts, perm) = time_order(&trace.timestamp_s);
@@ -1539,62 +1636,90 @@ fn gather<T: Copy + Send + Sync>(column: &mut Vec<T>, perm: &[u32], spare: &mut 
 /// The timestamps in stable sorted order, and the row each came from.
 ///
 /// A distribution sort rather than a comparison sort, because a comparison sort of a few million
-/// rows took longer than parsing them: each row goes to one of about n/2 buckets by a monotone
-/// function of its value (`(t - min) * scale`, floored: every step rounds monotonically, so a
-/// later bucket never holds a smaller value), in row order, and each bucket is then sorted
-/// stably on its own (insertion sort when small). Equal values share a bucket and keep row order,
-/// so the whole is a stable sort. A skewed distribution only makes buckets larger (each is then
-/// sorted by the standard stable sort), never wrong. Timestamps are finite (validated on read).
+/// rows took longer than parsing them: each row goes to one of up to 2^17 buckets (about eight
+/// rows each; the counts stay in cache) by a monotone function of its value (`(t - min) * scale`,
+/// floored: every step rounds monotonically, so a later bucket never holds a smaller value), in
+/// row order, and each bucket is then sorted stably on its own (insertion sort when small). Equal
+/// values share a bucket and keep row order, so the whole is a stable sort. A skewed distribution
+/// only makes buckets larger (each is then sorted by the standard stable sort), never wrong.
+/// Timestamps are finite (validated on read).
+///
+/// On all threads: the counts per row range, summed; then the buckets in groups of about equal
+/// rows, one group per thread, each scanning every row in order and placing those of its buckets
+/// in its own part of the output (so the output's fresh pages are also touched on all threads),
+/// then sorting its buckets. The result is the stable sort whatever the thread count.
 fn time_order(ts: &[f64]) -> (Vec<f64>, Vec<u32>) {
     let n = ts.len();
     assert!(n <= u32::MAX as usize, "a trace of more than 4294967295 rows");
+    let threads = rayon::current_num_threads().max(1);
     let (lo, hi) = ts
         .par_iter()
         .fold(|| (f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &t| (lo.min(t), hi.max(t)))
         .reduce(|| (f64::INFINITY, f64::NEG_INFINITY), |a, b| (a.0.min(b.0), a.1.max(b.1)));
-    let n_buckets = (n / 2).max(1);
+    let n_buckets = (n / 8).clamp(1, 1 << 17);
     // hi - lo may overflow to infinity: then the scale is 0 and there is one bucket.
     let scale = n_buckets as f64 / (hi - lo);
     // `as` saturates, and maps NaN (an infinite span times 0) to 0.
     let bucket = |t: f64| (((t - lo) * scale) as usize).min(n_buckets - 1);
-    // Counts, then each bucket's start; scattering moves each start to the bucket's end.
-    let mut bounds = vec![0u32; n_buckets];
-    for &t in ts {
-        bounds[bucket(t)] += 1;
+    let counts = ts
+        .par_chunks(n.div_ceil(threads).max(1))
+        .map(|rows| {
+            let mut counts = vec![0u32; n_buckets];
+            for &t in rows {
+                counts[bucket(t)] += 1;
+            }
+            counts
+        })
+        .reduce_with(|mut a, b| {
+            a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+            a
+        })
+        .unwrap_or_else(|| vec![0; n_buckets]);
+    // Each bucket's start; groups of whole buckets with about n / threads rows each.
+    let mut starts = Vec::with_capacity(n_buckets + 1);
+    let mut total = 0u32;
+    for &c in &counts {
+        starts.push(total);
+        total += c;
     }
-    let mut start = 0u32;
-    for b in bounds.iter_mut() {
-        (*b, start) = (start, start + *b);
+    starts.push(total);
+    let mut cuts = vec![0usize];
+    for g in 1..threads {
+        let want = (n * g / threads) as u32;
+        let b = starts.partition_point(|&s| s < want).min(n_buckets);
+        if b > *cuts.last().unwrap_or(&0) {
+            cuts.push(b);
+        }
     }
+    cuts.push(n_buckets);
     let mut sorted = vec![0.0f64; n];
     let mut perm = vec![0u32; n];
-    for (i, &t) in ts.iter().enumerate() {
-        let slot = &mut bounds[bucket(t)];
-        sorted[*slot as usize] = t;
-        perm[*slot as usize] = i as u32;
-        *slot += 1;
-    }
-    // Now bucket b is [bounds[b - 1], bounds[b]) (from 0 for the first). Sort the buckets, in
-    // groups of whole buckets split over the threads.
-    let groups = (rayon::current_num_threads() * 8).min(n_buckets);
-    let mut pieces = Vec::with_capacity(groups);
+    let mut pieces = Vec::with_capacity(cuts.len());
     let (mut rest_t, mut rest_p) = (&mut sorted[..], &mut perm[..]);
-    let mut taken = 0usize;
-    for g in 0..groups {
-        let (first, last) = (n_buckets * g / groups, n_buckets * (g + 1) / groups);
-        let len = bounds[last - 1] as usize - taken;
+    for w in cuts.windows(2) {
+        let (first, last) = (w[0], w[1]);
+        let len = (starts[last] - starts[first]) as usize;
         let (piece_t, tail_t) = rest_t.split_at_mut(len);
         let (piece_p, tail_p) = rest_p.split_at_mut(len);
-        pieces.push((piece_t, piece_p, taken, &bounds[first..last]));
+        pieces.push((piece_t, piece_p, first, last));
         (rest_t, rest_p) = (tail_t, tail_p);
-        taken += len;
     }
-    pieces.into_par_iter().for_each(|(t, p, base, ends)| {
-        let mut start = 0;
-        for &end in ends {
-            let end = end as usize - base;
-            sort_bucket(&mut t[start..end], &mut p[start..end]);
-            start = end;
+    pieces.into_par_iter().for_each(|(t_out, p_out, first, last)| {
+        let base = starts[first];
+        // Where the next row of each bucket goes, within this piece.
+        let mut next: Vec<u32> = starts[first..last].iter().map(|&s| s - base).collect();
+        for (i, &t) in ts.iter().enumerate() {
+            let b = bucket(t);
+            if (first..last).contains(&b) {
+                let slot = &mut next[b - first];
+                t_out[*slot as usize] = t;
+                p_out[*slot as usize] = i as u32;
+                *slot += 1;
+            }
+        }
+        for b in first..last {
+            let (start, end) = ((starts[b] - base) as usize, (starts[b + 1] - base) as usize);
+            sort_bucket(&mut t_out[start..end], &mut p_out[start..end]);
         }
     });
     (sorted, perm)
@@ -1881,6 +2006,7 @@ fn csv_fast<R: Read + Send>(
     };
     let roles = layout.roles();
     let mut builder = Builder::new(path, &layout, Some(1));
+    let pool = ChunkPool::default();
     let mut reserved = false;
     let mut pending: Option<(Vec<Chunk>, usize)> = None;
     loop {
@@ -1898,12 +2024,12 @@ fn csv_fast<R: Read + Send>(
                 // Several pieces per thread, so that work stealing evens out the load.
                 split_lines(body, threads * 4)
                     .into_par_iter()
-                    .map(|piece| parse_piece(piece, &layout, &roles))
+                    .map(|piece| parse_piece(piece, &layout, &roles, &pool))
                     .collect::<Vec<Chunk>>()
             },
             || -> Result<Option<Batch>> {
                 if let Some((chunks, bytes)) = merging {
-                    merge_all(&mut builder, chunks, bytes, &mut reserved, size_hint)?;
+                    merge_all(&mut builder, chunks, bytes, &mut reserved, size_hint, &pool)?;
                 }
                 if eof { Ok(None) } else { read_batch(&mut src, carry, want, recycled).map(Some).map_err(io) }
             },
@@ -1918,7 +2044,7 @@ fn csv_fast<R: Read + Send>(
         }
     }
     if let Some((chunks, bytes)) = pending {
-        merge_all(&mut builder, chunks, bytes, &mut reserved, size_hint)?;
+        merge_all(&mut builder, chunks, bytes, &mut reserved, size_hint, &pool)?;
     }
     builder.finish(opts).map(Fast::Done)
 }
@@ -1956,6 +2082,7 @@ fn csv_mapped(data: &[u8], path: &Path, opts: &ReadOptions, block: usize) -> Res
     };
     let roles = layout.roles();
     let mut builder = Builder::new(path, &layout, Some(1));
+    let pool = ChunkPool::default();
     let mut reserved = false;
     let mut pending: Option<(Vec<Chunk>, usize)> = None;
     let mut rest = &data[offset.min(data.len())..];
@@ -1972,11 +2099,13 @@ fn csv_mapped(data: &[u8], path: &Path, opts: &ReadOptions, block: usize) -> Res
             || {
                 split_lines(body, threads * 4)
                     .into_par_iter()
-                    .map(|piece| (!piece.contains(&b'"')).then(|| parse_piece(piece, &layout, &roles)))
+                    .map(|piece| (!piece.contains(&b'"')).then(|| parse_piece(piece, &layout, &roles, &pool)))
                     .collect::<Option<Vec<Chunk>>>()
             },
             || match merging {
-                Some((chunks, bytes)) => merge_all(&mut builder, chunks, bytes, &mut reserved, data.len() as u64),
+                Some((chunks, bytes)) => {
+                    merge_all(&mut builder, chunks, bytes, &mut reserved, data.len() as u64, &pool)
+                }
                 None => Ok(()),
             },
         );
@@ -1991,7 +2120,7 @@ fn csv_mapped(data: &[u8], path: &Path, opts: &ReadOptions, block: usize) -> Res
         rest = tail;
     }
     if let Some((chunks, bytes)) = pending {
-        merge_all(&mut builder, chunks, bytes, &mut reserved, data.len() as u64)?;
+        merge_all(&mut builder, chunks, bytes, &mut reserved, data.len() as u64, &pool)?;
     }
     builder.finish(opts).map(Fast::Done)
 }
@@ -2108,6 +2237,11 @@ fn scan_f64(buf: &[u8], p: usize) -> Option<(f64, usize)> {
 /// ends. Anything else (an exponent, spaces, a bad date) is left to the general code.
 #[inline(always)]
 fn scan_timestamp(buf: &[u8], p: usize, dates: &mut DateCache) -> Option<(f64, usize)> {
+    if buf.get(p + 4) == Some(&b'-')
+        && let Some((v, end)) = fixed_datetime(buf, p, dates)
+    {
+        return Some((v + 0.0, end));
+    }
     if let Some((v, end)) = scan_f64(buf, p)
         && matches!(buf.get(end), None | Some(b',' | b'\n' | b'\r'))
     {
@@ -2184,6 +2318,7 @@ fn merge_all(
     bytes: usize,
     reserved: &mut bool,
     size_hint: u64,
+    pool: &ChunkPool,
 ) -> Result<()> {
     if !*reserved {
         let rows: usize = chunks.iter().map(|c| c.rows).sum();
@@ -2195,7 +2330,7 @@ fn merge_all(
         *reserved = true;
     }
     for chunk in chunks {
-        builder.merge(chunk)?;
+        builder.merge_into(chunk, Some(pool))?;
     }
     Ok(())
 }
@@ -2241,8 +2376,8 @@ pub(crate) fn blank_line(buf: &[u8], pos: usize) -> Option<usize> {
 }
 
 /// Parse whole CSV lines (the last may lack its newline).
-fn parse_piece(buf: &[u8], layout: &Layout, roles: &[Option<Col>]) -> Chunk {
-    let mut chunk = Chunk::with_capacity(buf.len() / 32 + 16, layout);
+fn parse_piece(buf: &[u8], layout: &Layout, roles: &[Option<Col>], pool: &ChunkPool) -> Chunk {
+    let mut chunk = pool.take(buf.len() / 32 + 16, layout);
     let n_fields = layout.n_fields;
     let plan = quick_plan(roles);
     let canonical = plan.as_deref() == Some(&CANONICAL_PLAN[..]);
@@ -3308,7 +3443,7 @@ impl<'p> ChunkReader<'p> {
                 let threads = rayon::current_num_threads().max(1);
                 let chunks: Vec<Chunk> = split_lines(body, threads * 4)
                     .into_par_iter()
-                    .map(|piece| parse_piece(piece, layout, &roles))
+                    .map(|piece| parse_piece(piece, layout, &roles, &ChunkPool::default()))
                     .collect();
                 let before = self.rows;
                 let mut builder = Builder::new(path, layout, Some(1));
@@ -3587,11 +3722,18 @@ mod tests {
         let mut skewed: Vec<f64> = (0..4000).map(|_| 1e9 + (lcg(&mut state) % 1000) as f64 * 1e-6).collect();
         skewed.extend([0.0, 2e9, 1e9]);
         cases.push(skewed);
+        // More rows than the largest bucket count times eight: 60 sorted copies, as the import
+        // benchmark's enlarged files are.
+        let day: Vec<f64> = (0..20_000).map(|_| 1.7e9 + (lcg(&mut state) % 86_400_000) as f64 * 1e-3).collect();
+        let mut day_sorted = day.clone();
+        day_sorted.sort_by(f64::total_cmp);
+        cases.push(day_sorted.iter().cycle().take(1_200_000).copied().collect());
+        cases.push(vec![4.0]);
         for ts in cases {
             let mut want: Vec<(f64, u32)> = ts.iter().copied().zip(0..).collect();
             want.sort_by(|a, b| a.0.total_cmp(&b.0));
             let (want_t, want_p): (Vec<f64>, Vec<u32>) = want.into_iter().unzip();
-            for threads in [1, 3] {
+            for threads in [1, 2, 3, 8] {
                 let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
                 let (t, p) = pool.install(|| time_order(&ts));
                 assert_eq!((&t, &p), (&want_t, &want_p), "{threads} threads, {} values", ts.len());
@@ -3616,6 +3758,65 @@ mod tests {
         assert_eq!(utc_seconds_cached(b"2023-11-17 00:00", &mut cache), utc_seconds("2023-11-17 00:00"));
         assert_eq!(utc_seconds_cached(b"2023-11-31 00:00", &mut cache), None);
         assert_eq!(utc_seconds_cached(b"2023-11-1x 00:00", &mut cache), None);
+    }
+
+    #[test]
+    fn the_fixed_date_time_layout_reads_as_the_general_code() {
+        let mut state = 5u64;
+        let mut cases: Vec<String> = [
+            "2023-11-16 18:15:46.6805900",
+            "2023-11-16T18:15:46.6805900",
+            "2023-11-16 18:15:46",
+            "2024-02-29 23:59:60.5",
+            "1970-01-01 00:00:00.0",
+            "2023-11-16 18:15:46.123456789012345",
+            "2023-11-16 18:15:46.1234567890123456",
+            "2023-11-16 18:15:46.",
+            "2023-11-16 24:00:00",
+            "2023-11-16 18:60:00",
+            "2023-11-16 18:15:61",
+            "2023-02-29 18:15:46",
+            "2023-11-16 1x:15:46",
+            "2023-11-16 18:15:46Z",
+            "2023-11-16 18:15:46+01:00",
+            "2023-11-16 18:15:46.5 ",
+            "2023-11-16 18:15",
+            "2023-11-16_18:15:46",
+        ]
+        .map(String::from)
+        .to_vec();
+        for _ in 0..500 {
+            let digits: String =
+                (0..1 + lcg(&mut state) % 9).map(|_| char::from(b'0' + (lcg(&mut state) % 10) as u8)).collect();
+            let (h, m, sec) = (lcg(&mut state) % 24, lcg(&mut state) % 60, lcg(&mut state) % 60);
+            cases.push(format!("2023-11-{:02} {h:02}:{m:02}:{sec:02}.{digits}", 1 + lcg(&mut state) % 30));
+        }
+        let (mut fixed_cache, mut general_cache) = (DateCache::default(), DateCache::default());
+        for case in &cases {
+            for end in ["", ",7", "\n8", "\r\n", "\r,", "\r", "\rx", "x"] {
+                let buf = format!("{case}{end}");
+                let b = buf.as_bytes();
+                let mut field = field_end(b, 0);
+                if field > 0 && b[field - 1] == b'\r' {
+                    field -= 1;
+                }
+                let general = utc_seconds_cached(&b[..field], &mut general_cache).map(|v| ((v + 0.0).to_bits(), field));
+                match fixed_datetime(b, 0, &mut fixed_cache) {
+                    Some((v, at)) => assert_eq!(Some((v.to_bits(), at)), general, "{buf:?}"),
+                    None => assert!(
+                        general.is_none()
+                            || case.len() < 19
+                            || case.ends_with('Z')
+                            || case.contains('+')
+                            || case.len() > 35,
+                        "{buf:?} left to the general code"
+                    ),
+                }
+                let mut dates = DateCache::default();
+                let via_scan = scan_timestamp(b, 0, &mut dates).map(|(v, at)| (v.to_bits(), at));
+                assert_eq!(via_scan, general, "{buf:?}");
+            }
+        }
     }
 
     #[test]
