@@ -45,10 +45,7 @@ pub fn simulate_des(
             let opts = DesOptions { seed: a.seed, replicate };
             let progress = |k| pb.inc(k);
             if spare_core {
-                let (run, collected) = des::pipelined(ctx.collector(), |sink| {
-                    des::simulate_observed(catalog, table, trace, &scenario, &opts, sink, &progress)
-                });
-                (run, collected)
+                des::simulate_pipelined(catalog, table, trace, &scenario, &opts, ctx.collector(), &progress)
             } else {
                 des::simulate_observed(catalog, table, trace, &scenario, &opts, ctx.collector(), &progress)
             }
