@@ -45,7 +45,10 @@ pub fn simulate_des(
             let opts = DesOptions { seed: a.seed, replicate };
             let progress = |k| pb.inc(k);
             if spare_core {
-                des::simulate_pipelined(catalog, table, trace, &scenario, &opts, ctx.collector(), &progress)
+                let (run, collected) = des::pipelined(ctx.collector(), |sink| {
+                    des::simulate_observed(catalog, table, trace, &scenario, &opts, sink, &progress)
+                });
+                (run, collected)
             } else {
                 des::simulate_observed(catalog, table, trace, &scenario, &opts, ctx.collector(), &progress)
             }

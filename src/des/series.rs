@@ -218,31 +218,6 @@ impl SeriesBuilder {
         self.latencies.clear();
     }
 
-    /// A builder of only the finishing figures (served, failed, cost, latency quantiles) of the
-    /// bins, fed through [`SeriesBuilder::finish`] by a sink off the event loop's thread; the
-    /// loop's own builder then skips them, and [`SeriesBuilder::take_finishes`] merges them in.
-    pub fn finishes_only(bin_s: f64, first_s: f64) -> SeriesBuilder {
-        SeriesBuilder::new(bin_s, first_s)
-    }
-
-    /// Put the finishing figures of `other` (a [`SeriesBuilder::finishes_only`] fed every finish)
-    /// into this builder's bins. The same figures as if this builder had been fed the finishes:
-    /// each bin gets the same latencies and costs, in the same order.
-    pub fn take_finishes(&mut self, mut other: SeriesBuilder) {
-        other.close_open();
-        for (b, o) in other.series.bins.into_iter().enumerate() {
-            if o.served == 0 && o.failed == 0 {
-                continue;
-            }
-            let bin = self.bin(b);
-            bin.served = o.served;
-            bin.failed = o.failed;
-            bin.cost_usd = o.cost_usd;
-            bin.p50_s = o.p50_s;
-            bin.p99_s = o.p99_s;
-        }
-    }
-
     pub fn finish_series(mut self, end_s: f64) -> TimeSeries {
         self.advance(end_s);
         self.flush_pending();

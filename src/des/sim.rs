@@ -220,8 +220,6 @@ pub struct Done {
     pub input_tokens: u32,
     pub cached_input_tokens: u32,
     pub output_tokens: u32,
-    /// When it finished (seconds, the run's clock).
-    pub at_s: f64,
 }
 
 /// Where finished requests go: per-request outcomes, a metrics collector, or both. Requests are
@@ -292,8 +290,6 @@ struct Sim<'a, S: Sink> {
     next_request: u64,
     /// Arrivals since the last progress report.
     unreported: u64,
-    /// The sink keeps the series' finishing figures ([`SeriesFinishes`]); the loop does not.
-    series_in_sink: bool,
 }
 
 /// Run the discrete-event engine over `trace` (held whole; per-request outcomes kept).
@@ -319,84 +315,8 @@ pub fn simulate_observed<S: Sink>(
     sink: S,
     progress: &dyn Fn(u64),
 ) -> (DesRun, S) {
-    let outcomes = unfinished(trace.len(), opts);
-    let first = trace.timestamp_s.first().copied().unwrap_or(0.0);
-    let mut run = Stream::new(catalog, table, scenario, opts, first, (outcomes, sink));
-    run.feed(trace, progress);
-    let ((outcomes, sink), r) = run.finish(progress);
-    (DesRun { outcomes, stats: r.stats, series: r.series, incidents: r.incidents }, sink)
-}
-
-/// [`simulate_observed`] with the bookkeeping of finished requests on a thread of its own
-/// ([`pipelined`]): both the per-request outcomes and `sink` are filled there, so the event loop
-/// neither writes the outcome columns nor takes the page faults of their first touch (a tenth of
-/// the loop's time on the reference trace). Same results as [`simulate_observed`].
-pub fn simulate_pipelined<S: Sink + Send>(
-    catalog: &Catalog,
-    table: &RoutingTable,
-    trace: &Trace,
-    scenario: &Scenario,
-    opts: &DesOptions,
-    sink: S,
-    progress: &dyn Fn(u64),
-) -> (DesRun, S) {
-    let outcomes = unfinished(trace.len(), opts);
-    let first = trace.timestamp_s.first().copied().unwrap_or(0.0);
-    let finishes = SeriesFinishes { catalog, builder: SeriesBuilder::finishes_only(scenario.bin_s, first) };
-    let (parts, (outcomes, (finishes, sink))) = pipelined((outcomes, (finishes, sink)), |batches| {
-        let mut sim = Sim::new(catalog, table, scenario, opts, first, batches);
-        sim.series_in_sink = true;
-        sim.run_chunk(trace, progress);
-        sim.drain();
-        progress(sim.unreported);
-        let (batches, parts) = sim.finish_parts();
-        (parts, batches)
-    });
-    let r = parts.finish(Some(finishes.builder));
-    (DesRun { outcomes, stats: r.stats, series: r.series, incidents: r.incidents }, sink)
-}
-
-/// A run whose series is not closed yet.
-struct Unfinished {
-    stats: DesStats,
-    series: SeriesBuilder,
-    end: f64,
-    incidents: Vec<(String, f64, f64)>,
-}
-
-impl Unfinished {
-    /// Close the series, with the finishing figures from `finishes` when the loop left them to a
-    /// [`SeriesFinishes`] sink.
-    fn finish(self, finishes: Option<SeriesBuilder>) -> StreamRun {
-        let mut series = self.series;
-        if let Some(f) = finishes {
-            series.take_finishes(f);
-        }
-        StreamRun { stats: self.stats, series: series.finish_series(self.end), incidents: self.incidents }
-    }
-}
-
-/// The series' finishing figures (served, failed, cost and latency quantiles per bin), kept by a
-/// sink so that they can be computed off the event loop's thread.
-struct SeriesFinishes<'a> {
-    catalog: &'a Catalog,
-    builder: SeriesBuilder,
-}
-
-impl Sink for SeriesFinishes<'_> {
-    #[inline]
-    fn request_done(&mut self, _: u64, d: &Done) {
-        let served = (d.served != NOT_SERVED).then(|| {
-            let prices = &self.catalog.endpoints[d.served as usize].prices;
-            (d.latency_s, prices.cost_usd(d.input_tokens, d.cached_input_tokens, d.output_tokens))
-        });
-        self.builder.finish(d.at_s, served);
-    }
-}
-
-/// Outcomes for `n` requests, to be filled as they finish.
-fn unfinished(n: usize, opts: &DesOptions) -> Outcomes {
-    Outcomes {
+    let n = trace.len();
+    let outcomes = Outcomes {
         primary: vec![0; n],
         served: vec![NOT_SERVED; n],
         attempts: vec![0; n],
@@ -404,7 +324,12 @@ fn unfinished(n: usize, opts: &DesOptions) -> Outcomes {
         latency_s: vec![0.0; n],
         seed: opts.seed,
         replicate: opts.replicate,
-    }
+    };
+    let first = trace.timestamp_s.first().copied().unwrap_or(0.0);
+    let mut run = Stream::new(catalog, table, scenario, opts, first, (outcomes, sink));
+    run.feed(trace, progress);
+    let ((outcomes, sink), r) = run.finish(progress);
+    (DesRun { outcomes, stats: r.stats, series: r.series, incidents: r.incidents }, sink)
 }
 
 /// What a run gives besides what its sink collected.
@@ -553,7 +478,6 @@ impl<'a, S: Sink> Sim<'a, S> {
             base: stream_base(opts.seed, opts.replicate),
             next_request: 0,
             unreported: 0,
-            series_in_sink: false,
         };
         for k in 0..sim.processes.len() {
             let dt = sim.processes[k].draw();
@@ -627,14 +551,7 @@ impl<'a, S: Sink> Sim<'a, S> {
         }
     }
 
-    fn finish(self) -> (S, StreamRun) {
-        let (sink, unfinished) = self.finish_parts();
-        (sink, unfinished.finish(None))
-    }
-
-    /// Everything but the series' last step, which may still need the finishing figures kept
-    /// off the loop's thread.
-    fn finish_parts(mut self) -> (S, Unfinished) {
+    fn finish(mut self) -> (S, StreamRun) {
         let end = self.now;
         self.stats.sim_end_s = end;
         for ep in self.endpoints.iter_mut() {
@@ -645,6 +562,7 @@ impl<'a, S: Sink> Sim<'a, S> {
             }
         }
         self.stats.per_endpoint = self.endpoints.into_iter().map(|e| e.stats).collect();
+        let series = self.series.finish_series(end);
         let incidents = self
             .scenario
             .incidents
@@ -652,7 +570,7 @@ impl<'a, S: Sink> Sim<'a, S> {
             .zip(&self.incident_times)
             .map(|(i, &(from, to))| (i.name.clone(), from, to))
             .collect();
-        (self.sink, Unfinished { stats: self.stats, series: self.series, end, incidents })
+        (self.sink, StreamRun { stats: self.stats, series, incidents })
     }
 
     fn process_transition(&mut self, k: usize) {
@@ -1273,7 +1191,6 @@ impl<'a, S: Sink> Sim<'a, S> {
             input_tokens: f.input_tokens,
             cached_input_tokens: f.cached_input_tokens,
             output_tokens: f.output_tokens,
-            at_s: self.now,
         };
         self.sink.request_done(f.request, &done);
         if wait_total_s > 0.0 {
@@ -1281,10 +1198,8 @@ impl<'a, S: Sink> Sim<'a, S> {
             self.stats.wait_s_total += wait_total_s;
             self.stats.max_wait_s = self.stats.max_wait_s.max(wait_total_s);
         }
-        if !self.series_in_sink {
-            let served_figures = served.map(|e| (latency, self.cost_of(e, slot)));
-            self.series.finish(self.now, served_figures);
-        }
+        let served_figures = served.map(|e| (latency, self.cost_of(e, slot)));
+        self.series.finish(self.now, served_figures);
         self.free_slot(slot);
         self.live -= 1;
     }
