@@ -71,8 +71,10 @@ pub(crate) struct SeriesBuilder {
     latencies: Vec<f64>,
     /// Last instant up to which queue and service integrals are accumulated.
     last_t: f64,
-    queued: u64,
-    in_service: u64,
+    /// Signed, so that the integrals' `as f64` is one instruction (an unsigned conversion is
+    /// several, and `advance` runs at every event).
+    queued: i64,
+    in_service: i64,
     /// The bin of `last_t`, its end, and the integrals accumulated in it since the last flush.
     last_bin: usize,
     last_bin_end: f64,
@@ -111,12 +113,13 @@ impl SeriesBuilder {
     }
 
     /// Integrate queue length and attempts in service up to `t` (non-decreasing).
-    #[inline]
+    #[inline(always)]
     pub fn advance(&mut self, t: f64) {
         if t <= self.last_t {
             return;
         }
-        // The common case, within the bin of the last instant: no division.
+        // The common case, within the bin of the last instant: no division (and inlined at the
+        // event loop's two call sites, since it runs at every event).
         if t < self.last_bin_end {
             let dt = t - self.last_t;
             self.pending_queue += self.queued as f64 * dt;
@@ -124,6 +127,12 @@ impl SeriesBuilder {
             self.last_t = t;
             return;
         }
+        self.advance_across_bins(t);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn advance_across_bins(&mut self, t: f64) {
         self.flush_pending();
         let (q, s) = (self.queued as f64, self.in_service as f64);
         let bin_s = self.series.bin_s;
@@ -164,15 +173,15 @@ impl SeriesBuilder {
     /// The number of queued attempts changes by `delta` at the current instant.
     #[inline]
     pub fn queue_change(&mut self, t: f64, delta: i64) {
-        self.queued = (self.queued as i64 + delta) as u64;
-        let (b, q) = (self.index(t), self.queued);
+        self.queued += delta;
+        let (b, q) = (self.index(t), self.queued as u64);
         let bin = self.bin(b);
         bin.queue_max = bin.queue_max.max(q);
     }
 
     #[inline]
     pub fn service_change(&mut self, delta: i64) {
-        self.in_service = (self.in_service as i64 + delta) as u64;
+        self.in_service += delta;
     }
 
     pub fn rate_limited(&mut self, t: f64) {
