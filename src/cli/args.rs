@@ -22,7 +22,8 @@ pub struct Cli {
     /// No progress bars.
     #[arg(long, short, global = true)]
     pub quiet: bool,
-    /// Print how long each phase took (read, replay, metrics, write) to stderr.
+    /// Print how long each phase took (read, replay, metrics, write; for `trace` commands read,
+    /// stats, write) to stderr.
     #[arg(long, global = true)]
     pub timing: bool,
     #[command(subcommand)]

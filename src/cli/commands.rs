@@ -52,7 +52,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Optimize(a) => super::optimize::optimize(&a, quiet, timer),
         Command::Frontier(a) => super::optimize::frontier(&a, quiet, timer),
         Command::Calibrate(a) => calibrate(&a),
-        Command::Trace(t) => trace_command(t),
+        Command::Trace(t) => trace_command(t, timer),
         Command::Catalog(c) => catalog_command(c),
     }
 }
@@ -350,7 +350,7 @@ fn validate(a: &ValidateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn trace_command(t: TraceCommand) -> anyhow::Result<()> {
+fn trace_command(t: TraceCommand, mut timer: Timer) -> anyhow::Result<()> {
     match t {
         TraceCommand::Synth { spec, seed, out, print_default_spec } => {
             if print_default_spec {
@@ -369,18 +369,22 @@ fn trace_command(t: TraceCommand) -> anyhow::Result<()> {
         }
         TraceCommand::Stats { file, read, json } => {
             let tr = load_trace(&file, &read_options(&read)?)?;
+            timer.lap("read");
             let stats = trace::stats::stats(&tr);
             print!("{}", stats.render_text());
             if let Some(path) = json {
                 write_json(&path, &serde_json::to_value(&stats)?)?;
             }
+            timer.lap("stats");
             Ok(())
         }
         TraceCommand::Import { file, format, skip_bad_rows, spread_ties, out, report } => {
             let opts = trace::import::ImportOptions { skip_bad_rows, spread_ties };
             let (tr, import_report) = trace::import::import(&file, format, &opts)?;
+            timer.lap("read");
             print!("{}", import_report.render_text());
             trace::write::write(&tr, &out, None)?;
+            timer.lap("write");
             if let Some(path) = report {
                 write_json(&path, &serde_json::to_value(&import_report)?)?;
             }
@@ -389,7 +393,9 @@ fn trace_command(t: TraceCommand) -> anyhow::Result<()> {
         }
         TraceCommand::Convert { file, read, out } => {
             let tr = load_trace(&file, &read_options(&read)?)?;
+            timer.lap("read");
             trace::write::write(&tr, &out, None)?;
+            timer.lap("write");
             eprintln!("wrote {} requests to {}", tr.len(), out.display());
             Ok(())
         }
