@@ -45,15 +45,14 @@ pub fn simulate_des(
             let opts = DesOptions { seed: a.seed, replicate };
             let progress = |k| pb.inc(k);
             if spare_core {
-                let (run, collected) = des::pipelined(ctx.collector(), |sink| {
+                des::pipelined(ctx.collector(), |sink| {
                     des::simulate_observed(catalog, table, trace, &scenario, &opts, sink, &progress)
-                });
-                (run, collected)
+                })
             } else {
                 des::simulate_observed(catalog, table, trace, &scenario, &opts, ctx.collector(), &progress)
             }
         })
-        .collect();
+        .collect::<switchyard::error::Result<_>>()?;
     pb.finish_and_clear();
     timer.lap("simulate");
     let mut runs = Vec::with_capacity(observed.len());
@@ -133,9 +132,9 @@ pub fn simulate_des_stream(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> a
             let first = shape.first_timestamp_s;
             let mut run = des::Stream::new(&catalog, &table, &scenario, &opts_des, first, ctx.sketching_collector());
             for chunk in shape.chunks(path, &opts, chunk_rows)? {
-                run.feed(&chunk?, &|k| pb.inc(k));
+                run.feed(&chunk?, &|k| pb.inc(k))?;
             }
-            let (collected, stream_run) = run.finish(&|k| pb.inc(k));
+            let (collected, stream_run) = run.finish(&|k| pb.inc(k))?;
             let summary = ctx.summarize_sketched(collected, shape.n_rows, shape.skipped_rows, a.seed, replicate);
             Ok((summary, stream_run))
         })

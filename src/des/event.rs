@@ -142,7 +142,7 @@ impl Ord for Key {
 
 /// A priority queue of events in `(time, kind, seq)` order: a binary heap of keys, and the events
 /// themselves in a slab (reused through a free list) that the keys' low bits index.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct EventQueue {
     heap: BinaryHeap<Key>,
     events: Vec<Event>,
@@ -150,11 +150,52 @@ pub struct EventQueue {
     next_seq: u64,
     /// Events popped so far.
     pub processed: u64,
+    /// What the key's bits can number: sequence numbers per run and events pending at once.
+    max_seq: u64,
+    max_pending: u32,
+    /// Set when a push went past those limits (the event was dropped, so the run is not valid:
+    /// the engine checks this and reports an error instead of a wrong order).
+    overflowed: bool,
 }
+
+impl Default for EventQueue {
+    fn default() -> EventQueue {
+        EventQueue::with_limits(1 << SEQ_BITS, 1 << SLOT_BITS)
+    }
+}
+
+/// Events a run may schedule in all and have pending at once (the key's bit fields).
+pub const MAX_EVENTS_PER_RUN: u64 = 1 << SEQ_BITS;
+pub const MAX_PENDING_EVENTS: u32 = 1 << SLOT_BITS;
 
 impl EventQueue {
     pub fn new() -> EventQueue {
         EventQueue::default()
+    }
+
+    /// A queue that takes at most `max_seq` events per run and `max_pending` at once (at most the
+    /// key's limits; smaller ones let tests reach them).
+    pub fn with_limits(max_seq: u64, max_pending: u32) -> EventQueue {
+        EventQueue {
+            heap: BinaryHeap::new(),
+            events: Vec::new(),
+            free: Vec::new(),
+            next_seq: 0,
+            processed: 0,
+            max_seq: max_seq.min(MAX_EVENTS_PER_RUN),
+            max_pending: max_pending.min(MAX_PENDING_EVENTS),
+            overflowed: false,
+        }
+    }
+
+    /// Events per run and events pending at once that this queue takes.
+    pub fn limits(&self) -> (u64, u32) {
+        (self.max_seq, self.max_pending)
+    }
+
+    /// True once a push went past the limits (see [`EventQueue::with_limits`]).
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
     }
 
     /// Schedule `event` at `time` (finite: the engine only schedules such times).
@@ -169,16 +210,20 @@ impl EventQueue {
                 slot
             }
             None => {
+                if self.events.len() >= self.max_pending as usize {
+                    // A wrapped key would misorder events: drop it and flag the run instead.
+                    self.overflowed = true;
+                    return;
+                }
                 self.events.push(event);
                 (self.events.len() - 1) as u32
             }
         };
-        // Limits far beyond what fits in memory (33 million pending events would be gigabytes of
-        // requests in flight); checked all the same, since a wrapped key would misorder events.
-        assert!(
-            self.next_seq < 1 << SEQ_BITS && slot < 1 << SLOT_BITS,
-            "event queue limits exceeded (2^36 events per run, 2^25 pending)"
-        );
+        if self.next_seq >= self.max_seq {
+            self.free.push(slot);
+            self.overflowed = true;
+            return;
+        }
         self.heap.push(Key(key_of(time, event.kind(), self.next_seq, slot)));
         self.next_seq += 1;
     }
@@ -220,6 +265,28 @@ mod tests {
 
     fn drain(q: &mut EventQueue) -> Vec<(f64, Event)> {
         std::iter::from_fn(|| q.pop().map(|s| (s.time(), s.event))).collect()
+    }
+
+    #[test]
+    fn pushes_past_the_limits_are_flagged_not_misordered() {
+        let mut q = EventQueue::with_limits(10, 3);
+        for k in 0..3 {
+            q.push(k as f64, Event::Retry { slot: k });
+        }
+        assert!(!q.overflowed());
+        q.push(5.0, Event::Retry { slot: 3 });
+        assert!(q.overflowed(), "a fourth pending event must trip a limit of 3");
+        assert_eq!(q.len(), 3);
+        // Freed slots are reused, but the sequence numbers still run out at 10.
+        let mut q = EventQueue::with_limits(10, 3);
+        for k in 0..10 {
+            q.push(k as f64, Event::Retry { slot: k });
+            q.pop();
+        }
+        assert!(!q.overflowed());
+        q.push(11.0, Event::Retry { slot: 11 });
+        assert!(q.overflowed(), "an eleventh event must trip a limit of 10 per run");
+        assert!(q.is_empty());
     }
 
     #[test]

@@ -12,6 +12,7 @@ use super::{DesOptions, DesRun, DesStats, EndpointStats};
 use crate::catalog::Catalog;
 use crate::engine::rng::{RequestRng, stream_base};
 use crate::engine::{NOT_SERVED, Outcomes, Status};
+use crate::error::{Error, Place, Problem, Result};
 use crate::policy::{BoundRule, RoutingTable};
 use crate::trace::Trace;
 
@@ -300,8 +301,8 @@ pub fn simulate(
     scenario: &Scenario,
     opts: &DesOptions,
     progress: &dyn Fn(u64),
-) -> DesRun {
-    simulate_observed(catalog, table, trace, scenario, opts, (), progress).0
+) -> Result<DesRun> {
+    Ok(simulate_observed(catalog, table, trace, scenario, opts, (), progress)?.0)
 }
 
 /// [`simulate`], also handing every finished request to `sink` (a metrics collector, so that the
@@ -314,7 +315,7 @@ pub fn simulate_observed<S: Sink>(
     opts: &DesOptions,
     sink: S,
     progress: &dyn Fn(u64),
-) -> (DesRun, S) {
+) -> Result<(DesRun, S)> {
     let n = trace.len();
     let outcomes = Outcomes {
         primary: vec![0; n],
@@ -327,9 +328,9 @@ pub fn simulate_observed<S: Sink>(
     };
     let first = trace.timestamp_s.first().copied().unwrap_or(0.0);
     let mut run = Stream::new(catalog, table, scenario, opts, first, (outcomes, sink));
-    run.feed(trace, progress);
-    let ((outcomes, sink), r) = run.finish(progress);
-    (DesRun { outcomes, stats: r.stats, series: r.series, incidents: r.incidents }, sink)
+    run.feed(trace, progress)?;
+    let ((outcomes, sink), r) = run.finish(progress)?;
+    Ok((DesRun { outcomes, stats: r.stats, series: r.series, incidents: r.incidents }, sink))
 }
 
 /// What a run gives besides what its sink collected.
@@ -366,15 +367,32 @@ impl<'a, S: Sink> Stream<'a, S> {
     /// The next chunk of the trace: its rows are the next requests in trace order (their indices
     /// continue from the previous chunk's), with class and origin codes of the names the routing
     /// table was bound to. Timestamps must not decrease, within a chunk and from one to the next.
-    pub fn feed(&mut self, chunk: &Trace, progress: &dyn Fn(u64)) {
+    ///
+    /// Fails if the run needs more events than the event queue can order (see
+    /// [`super::event::MAX_PENDING_EVENTS`]); the run is then not usable.
+    pub fn feed(&mut self, chunk: &Trace, progress: &dyn Fn(u64)) -> Result<()> {
         self.sim.run_chunk(chunk, progress);
+        self.sim.check_queue()
     }
 
     /// Run the requests still in flight to their end.
-    pub fn finish(mut self, progress: &dyn Fn(u64)) -> (S, StreamRun) {
+    pub fn finish(mut self, progress: &dyn Fn(u64)) -> Result<(S, StreamRun)> {
         self.sim.drain();
+        self.sim.check_queue()?;
         progress(self.sim.unreported);
-        self.sim.finish()
+        Ok(self.sim.finish())
+    }
+
+    /// The same run with smaller event-queue limits (events per run, pending at once), so that
+    /// tests can reach them; at most the queue's own.
+    #[doc(hidden)]
+    pub fn with_event_limits(mut self, max_events: u64, max_pending: u32) -> Stream<'a, S> {
+        let mut queue = super::event::EventQueue::with_limits(max_events, max_pending);
+        while let Some(ev) = self.sim.queue.pop() {
+            queue.push(ev.time(), ev.event);
+        }
+        self.sim.queue = queue;
+        self
     }
 
     /// Requests fed so far.
@@ -514,6 +532,28 @@ impl<'a, S: Sink> Sim<'a, S> {
                 self.dispatch(ev.time(), ev.event);
             }
         }
+    }
+
+    /// An error if the event queue ran past its limits (a dropped event: the run is not valid).
+    fn check_queue(&self) -> Result<()> {
+        if !self.queue.overflowed() {
+            return Ok(());
+        }
+        let (per_run, pending) = self.queue.limits();
+        Err(Error::one(Problem::new(
+            Place::default().field("simulate --engine des"),
+            format!(
+                "the discrete-event engine ran past its event queue's limits ({} events pending at once, \
+                 {} per run) after {} requests, with {} requests in flight",
+                pending,
+                per_run,
+                self.next_request,
+                self.live + self.live_aux
+            ),
+            "most pending events are queued attempts waiting with a timeout: raise the endpoints' \
+             max_concurrency or lower the policy's per-attempt timeout so fewer wait at once, or \
+             replay the trace in shorter windows",
+        )))
     }
 
     /// After the last chunk: every event until no request is left.
@@ -1274,7 +1314,10 @@ impl Sink for BatchSink {
 /// its own: the metrics' per-request work leaves the event loop's thread (a replicate is one
 /// thread; a machine with a core to spare gains it). `inner` sees exactly the sequence it would
 /// see inline, so results are identical.
-pub fn pipelined<S: Sink + Send, R>(inner: S, run: impl FnOnce(BatchSink) -> (R, BatchSink)) -> (R, S) {
+pub fn pipelined<S: Sink + Send, R, E>(
+    inner: S,
+    run: impl FnOnce(BatchSink) -> std::result::Result<(R, BatchSink), E>,
+) -> std::result::Result<(R, S), E> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(u64, Done)>>(8);
     let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<(u64, Done)>>();
     std::thread::scope(|scope| {
@@ -1289,12 +1332,14 @@ pub fn pipelined<S: Sink + Send, R>(inner: S, run: impl FnOnce(BatchSink) -> (R,
             }
             inner
         });
-        let (result, mut sink) = run(BatchSink { buf: Vec::with_capacity(BATCH), tx, spare: back_rx });
-        if !sink.buf.is_empty() {
-            sink.flush();
-        }
-        drop(sink);
+        // On an error the sink is dropped with it, which closes the channel and ends the consumer.
+        let ran = run(BatchSink { buf: Vec::with_capacity(BATCH), tx, spare: back_rx }).map(|(result, mut sink)| {
+            if !sink.buf.is_empty() {
+                sink.flush();
+            }
+            result
+        });
         let inner = consumer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (result, inner)
+        ran.map(|result| (result, inner))
     })
 }

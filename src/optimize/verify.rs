@@ -72,7 +72,7 @@ pub fn simulate_with(
             None => engine::replay(catalog, &table, trace, &ReplayOptions { seed, replicate: rep }),
             Some(scenario) => {
                 let opts = crate::des::DesOptions { seed, replicate: rep };
-                crate::des::simulate(catalog, &table, trace, scenario, &opts, &|_| {}).outcomes
+                crate::des::simulate(catalog, &table, trace, scenario, &opts, &|_| {})?.outcomes
             }
         };
         let s = metrics::summarize(catalog, &table, trace, &o);

@@ -33,7 +33,7 @@ fn scenario(yaml: &str, c: &Catalog) -> Scenario {
 }
 
 fn run(c: &Catalog, table: &RoutingTable, t: &Trace, s: &Scenario, seed: u64) -> DesRun {
-    des::simulate(c, table, t, s, &DesOptions { seed, replicate: 0 }, &|_| {})
+    des::simulate(c, table, t, s, &DesOptions { seed, replicate: 0 }, &|_| {}).unwrap()
 }
 
 fn trace_at(times: &[f64], origin: &str, output_tokens: u32) -> Trace {
@@ -742,10 +742,10 @@ fn a_trace_fed_in_chunks_of_any_size_gives_the_whole_trace_run_request_by_reques
         };
         let mut stream = des::Stream::new(&c, &table, &s, &opts, t.timestamp_s[0], blank);
         for from in (0..t.len()).step_by(chunk) {
-            stream.feed(&rows_of(&t, from..(from + chunk).min(t.len())), &|_| {});
+            stream.feed(&rows_of(&t, from..(from + chunk).min(t.len())), &|_| {}).unwrap();
         }
         assert_eq!(stream.fed(), t.len() as u64);
-        let (outcomes, streamed) = stream.finish(&|_| {});
+        let (outcomes, streamed) = stream.finish(&|_| {}).unwrap();
         assert_eq!(outcomes, whole.outcomes, "chunks of {chunk}: outcomes differ");
         assert_eq!(streamed.stats, whole.stats, "chunks of {chunk}: stats differ");
         assert_eq!(streamed.series, whole.series, "chunks of {chunk}: series differ");
@@ -768,13 +768,13 @@ fn streamed_state_is_bounded_by_the_requests_in_flight_not_by_the_trace_length()
         let table = bind(FIXED_POLICY, &c, &t);
         let mut stream = des::Stream::new(&c, &table, &s, &opts, 0.0, ());
         for from in (0..n).step_by(1000) {
-            stream.feed(&rows_of(&t, from..(from + 1000).min(n)), &|_| {});
+            stream.feed(&rows_of(&t, from..(from + 1000).min(n)), &|_| {}).unwrap();
             let (now, _) = stream.in_flight();
             assert!(now <= bound, "{now} requests in flight after {} arrivals", stream.fed());
         }
         let (_, max_in_flight) = stream.in_flight();
         slots.push((stream.state_slots(), max_in_flight));
-        let (_, r) = stream.finish(&|_| {});
+        let (_, r) = stream.finish(&|_| {}).unwrap();
         assert_eq!(r.stats.max_in_flight, max_in_flight);
         assert!(r.stats.requests_that_waited > 0, "the slots must be the bottleneck for this test to mean anything");
     }
@@ -899,4 +899,28 @@ fn a_streamed_trace_out_of_time_order_or_quoted_is_refused_with_the_row_and_the_
             assert!(err.contains(needle), "missing {needle:?} in: {err}");
         }
     }
+}
+
+#[test]
+fn a_run_past_the_event_queues_limits_is_an_error_that_says_what_to_change() {
+    // Two slots, arrivals every 0.01 s, 4 s queue timeouts: hundreds of queued attempts each wait
+    // with a scheduled timeout. With room for only 64 pending events the run must stop with an
+    // error (a dropped event would misorder the run), not panic and not report figures.
+    let c = catalog(FIXED_CATALOG);
+    let s = scenario("limits: {default: {max_concurrency: 2}}\n", &c);
+    let opts = DesOptions { seed: 3, replicate: 0 };
+    let n = 2_000;
+    let t = trace_at(&(0..n).map(|i| i as f64 * 0.01).collect::<Vec<f64>>(), "us-east-1", 50);
+    let table = bind(FIXED_POLICY, &c, &t);
+    let mut stream = des::Stream::new(&c, &table, &s, &opts, 0.0, ()).with_event_limits(u64::MAX, 64);
+    let fed = stream.feed(&t, &|_| {});
+    let err = fed.expect_err("2,000 arrivals at 100/s into 2 slots need more than 64 pending events").to_string();
+    for needle in ["event queue", "64 events pending", "max_concurrency", "timeout"] {
+        assert!(err.contains(needle), "the error should mention {needle:?}: {err}");
+    }
+    // The same run with the queue's own limits goes through.
+    let mut stream = des::Stream::new(&c, &table, &s, &opts, 0.0, ());
+    stream.feed(&t, &|_| {}).unwrap();
+    let (_, r) = stream.finish(&|_| {}).unwrap();
+    assert!(r.stats.requests_that_waited > 0);
 }
