@@ -7,7 +7,7 @@
 //! in time order), so each bin's latencies are collected, reduced to exact type-7 quantiles when
 //! the bin closes, and dropped: memory is one bin's latencies plus the bins' figures.
 
-use crate::metrics::quantile::type7;
+use crate::metrics::quantile::type7_nonnegative_bits;
 use crate::trace::write::{ColumnData, Table};
 
 /// One bin's figures.
@@ -68,7 +68,9 @@ pub(crate) struct SeriesBuilder {
     series: TimeSeries,
     /// Latencies served in bin `open`.
     open: usize,
-    latencies: Vec<f64>,
+    /// As IEEE bits (latencies are non-negative, so bit order is value order and the bin's
+    /// selection compares integers).
+    latencies: Vec<u64>,
     /// Last instant up to which queue and service integrals are accumulated.
     last_t: f64,
     /// Signed, so that the integrals' `as f64` is one instruction (an unsigned conversion is
@@ -208,7 +210,8 @@ impl SeriesBuilder {
             Some((latency, cost)) => {
                 bin.served += 1;
                 bin.cost_usd += cost;
-                self.latencies.push(latency);
+                debug_assert!(latency >= 0.0, "latency {latency}");
+                self.latencies.push((latency + 0.0).to_bits());
             }
             None => bin.failed += 1,
         }
@@ -218,7 +221,7 @@ impl SeriesBuilder {
         if self.latencies.is_empty() {
             return;
         }
-        let q = type7(&mut self.latencies, &[0.5, 0.99]).expect("not empty");
+        let q = type7_nonnegative_bits(&mut self.latencies, &[0.5, 0.99]).expect("not empty");
         let (p50, p99) = (q[0], q[1]);
         let b = self.open;
         let bin = self.bin(b);

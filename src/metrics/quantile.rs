@@ -5,6 +5,24 @@
 /// Type-7 quantiles of `values` at each of `qs` (ascending, in [0, 1]). Reorders `values`.
 /// Returns `None` for an empty slice. NaNs sort last (they never occur in engine output).
 pub fn type7(values: &mut [f64], qs: &[f64]) -> Option<Vec<f64>> {
+    type7_with(values, qs, f64::total_cmp, |x| x)
+}
+
+/// [`type7`] of non-negative values given as their IEEE bits (`(x + 0.0).to_bits()`), whose integer
+/// order is the values' order: each comparison of the selection is one integer compare instead of
+/// `total_cmp`'s transform of both sides. Reorders `bits`.
+pub fn type7_nonnegative_bits(bits: &mut [u64], qs: &[f64]) -> Option<Vec<f64>> {
+    type7_with(bits, qs, u64::cmp, f64::from_bits)
+}
+
+/// Type-7 quantiles of the values `value(x)` of `values`, ordered by `cmp` (which must order them
+/// as their values).
+fn type7_with<T: Copy>(
+    values: &mut [T],
+    qs: &[f64],
+    cmp: impl Fn(&T, &T) -> std::cmp::Ordering + Copy,
+    value: impl Fn(T) -> f64,
+) -> Option<Vec<f64>> {
     let n = values.len();
     if n == 0 {
         return None;
@@ -15,7 +33,7 @@ pub fn type7(values: &mut [f64], qs: &[f64]) -> Option<Vec<f64>> {
     // sorted place, so each later selection only needs the tail.
     let mut done = 0usize;
     let mut cache: Option<(usize, f64)> = None;
-    let mut order_stat = |k: usize, values: &mut [f64], done: &mut usize| -> f64 {
+    let mut order_stat = |k: usize, values: &mut [T], done: &mut usize| -> f64 {
         if let Some((ck, cv)) = cache
             && ck == k
         {
@@ -23,11 +41,11 @@ pub fn type7(values: &mut [f64], qs: &[f64]) -> Option<Vec<f64>> {
         }
         let v = if k < *done {
             // Already placed by an earlier, larger selection (only happens for repeated qs).
-            values[k]
+            value(values[k])
         } else {
             let tail = &mut values[*done..];
-            let (_, v, _) = tail.select_nth_unstable_by(k - *done, |a, b| a.total_cmp(b));
-            let v = *v;
+            let (_, v, _) = tail.select_nth_unstable_by(k - *done, cmp);
+            let v = value(*v);
             *done = k + 1;
             v
         };
@@ -86,6 +104,21 @@ mod tests {
                 let e = sorted_type7(&xs, q);
                 assert_eq!(*g, e, "n={n} q={q}: selection {g} vs sort {e}");
             }
+        }
+    }
+
+    #[test]
+    fn selection_on_bits_equals_selection_on_values_for_non_negative_data() {
+        use rand::{RngExt, SeedableRng, rngs::Xoshiro256PlusPlus};
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
+        for n in [1usize, 2, 7, 700, 5_000] {
+            // Ties and zeros included (some latencies are exactly equal, e.g. fixed catalogs).
+            let xs: Vec<f64> = (0..n).map(|_| (rng.random::<f64>() * 8.0).floor() * 0.25).collect();
+            let qs = [0.0, 0.5, 0.99, 1.0];
+            let by_value = type7(&mut xs.clone(), &qs).unwrap();
+            let mut bits: Vec<u64> = xs.iter().map(|x| (x + 0.0).to_bits()).collect();
+            let by_bits = type7_nonnegative_bits(&mut bits, &qs).unwrap();
+            assert_eq!(by_bits, by_value, "n={n}");
         }
     }
 
