@@ -6,6 +6,7 @@ use rayon::prelude::*;
 use switchyard::catalog::Catalog;
 use switchyard::chart;
 use switchyard::des::{self, DesOptions, Scenario};
+use switchyard::engine::Keep;
 use switchyard::metrics;
 use switchyard::policy::RoutingTable;
 use switchyard::report::{self, RunMeta};
@@ -39,6 +40,8 @@ pub fn simulate_des(
     let ctx = metrics::Context::new(catalog, table, trace);
     // With fewer replicates than threads, each replicate's collector runs on a thread of its own.
     let spare_core = (a.replicates as usize) < rayon::current_num_threads();
+    // Per-request output needs every outcome column; the metrics only served and latency.
+    let keep = if a.per_request.is_some() { Keep::All } else { Keep::Served };
     let observed: Vec<(des::DesRun, metrics::Collector<'_>)> = (0..a.replicates)
         .into_par_iter()
         .map(|replicate| {
@@ -46,10 +49,10 @@ pub fn simulate_des(
             let progress = |k| pb.inc(k);
             if spare_core {
                 des::pipelined(ctx.collector(), |sink| {
-                    des::simulate_observed(catalog, table, trace, &scenario, &opts, sink, &progress)
+                    des::simulate_kept(catalog, table, trace, &scenario, &opts, keep, sink, &progress)
                 })
             } else {
-                des::simulate_observed(catalog, table, trace, &scenario, &opts, ctx.collector(), &progress)
+                des::simulate_kept(catalog, table, trace, &scenario, &opts, keep, ctx.collector(), &progress)
             }
         })
         .collect::<switchyard::error::Result<_>>()?;

@@ -924,3 +924,24 @@ fn a_run_past_the_event_queues_limits_is_an_error_that_says_what_to_change() {
     let (_, r) = stream.finish(&|_| {}).unwrap();
     assert!(r.stats.requests_that_waited > 0);
 }
+
+#[test]
+fn keeping_only_served_and_latency_gives_the_same_served_and_latency_and_metrics() {
+    // What `simulate --engine des` does without --per-request: the detail columns stay empty and
+    // nothing else changes.
+    let c = catalog(FIXED_CATALOG);
+    let t = varied_trace(5_000);
+    let table = bind(FIXED_POLICY, &c, &t);
+    let s = scenario("limits: {default: {max_concurrency: 2}}\n", &c);
+    let opts = DesOptions { seed: 9, replicate: 0 };
+    let kept = |keep| des::simulate_kept(&c, &table, &t, &s, &opts, keep, (), &|_| {}).unwrap().0;
+    let (all, served) = (kept(engine::Keep::All), kept(engine::Keep::Served));
+    assert_eq!(all.outcomes.primary.len(), t.len());
+    assert!(
+        served.outcomes.primary.is_empty() && served.outcomes.attempts.is_empty() && served.outcomes.status.is_empty()
+    );
+    assert_eq!(served.outcomes.served, all.outcomes.served);
+    assert_eq!(served.outcomes.latency_s, all.outcomes.latency_s);
+    assert_eq!(served.stats, all.stats);
+    assert!(all.stats.requests_that_waited > 0, "the slots must bind for the comparison to mean anything");
+}
