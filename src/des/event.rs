@@ -160,7 +160,16 @@ pub struct EventQueue {
 
 impl Default for EventQueue {
     fn default() -> EventQueue {
-        EventQueue::with_limits(1 << SEQ_BITS, 1 << SLOT_BITS)
+        EventQueue {
+            heap: BinaryHeap::new(),
+            events: Vec::new(),
+            free: Vec::new(),
+            next_seq: 0,
+            processed: 0,
+            max_seq: MAX_EVENTS_PER_RUN,
+            max_pending: MAX_PENDING_EVENTS,
+            overflowed: false,
+        }
     }
 }
 
@@ -173,19 +182,17 @@ impl EventQueue {
         EventQueue::default()
     }
 
-    /// A queue that takes at most `max_seq` events per run and `max_pending` at once (at most the
-    /// key's limits; smaller ones let tests reach them).
+    /// A queue that takes at most `max_seq` events per run and `max_pending` at once.
     pub fn with_limits(max_seq: u64, max_pending: u32) -> EventQueue {
-        EventQueue {
-            heap: BinaryHeap::new(),
-            events: Vec::new(),
-            free: Vec::new(),
-            next_seq: 0,
-            processed: 0,
-            max_seq: max_seq.min(MAX_EVENTS_PER_RUN),
-            max_pending: max_pending.min(MAX_PENDING_EVENTS),
-            overflowed: false,
-        }
+        let mut q = EventQueue::default();
+        q.set_limits(max_seq, max_pending);
+        q
+    }
+
+    /// Lower the limits (never above the key's own; smaller ones let tests reach them).
+    pub fn set_limits(&mut self, max_seq: u64, max_pending: u32) {
+        self.max_seq = max_seq.min(MAX_EVENTS_PER_RUN);
+        self.max_pending = max_pending.min(MAX_PENDING_EVENTS);
     }
 
     /// Events per run and events pending at once that this queue takes.
@@ -204,6 +211,12 @@ impl EventQueue {
         debug_assert!(time.is_finite(), "event time {time}");
         // -0.0 has the sign bit set and would sort last; normalise it.
         let time = time + 0.0;
+        // Past a limit a wrapped key would misorder events: the event is dropped and the run
+        // flagged instead (the engine reports it as an error).
+        if self.next_seq >= self.max_seq {
+            self.overflowed = true;
+            return;
+        }
         let slot = match self.free.pop() {
             Some(slot) => {
                 self.events[slot as usize] = event;
@@ -211,7 +224,6 @@ impl EventQueue {
             }
             None => {
                 if self.events.len() >= self.max_pending as usize {
-                    // A wrapped key would misorder events: drop it and flag the run instead.
                     self.overflowed = true;
                     return;
                 }
@@ -219,11 +231,6 @@ impl EventQueue {
                 (self.events.len() - 1) as u32
             }
         };
-        if self.next_seq >= self.max_seq {
-            self.free.push(slot);
-            self.overflowed = true;
-            return;
-        }
         self.heap.push(Key(key_of(time, event.kind(), self.next_seq, slot)));
         self.next_seq += 1;
     }

@@ -409,11 +409,7 @@ impl<'a, S: Sink> Stream<'a, S> {
     /// tests can reach them; at most the queue's own.
     #[doc(hidden)]
     pub fn with_event_limits(mut self, max_events: u64, max_pending: u32) -> Stream<'a, S> {
-        let mut queue = super::event::EventQueue::with_limits(max_events, max_pending);
-        while let Some(ev) = self.sim.queue.pop() {
-            queue.push(ev.time(), ev.event);
-        }
-        self.sim.queue = queue;
+        self.sim.queue.set_limits(max_events, max_pending);
         self
     }
 
