@@ -34,13 +34,13 @@ struct EndpointModel<'a> {
 /// the same pass over memory. Each worker gets its own observer; they are merged at the end, in an
 /// order that depends on scheduling, so merging must be order-independent (integer sums, maxima).
 pub trait Observer: Send {
-    /// One request: its index, its segment (`class * n_origins + origin`), the position of its
-    /// primary among the rule's targets, attempts made, final status, serving endpoint (or
-    /// `NOT_SERVED`) and latency.
+    /// One request: its token counts `[input, cached input, output]`, its segment
+    /// (`class * n_origins + origin`), the position of its primary among the rule's targets,
+    /// attempts made, final status, serving endpoint (or `NOT_SERVED`) and latency.
     #[allow(clippy::too_many_arguments)]
     fn observe(
         &mut self,
-        request: usize,
+        tokens: [u32; 3],
         segment: usize,
         target: usize,
         attempts: u8,
@@ -58,7 +58,7 @@ pub struct NoObserver;
 
 impl Observer for NoObserver {
     #[inline]
-    fn observe(&mut self, _: usize, _: usize, _: usize, _: u8, _: Status, _: u16, _: f64) {}
+    fn observe(&mut self, _: [u32; 3], _: usize, _: usize, _: u8, _: Status, _: u16, _: f64) {}
     fn merge(self, _: Self) -> Self {
         self
     }
@@ -231,7 +231,8 @@ pub fn replay_observed<O: Observer>(
             let len = served.len();
             // Equal-length slices up front let the compiler drop per-element bounds checks.
             let (classes, origins) = (&trace.class[start..start + len], &trace.origin[start..start + len]);
-            let outputs = &trace.output_tokens[start..start + len];
+            let (inputs, outputs) = (&trace.input_tokens[start..start + len], &trace.output_tokens[start..start + len]);
+            let cached = trace.cached_input_tokens.as_deref().map(|c| &c[start..start + len]);
             let latency = &mut latency[..len];
             let mut detail = detail.as_mut().map(|(p, a, s)| (&mut p[..len], &mut a[..len], &mut s[..len]));
             for k in 0..len {
@@ -244,7 +245,8 @@ pub fn replay_observed<O: Observer>(
                     attempts[k] = one.attempts;
                     status[k] = one.status;
                 }
-                observer.observe(i, one.segment, one.target, one.attempts, one.status, one.served, one.latency_s);
+                let tokens = [inputs[k], cached.map_or(0, |c| c[k]), outputs[k]];
+                observer.observe(tokens, one.segment, one.target, one.attempts, one.status, one.served, one.latency_s);
             }
             progress(len as u64);
             observer

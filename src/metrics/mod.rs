@@ -197,7 +197,7 @@ impl Observer for Collector<'_> {
     #[inline]
     fn observe(
         &mut self,
-        i: usize,
+        tokens: [u32; 3],
         segment: usize,
         target: usize,
         attempts: u8,
@@ -205,9 +205,6 @@ impl Observer for Collector<'_> {
         served: u16,
         latency_s: f64,
     ) {
-        let trace = self.ctx.trace;
-        let cached = trace.cached_input_tokens.as_ref().map_or(0, |c| c[i]);
-        let tokens = [trace.input_tokens[i], cached, trace.output_tokens[i]];
         self.add(segment, target, attempts, status, served, latency_s, tokens);
     }
 
@@ -259,7 +256,9 @@ impl Collector<'_> {
         if served != NOT_SERVED {
             // Truncating to whole nanoseconds: the mean is exact to 1 ns.
             cell.latency_ns += (latency_s * 1e9) as i64 as u128; // one instruction, unlike `as u64`
-            cell.latency_max = cell.latency_max.max(latency_s);
+            if latency_s > cell.latency_max {
+                cell.latency_max = latency_s; // latencies are never NaN: no need for f64::max
+            }
             let b = bucket(latency_s);
             self.segment_hist[segment * N_BUCKETS + b] += 1;
             self.endpoint_hist[served as usize * N_BUCKETS + b] += 1;
@@ -442,8 +441,9 @@ pub fn summarize(catalog: &Catalog, table: &RoutingTable, trace: &Trace, outcome
                     let segment = trace.class[i] as usize * table.n_origins + trace.origin[i] as usize;
                     let rule = &table.rules[table.segment_rule[segment] as usize];
                     let target = rule.targets.iter().position(|&t| t == outcomes.primary[i]).unwrap_or(0);
+                    let cached = trace.cached_input_tokens.as_ref().map_or(0, |c| c[i]);
                     acc.observe(
-                        i,
+                        [trace.input_tokens[i], cached, trace.output_tokens[i]],
                         segment,
                         target,
                         outcomes.attempts[i],

@@ -365,6 +365,14 @@ impl BoundRule {
     /// (numpy's `searchsorted(cum, u, side="right")`).
     #[inline]
     pub fn pick_index(&self, u: f64) -> usize {
-        self.cum_weights.partition_point(|&c| c <= u).min(self.targets.len() - 1)
+        let cum = &self.cum_weights;
+        // The weights are non-decreasing, so counting is the same as a binary search; for the
+        // usual handful of targets the count has no chain of dependent loads and compares.
+        let j = if cum.len() <= 8 {
+            cum.iter().map(|&c| (c <= u) as usize).sum()
+        } else {
+            cum.partition_point(|&c| c <= u)
+        };
+        j.min(self.targets.len() - 1)
     }
 }
