@@ -376,3 +376,54 @@ impl BoundRule {
         j.min(self.targets.len() - 1)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn rule(weights: &[f64]) -> BoundRule {
+        let total: f64 = weights.iter().sum();
+        let mut acc = 0.0;
+        let mut cum: Vec<f64> = weights
+            .iter()
+            .map(|w| {
+                acc += w / total;
+                acc
+            })
+            .collect();
+        *cum.last_mut().unwrap() = 1.0;
+        BoundRule {
+            name: "r".into(),
+            targets: (0..weights.len() as u16).collect(),
+            cum_weights: cum,
+            fallbacks: vec![Vec::new(); weights.len()],
+            timeout_s: f64::INFINITY,
+        }
+    }
+
+    proptest! {
+        /// The count the hot loop uses (up to 8 targets) and the binary search beyond pick the same
+        /// target as numpy's `searchsorted(cum, u, side="right")`, zero weights and draws that land
+        /// exactly on a boundary included.
+        #[test]
+        fn pick_index_is_searchsorted_right(
+            weights in prop::collection::vec(prop_oneof![Just(0.0), 0.001f64..1.0], 1..20),
+            u in 0.0f64..1.0,
+            on_boundary in any::<prop::sample::Index>(),
+        ) {
+            prop_assume!(weights.iter().any(|&w| w > 0.0));
+            let r = rule(&weights);
+            for u in [u, r.cum_weights[on_boundary.index(r.cum_weights.len())], 0.0] {
+                if u >= 1.0 {
+                    continue;
+                }
+                // Target j takes the draws in [cum[j - 1], cum[j]): the first j with u < cum[j].
+                let expected = r.cum_weights.iter().position(|&c| u < c).unwrap();
+                let picked = r.pick_index(u);
+                prop_assert_eq!(picked, expected, "u = {}, cum = {:?}", u, r.cum_weights);
+                prop_assert!(weights[picked] > 0.0 || picked == weights.len() - 1, "zero-weight target {} at u = {}", picked, u);
+            }
+        }
+    }
+}
