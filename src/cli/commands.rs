@@ -608,3 +608,18 @@ fn render_catalog(cat: &Catalog, name: &str) -> String {
     }
     out
 }
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::minor_faults;
+
+    #[test]
+    fn minor_faults_count_first_touches_of_fresh_memory() {
+        let before = minor_faults().expect("/proc/self/stat has a minflt field on Linux");
+        // 64 MiB written once: at least one fault per 2 MiB page (4 KiB pages give many more).
+        let touched = std::hint::black_box(vec![1u8; 64 << 20]);
+        let after = minor_faults().unwrap();
+        assert!(after >= before + 32, "page faults {before} -> {after} after touching 64 MiB (expected >= 32 more)");
+        drop(touched);
+    }
+}
