@@ -117,6 +117,7 @@ pub fn run_replicates(
     seed: u64,
     replicates: u32,
     keep_first: bool,
+    quantiles: QuantileMethod,
     quiet: bool,
     timer: &mut Timer,
 ) -> (Vec<Summary>, Option<Outcomes>) {
@@ -126,11 +127,22 @@ pub fn run_replicates(
     let ctx = metrics::Context::new(catalog, table, trace);
     for replicate in 0..replicates {
         let opts = ReplayOptions { seed, replicate };
-        let keep = if keep_first && replicate == 0 { Keep::All } else { Keep::Served };
+        let sketch = quantiles == QuantileMethod::Sketch;
+        let keep = match (keep_first && replicate == 0, sketch) {
+            (true, _) => Keep::All,
+            (false, false) => Keep::Served,
+            (false, true) => Keep::Nothing,
+        };
+        let collector = || if sketch { ctx.sketching_collector() } else { ctx.collector() };
         let (outcomes, collected) =
-            engine::replay_observed(catalog, table, trace, &opts, keep, &|| ctx.collector(), &|k| pb.inc(k));
+            engine::replay_observed(catalog, table, trace, &opts, keep, &collector, &|k| pb.inc(k));
         timer.lap("replay");
-        summaries.push(ctx.summarize(&outcomes, collected));
+        summaries.push(if sketch {
+            let (n, skipped) = (trace.len() as u64, trace.skipped_rows as u64);
+            ctx.summarize_sketched(collected, n, skipped, seed, replicate)
+        } else {
+            ctx.summarize(&outcomes, collected)
+        });
         timer.lap("metrics");
         if keep_first && replicate == 0 {
             first = Some(outcomes);
@@ -178,8 +190,17 @@ fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<(
         timer.lap("replay");
         (summaries, first, Some(kept))
     } else {
-        let (summaries, first) =
-            run_replicates(&catalog, &table, &trace, a.seed, a.replicates, a.per_request.is_some(), quiet, &mut timer);
+        let (summaries, first) = run_replicates(
+            &catalog,
+            &table,
+            &trace,
+            a.seed,
+            a.replicates,
+            a.per_request.is_some(),
+            a.quantiles,
+            quiet,
+            &mut timer,
+        );
         (summaries, first, None)
     };
     let meta = RunMeta {
@@ -190,6 +211,7 @@ fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<(
         seed: a.seed,
         skipped_rows: trace.skipped_rows as u64,
         sorted_on_load: trace.sorted_on_load,
+        quantiles: a.quantiles.label().into(),
     };
     let mut report = report::simulate_json(&meta, &summaries);
     print!("{}", report::render_text(&report));

@@ -8,7 +8,7 @@ use switchyard::policy::Policy;
 use switchyard::report::{self, RunMeta};
 use switchyard::trace;
 
-use super::args::DemoArgs;
+use super::args::{DemoArgs, QuantileMethod};
 use super::commands::{DEFAULT_CATALOG_LABEL, Timer, run_replicates, write_json, write_per_request};
 use super::optimize::{Inputs, Sweep, run_frontier, run_optimize};
 
@@ -32,7 +32,8 @@ pub fn run(a: &DemoArgs, quiet: bool) -> anyhow::Result<()> {
     let policy =
         Policy::from_yaml_str(FIELD_REPORT_POLICY, &policy_path, &catalog).context("the embedded demo policy")?;
     let table = policy.bind(&catalog, &tr)?;
-    let (summaries, first) = run_replicates(&catalog, &table, &tr, a.seed, 1, true, quiet, &mut Timer::new(false));
+    let (summaries, first) =
+        run_replicates(&catalog, &table, &tr, a.seed, 1, true, QuantileMethod::Exact, quiet, &mut Timer::new(false));
     let meta = RunMeta {
         trace: format!("synthetic day ({} requests, seed {})", tr.len(), a.seed),
         catalog: DEFAULT_CATALOG_LABEL.into(),
@@ -41,6 +42,7 @@ pub fn run(a: &DemoArgs, quiet: bool) -> anyhow::Result<()> {
         seed: a.seed,
         skipped_rows: 0,
         sorted_on_load: false,
+        quantiles: QuantileMethod::Exact.label().into(),
     };
     let report = report::simulate_json(&meta, &summaries);
     print!("{}", report::render_text(&report));

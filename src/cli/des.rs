@@ -12,7 +12,7 @@ use switchyard::policy::RoutingTable;
 use switchyard::report::{self, RunMeta};
 use switchyard::trace::{self, Trace};
 
-use super::args::{EngineKind, OptimizeArgs, SimulateArgs};
+use super::args::{EngineKind, OptimizeArgs, QuantileMethod, SimulateArgs};
 use super::commands::{Timer, load_catalog, read_options, write_json, write_per_request};
 use super::progress;
 use anyhow::Context as _;
@@ -35,24 +35,30 @@ pub fn simulate_des(
         scenario.set_concurrency(c);
     }
     let pb = progress::bar(trace.len() as u64 * a.replicates as u64, "simulating", quiet);
-    // The metrics' collector rides along in the event loop (its first pass); the exact quantiles
-    // then read the kept outcomes.
+    // The metrics' collector rides along in the event loop (its first pass); exact quantiles
+    // then read the kept outcomes, sketched ones need none.
     let ctx = metrics::Context::new(catalog, table, trace);
     // With fewer replicates than threads, each replicate's collector runs on a thread of its own.
     let spare_core = (a.replicates as usize) < rayon::current_num_threads();
-    // Per-request output needs every outcome column; the metrics only served and latency.
-    let keep = if a.per_request.is_some() { Keep::All } else { Keep::Served };
+    // Per-request output needs every outcome column; exact quantiles only served and latency.
+    let sketch = a.quantiles == QuantileMethod::Sketch;
+    let keep = match (a.per_request.is_some(), sketch) {
+        (true, _) => Keep::All,
+        (false, false) => Keep::Served,
+        (false, true) => Keep::Nothing,
+    };
+    let collector = || if sketch { ctx.sketching_collector() } else { ctx.collector() };
     let observed: Vec<(des::DesRun, metrics::Collector<'_>)> = (0..a.replicates)
         .into_par_iter()
         .map(|replicate| {
             let opts = DesOptions { seed: a.seed, replicate };
             let progress = |k| pb.inc(k);
             if spare_core {
-                des::pipelined(ctx.collector(), |sink| {
+                des::pipelined(collector(), |sink| {
                     des::simulate_kept(catalog, table, trace, &scenario, &opts, keep, sink, &progress)
                 })
             } else {
-                des::simulate_kept(catalog, table, trace, &scenario, &opts, keep, ctx.collector(), &progress)
+                des::simulate_kept(catalog, table, trace, &scenario, &opts, keep, collector(), &progress)
             }
         })
         .collect::<switchyard::error::Result<_>>()?;
@@ -61,7 +67,12 @@ pub fn simulate_des(
     let mut runs = Vec::with_capacity(observed.len());
     let mut summaries: Vec<metrics::Summary> = Vec::with_capacity(observed.len());
     for (run, collected) in observed {
-        summaries.push(ctx.summarize(&run.outcomes, collected));
+        summaries.push(if sketch {
+            let (n, skipped) = (trace.len() as u64, trace.skipped_rows as u64);
+            ctx.summarize_sketched(collected, n, skipped, a.seed, run.outcomes.replicate)
+        } else {
+            ctx.summarize(&run.outcomes, collected)
+        });
         runs.push(run);
     }
     timer.lap("metrics");
@@ -76,6 +87,7 @@ pub fn simulate_des(
         seed: a.seed,
         skipped_rows: trace.skipped_rows as u64,
         sorted_on_load: trace.sorted_on_load,
+        quantiles: a.quantiles.label().into(),
     };
     let mut json = report::simulate_json(&meta, &summaries);
     let ids: Vec<String> = catalog.endpoints.iter().map(|e| e.id.clone()).collect();
@@ -149,13 +161,14 @@ pub fn simulate_des_stream(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> a
         catalog: catalog_name,
         policy: policy_path.display().to_string(),
         engine: format!(
-            "des (scenario {}; trace streamed, latency quantiles sketched within {:.3}%)",
+            "des (scenario {}; trace streamed)",
             a.des.scenario.as_ref().map_or("none".into(), |p| p.display().to_string()),
-            metrics::quantile::Sketch::RELATIVE_ERROR * 100.0
         ),
         seed: a.seed,
         skipped_rows: shape.skipped_rows,
         sorted_on_load: false,
+        // A streamed trace is not kept, so its quantiles can only be sketched.
+        quantiles: QuantileMethod::Sketch.label().into(),
     };
     let summaries: Vec<metrics::Summary> = runs.iter().map(|(s, _)| s.clone()).collect();
     let mut json = report::simulate_json(&meta, &summaries);

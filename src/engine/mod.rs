@@ -47,7 +47,7 @@ pub const NOT_SERVED: u16 = u16::MAX;
 /// Per-request results, columnar, in trace order.
 ///
 /// `primary`, `attempts` and `status` are empty when the engine ran with [`Keep::Served`]
-/// (see [`Outcomes::has_detail`]); `served` and `latency_s` are always filled.
+/// (see [`Outcomes::has_detail`]); every column is empty under [`Keep::Nothing`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outcomes {
     /// The endpoint of the first attempt.

@@ -74,6 +74,9 @@ pub enum Keep {
     /// `status` stay empty. A 10M-request replay then writes 100 MB instead of 140 MB, and on a
     /// fresh process every page written is first zeroed by the kernel.
     Served,
+    /// No column at all: the observer is the only record (sketched quantiles need nothing else).
+    /// The replay then writes no memory per request.
+    Nothing,
 }
 
 /// Replay every request of `trace` through `table`.
@@ -181,6 +184,13 @@ fn par_filled<T: Copy + Send + Sync>(n: usize, value: T) -> Vec<T> {
 
 /// A chunk's slices of the columns that [`Keep::Served`] leaves out.
 type Detail<'a> = (&'a mut [u16], &'a mut [u8], &'a mut [Status]);
+/// A chunk's slices of `served` and `latency_s` (which [`Keep::Nothing`] leaves out).
+type Served<'a> = (&'a mut [u16], &'a mut [f64]);
+
+/// One column's chunks, or `None` per chunk when the column is not kept (empty).
+fn chunks_or_none<T>(column: &mut [T], n_chunks: usize) -> Vec<Option<&mut [T]>> {
+    if column.is_empty() { (0..n_chunks).map(|_| None).collect() } else { column.chunks_mut(CHUNK).map(Some).collect() }
+}
 
 /// [`replay`] with an observer per worker (merged and returned) and `progress` called with the
 /// number of requests finished in each completed chunk (from worker threads).
@@ -194,52 +204,55 @@ pub fn replay_observed<O: Observer>(
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Outcomes, O) {
     let n = trace.len();
+    let n_chunks = n.div_ceil(CHUNK);
     let engine = Engine::new(catalog, table, opts);
-    let all = keep == Keep::All;
+    let (all, served) = (keep == Keep::All, keep != Keep::Nothing);
     // Parallel fills: `vec![0; n]` is zeroed on this thread (by the allocator, or by the kernel
     // page by page on first touch), which for 10M requests took as long as the replay's math.
+    let filled = |kept: bool| if kept { n } else { 0 };
     let mut out = Outcomes {
-        primary: if all { par_filled(n, 0) } else { Vec::new() },
-        served: par_filled(n, 0),
-        attempts: if all { par_filled(n, 0) } else { Vec::new() },
-        status: if all { par_filled(n, Status::Ok) } else { Vec::new() },
-        latency_s: par_filled(n, 0.0),
+        primary: par_filled(filled(all), 0),
+        served: par_filled(filled(served), 0),
+        attempts: par_filled(filled(all), 0),
+        status: par_filled(filled(all), Status::Ok),
+        latency_s: par_filled(filled(served), 0.0),
         seed: opts.seed,
         replicate: opts.replicate,
     };
-    let mut detail: Vec<Option<Detail>> = if all {
-        out.primary
-            .chunks_mut(CHUNK)
-            .zip(out.attempts.chunks_mut(CHUNK))
-            .zip(out.status.chunks_mut(CHUNK))
-            .map(|((p, a), s)| Some((p, a, s)))
-            .collect()
-    } else {
-        (0..n.div_ceil(CHUNK)).map(|_| None).collect()
-    };
-    let observer = out
-        .served
-        .par_chunks_mut(CHUNK)
-        .zip(out.latency_s.par_chunks_mut(CHUNK))
+    let mut detail: Vec<Option<Detail>> = chunks_or_none(&mut out.primary, n_chunks)
+        .into_iter()
+        .zip(chunks_or_none(&mut out.attempts, n_chunks))
+        .zip(chunks_or_none(&mut out.status, n_chunks))
+        .map(|((p, a), s)| Some((p?, a?, s?)))
+        .collect();
+    let mut kept: Vec<Option<Served>> = chunks_or_none(&mut out.served, n_chunks)
+        .into_iter()
+        .zip(chunks_or_none(&mut out.latency_s, n_chunks))
+        .map(|(s, l)| Some((s?, l?)))
+        .collect();
+    let observer = kept
+        .par_iter_mut()
         .zip(detail.par_iter_mut())
         .enumerate()
         // At least 8 chunks per task: each task starts a fresh observer, and fewer of them means
         // less to allocate and merge (results do not depend on the split).
         .with_min_len(8)
-        .fold(new_observer, |mut observer, (chunk, ((served, latency), detail))| {
+        .fold(new_observer, |mut observer, (chunk, (kept, detail))| {
             let start = chunk * CHUNK;
-            let len = served.len();
+            let len = CHUNK.min(n - start);
             // Equal-length slices up front let the compiler drop per-element bounds checks.
             let (classes, origins) = (&trace.class[start..start + len], &trace.origin[start..start + len]);
             let (inputs, outputs) = (&trace.input_tokens[start..start + len], &trace.output_tokens[start..start + len]);
             let cached = trace.cached_input_tokens.as_deref().map(|c| &c[start..start + len]);
-            let latency = &mut latency[..len];
+            let mut kept = kept.as_mut().map(|(s, l)| (&mut s[..len], &mut l[..len]));
             let mut detail = detail.as_mut().map(|(p, a, s)| (&mut p[..len], &mut a[..len], &mut s[..len]));
             for k in 0..len {
                 let i = start + k;
                 let one = engine.run(i, classes[k], origins[k], outputs[k]);
-                served[k] = one.served;
-                latency[k] = one.latency_s;
+                if let Some((served, latency)) = &mut kept {
+                    served[k] = one.served;
+                    latency[k] = one.latency_s;
+                }
                 if let Some((primary, attempts, status)) = &mut detail {
                     primary[k] = one.primary;
                     attempts[k] = one.attempts;

@@ -14,6 +14,12 @@
 //!    which are sorted to read off the exact order statistics. The result equals sorting every
 //!    group's latencies (tested against [`quantile::type7`]), at a fraction of the cost.
 //!
+//! Or, with a [`Context::sketching_collector`], **sketched quantiles**: the first pass adds each
+//! served latency to a [`quantile::Sketch`] (per segment and per serving endpoint, merged into
+//! groups at the end) and there is no second pass, so the engine need not keep any per-request
+//! column. Every quantile is then within [`quantile::Sketch::RELATIVE_ERROR`] (2^-11) of the exact
+//! one; every other figure is the same integer sum either way.
+//!
 //! Deliberately absent: no formatting and no files; `report` renders summaries.
 
 pub mod quantile;
@@ -180,17 +186,22 @@ impl CellLayout {
 ///
 /// Served requests are counted per latency bucket twice: by segment and by serving endpoint. Every
 /// group's histogram is a sum of one of these (overall, class and origin of segments; model and
-/// endpoint of endpoints), so two increments per request stand for five groups.
+/// endpoint of endpoints), so two increments per request stand for five groups. An exact
+/// collector ([`Context::collector`]) counts coarse buckets for the exact quantile pass; a
+/// sketching one ([`Context::sketching_collector`]) adds to quantile sketches instead, and its
+/// summary needs no outcomes.
 pub struct Collector<'a> {
     ctx: &'a Context<'a>,
     cells: Vec<Cell>,
-    /// `segment_hist[segment * N_BUCKETS + bucket]`: served requests per latency bucket.
+    /// `segment_hist[segment * N_BUCKETS + bucket]`: served requests per latency bucket (exact
+    /// collectors only).
     segment_hist: Vec<u32>,
     /// `endpoint_hist[endpoint * N_BUCKETS + bucket]`, likewise by serving endpoint.
     endpoint_hist: Vec<u32>,
-    /// Per group, a quantile sketch of served latencies (only in a [`Context::sketching_collector`],
-    /// for outcomes that are not kept).
-    sketches: Vec<quantile::Sketch>,
+    /// Quantile sketches of served latencies per segment and per serving endpoint (sketching
+    /// collectors only).
+    segment_sketch: Vec<quantile::Sketch>,
+    endpoint_sketch: Vec<quantile::Sketch>,
 }
 
 impl Observer for Collector<'_> {
@@ -223,7 +234,10 @@ impl Observer for Collector<'_> {
         for (a, b) in self.endpoint_hist.iter_mut().zip(&other.endpoint_hist) {
             *a += b;
         }
-        for (a, b) in self.sketches.iter_mut().zip(&other.sketches) {
+        for (a, b) in self.segment_sketch.iter_mut().zip(&other.segment_sketch) {
+            a.merge(b);
+        }
+        for (a, b) in self.endpoint_sketch.iter_mut().zip(&other.endpoint_sketch) {
             a.merge(b);
         }
         self
@@ -259,14 +273,13 @@ impl Collector<'_> {
             if latency_s > cell.latency_max {
                 cell.latency_max = latency_s; // latencies are never NaN: no need for f64::max
             }
-            let b = bucket(latency_s);
-            self.segment_hist[segment * N_BUCKETS + b] += 1;
-            self.endpoint_hist[served as usize * N_BUCKETS + b] += 1;
-            if !self.sketches.is_empty() {
-                let [model_group, endpoint_group] = ctx.endpoint_groups[served as usize];
-                for group in [0, seg.class_group, seg.origin_group, model_group, endpoint_group] {
-                    self.sketches[group].add(latency_s);
-                }
+            if self.segment_sketch.is_empty() {
+                let b = bucket(latency_s);
+                self.segment_hist[segment * N_BUCKETS + b] += 1;
+                self.endpoint_hist[served as usize * N_BUCKETS + b] += 1;
+            } else {
+                self.segment_sketch[segment].add(latency_s);
+                self.endpoint_sketch[served as usize].add(latency_s);
             }
         }
     }
@@ -330,14 +343,23 @@ impl<'a> Context<'a> {
             cells: vec![Cell::default(); self.layout.n_cells],
             segment_hist: vec![0; self.segments.len() * N_BUCKETS],
             endpoint_hist: vec![0; self.groups.n_endpoints * N_BUCKETS],
-            sketches: Vec::new(),
+            segment_sketch: Vec::new(),
+            endpoint_sketch: Vec::new(),
         }
     }
 
-    /// A collector that also sketches every group's latencies, for [`Context::summarize_sketched`]
-    /// when the outcomes are not kept (a streamed trace).
+    /// A collector that sketches latencies instead of counting buckets for the exact pass, for
+    /// [`Context::summarize_sketched`], which needs no outcomes (a streamed trace, or a replay
+    /// that keeps none: `--quantiles sketch`).
     pub fn sketching_collector(&self) -> Collector<'_> {
-        Collector { sketches: vec![quantile::Sketch::new(); self.groups.len()], ..self.collector() }
+        Collector {
+            ctx: self,
+            cells: vec![Cell::default(); self.layout.n_cells],
+            segment_hist: Vec::new(),
+            endpoint_hist: Vec::new(),
+            segment_sketch: vec![quantile::Sketch::new(); self.segments.len()],
+            endpoint_sketch: vec![quantile::Sketch::new(); self.groups.n_endpoints],
+        }
     }
 
     /// The summary of requests that `collected` (a [`Context::sketching_collector`]) has seen, without
@@ -353,12 +375,32 @@ impl<'a> Context<'a> {
         seed: u64,
         replicate: u32,
     ) -> Summary {
-        let quantiles: Vec<Option<[f64; 4]>> =
-            collected.sketches.iter().map(|s| s.quantiles(&QUANTILES).map(|q| [q[0], q[1], q[2], q[3]])).collect();
+        let quantiles: Vec<Option<[f64; 4]>> = self
+            .group_sketches(&collected)
+            .iter()
+            .map(|s| s.quantiles(&QUANTILES).map(|q| [q[0], q[1], q[2], q[3]]))
+            .collect();
         let mut summary = self.summary_with(&collected.cells, &quantiles, seed, replicate);
         summary.n_requests = n_requests;
         summary.skipped_rows = skipped_rows;
         summary
+    }
+
+    /// Every group's latency sketch from a sketching collector's per-segment and per-endpoint
+    /// ones (merging is exact, so this equals sketching each group directly).
+    fn group_sketches(&self, collected: &Collector<'_>) -> Vec<quantile::Sketch> {
+        let mut groups = vec![quantile::Sketch::new(); self.groups.len()];
+        for (seg, sketch) in self.segments.iter().zip(&collected.segment_sketch) {
+            for group in [0, seg.class_group, seg.origin_group] {
+                groups[group].merge(sketch);
+            }
+        }
+        for (&[model_group, endpoint_group], sketch) in self.endpoint_groups.iter().zip(&collected.endpoint_sketch) {
+            for group in [model_group, endpoint_group] {
+                groups[group].merge(sketch);
+            }
+        }
+        groups
     }
 
     /// Every group's latency histogram (`[group * N_BUCKETS + bucket]`) from a collector's

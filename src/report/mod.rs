@@ -32,6 +32,8 @@ pub struct RunMeta {
     pub seed: u64,
     pub skipped_rows: u64,
     pub sorted_on_load: bool,
+    /// How latency quantiles were computed: `exact` (type 7) or `sketch` (within 2^-11).
+    pub quantiles: String,
 }
 
 fn latency_json(l: &Option<LatencySummary>) -> Value {

@@ -119,6 +119,34 @@ fn simulate_prints_a_table_and_writes_the_documented_json() {
 }
 
 #[test]
+fn sketched_quantiles_are_within_their_error_of_exact_and_identical_at_any_thread_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |threads: &str, extra: &[&str], name: &str| -> Vec<u8> {
+        let json = tmp.path().join(name);
+        ok(bin()
+            .env("RAYON_NUM_THREADS", threads)
+            .args(["simulate", "--quiet", "--replicates", "2", "--seed", "3", "--trace"])
+            .arg(sample_trace())
+            .arg("--policy")
+            .arg(root().join("policies/field-report.yaml"))
+            .arg("--json")
+            .arg(&json)
+            .args(extra));
+        std::fs::read(json).unwrap()
+    };
+    let exact = run("2", &[], "exact.json");
+    let one = run("1", &["--quantiles", "sketch"], "s1.json");
+    // Keeping the outcomes for --per-request does not change how the summary is made.
+    let per_request = tmp.path().join("requests.parquet");
+    let two = run("2", &["--quantiles", "sketch", "--per-request", per_request.to_str().unwrap()], "s2.json");
+    assert!(one == two, "sketched JSON differs between 1 and 2 threads (or with --per-request)");
+    let json = |b: &[u8]| -> serde_json::Value { serde_json::from_slice(b).unwrap() };
+    let (exact, sketched) = (json(&exact), json(&one));
+    assert_eq!(sketched["inputs"]["quantiles"], "sketch");
+    crate::des::same_report_but_sketched_quantiles(&exact, &sketched, "report");
+}
+
+#[test]
 fn replicates_add_confidence_intervals() {
     let tmp = tempfile::tempdir().unwrap();
     let bytes = simulate_json(tmp.path(), "r.json", "2", "1");

@@ -796,15 +796,15 @@ fn is_quantile(path: &str) -> bool {
 }
 
 /// Every field of two reports equal, except latency quantiles (within the sketch's relative error)
-/// and the engine's description.
-fn same_report_but_sketched_quantiles(whole: &serde_json::Value, streamed: &serde_json::Value, path: &str) {
+/// and the engine's and quantiles' descriptions.
+pub(crate) fn same_report_but_sketched_quantiles(whole: &serde_json::Value, streamed: &serde_json::Value, path: &str) {
     use serde_json::Value;
     match (whole, streamed) {
         (Value::Object(a), Value::Object(b)) => {
             let keys = |m: &serde_json::Map<String, Value>| m.keys().cloned().collect::<Vec<String>>();
             assert_eq!(keys(a), keys(b), "{path}: keys differ");
             for (k, va) in a {
-                if k == "engine" {
+                if k == "engine" || k == "quantiles" {
                     continue;
                 }
                 same_report_but_sketched_quantiles(va, &b[k], &format!("{path}.{k}"));
@@ -865,6 +865,14 @@ fn cli_streamed_report_matches_the_whole_trace_report_and_is_identical_at_any_ch
     same_report_but_sketched_quantiles(&whole, &streamed, "report");
     let engine = &streamed["inputs"]["engine"];
     assert!(engine.as_str().unwrap().contains("streamed"), "{engine}");
+    assert_eq!((&whole["inputs"]["quantiles"], &streamed["inputs"]["quantiles"]), (&"exact".into(), &"sketch".into()));
+    // The whole trace with `--quantiles sketch` gives every figure of the streamed report exactly.
+    let mut whole_sketched = run(&csv, &["--quantiles", "sketch"], "2", "ws.json");
+    let mut streamed_too = streamed.clone();
+    for report in [&mut whole_sketched, &mut streamed_too] {
+        report["inputs"]["engine"] = serde_json::Value::Null;
+    }
+    assert_eq!(whole_sketched, streamed_too, "in-memory and streamed sketched reports differ");
     // Byte-identical at any chunk size, thread count and input format.
     let bytes = |name: &str| std::fs::read_to_string(tmp.path().join(name)).unwrap();
     run(&csv, &["--stream", "--chunk-rows", "100000"], "2", "s2.json");

@@ -269,6 +269,55 @@ fn observing_during_replay_gives_the_same_summary_as_after_it() {
 }
 
 #[test]
+fn sketched_quantiles_keep_nothing_and_stay_within_their_error_of_exact() {
+    let c = catalog(TWO);
+    let p = policy(
+        "rules:\n  - targets: {a@us-east-1: 0.4, b@us-east-1: 0.6}\n    fallback: [b@us-east-1, a@us-east-1]\n",
+        &c,
+    );
+    let t = uniform_trace(50_000, 80);
+    let table = p.bind(&c, &t).unwrap();
+    let opts = ReplayOptions { seed: 5, replicate: 1 };
+    let ctx = metrics::Context::new(&c, &table, &t);
+    let (o, collected) =
+        engine::replay_observed(&c, &table, &t, &opts, engine::Keep::Served, &|| ctx.collector(), &|_| {});
+    let exact = ctx.summarize(&o, collected);
+    let (none, collected) =
+        engine::replay_observed(&c, &table, &t, &opts, engine::Keep::Nothing, &|| ctx.sketching_collector(), &|_| {});
+    assert!(none.served.is_empty() && none.latency_s.is_empty() && none.primary.is_empty());
+    let sketched = ctx.summarize_sketched(collected, t.len() as u64, 0, opts.seed, opts.replicate);
+
+    // Everything but the quantiles is the same integer sums; each quantile is within the sketch's
+    // stated relative error (2^-11) of the exact one.
+    let tol = metrics::quantile::Sketch::RELATIVE_ERROR;
+    let groups = |s: &metrics::Summary| {
+        let mut all = vec![("overall".to_string(), s.overall.clone())];
+        for list in [&s.per_class, &s.per_origin, &s.per_model, &s.per_endpoint] {
+            all.extend(list.iter().cloned());
+        }
+        all
+    };
+    let mut checked = 0;
+    for ((name, e), (_, k)) in groups(&exact).into_iter().zip(groups(&sketched)) {
+        let (Some(le), Some(lk)) = (e.latency_s, k.latency_s) else {
+            assert_eq!(e, k, "{name}");
+            continue;
+        };
+        for (q, a, b) in
+            [("p50", le.p50, lk.p50), ("p90", le.p90, lk.p90), ("p99", le.p99, lk.p99), ("p999", le.p999, lk.p999)]
+        {
+            let rel = (a - b).abs() / a;
+            assert!(rel <= tol, "{name} {q}: sketch {b} vs exact {a} (relative {rel:.2e} > {tol:.2e})");
+            checked += 1;
+        }
+        assert_eq!((le.mean, le.max), (lk.mean, lk.max), "{name}");
+        let strip = |g: &metrics::GroupStats| metrics::GroupStats { latency_s: None, ..g.clone() };
+        assert_eq!(strip(&e), strip(&k), "{name}");
+    }
+    assert!(checked >= 4 * 4, "only {checked} quantiles compared");
+}
+
+#[test]
 fn each_target_falls_back_along_its_own_chain() {
     let c = catalog(TWO);
     // a falls back to b; b falls back to a; the rule's own chain would send both to b.
