@@ -3,9 +3,13 @@
 # Prints a markdown table (rows per second, and our rate over polars').
 #   benches/compare_import.sh [COPIES]     (needs ../shared/data/traces and .bench-venv, see compare_peers.sh)
 #
-# The public samples are small (400 to 19,366 rows), so each is enlarged by concatenating COPIES
-# copies of its data rows (default 100; BurstGPT 50x more) into bench-data/import/. Repeated rows
-# make the trace unsorted, so switchyard also sorts it (stable): work the polars reader does not do.
+# The public samples are small (400 to 19,366 rows), so each is enlarged to COPIES copies of its
+# data rows (default 100; BurstGPT 50x more) in bench-data/import/, two ways:
+#   FILE           each copy shifted in time past the one before (Azure: one day later; BurstGPT
+#                  and Mooncake: by the sample's span), so the file is in time order like a longer
+#                  recording of the same traffic: what a real trace looks like;
+#   FILE-unsorted  the copies as they are, so the timestamps restart with every copy and
+#                  switchyard also sorts (stable) the rows: work the polars reader does not do.
 # Two figures for switchyard, each the median of 3 processes of `trace stats --timing --format F`:
 # the whole process (start, import, validation, sort, interning, statistics, exit), and its "read"
 # phase alone (import, validation, sort and interning, in the process: what `pl.read_csv` does and
@@ -21,25 +25,46 @@ DATA="${SWITCHYARD_SHARED_DATA:-../shared/data}/traces"
 cargo build --release --quiet --bin switchyard
 mkdir -p bench-data/import
 "$PY" - "$DATA" "$COPIES" <<'PY'
-import sys
+import datetime, json, sys
 data, copies = sys.argv[1], int(sys.argv[2])
-def enlarge(src, dst, n, header=True):
+def enlarge(src, dst, n, shift, header=True):
     lines = [l + "\n" for l in open(src).read().splitlines() if l.strip()]
     head, body = (lines[:1], lines[1:]) if header else ([], lines)
-    with open(dst, "w") as f:
+    with open(dst.replace(".", "-unsorted.", 1), "w") as f:
         f.writelines(head)
         for _ in range(n):
             f.writelines(body)
-enlarge(f"{data}/azure_llm_2023/AzureLLMInferenceTrace_conv.csv", "bench-data/import/azure.csv", copies)
-enlarge(f"{data}/burstgpt_slices/burstgpt_slice.csv", "bench-data/import/burstgpt.csv", copies * 50)
-enlarge(f"{data}/mooncake_fast25/synthetic_trace.jsonl", "bench-data/import/mooncake.jsonl", copies, header=False)
+    with open(dst, "w") as f:
+        f.writelines(head)
+        for k in range(n):
+            f.writelines(shift(body, k))
+def azure(body, k):  # one day later per copy (the sample spans an hour of one day)
+    assert len({l[:10] for l in body}) == 1, "the Azure sample spans more than one date"
+    date = (datetime.date.fromisoformat(body[0][:10]) + datetime.timedelta(days=k)).isoformat()
+    return [date + l[10:] for l in body]
+def burstgpt(body, k):  # Timestamp (whole seconds) shifted by the sample's span
+    stamps = [int(l.split(",", 1)[0]) for l in body]
+    span = max(stamps) + 1
+    return [f"{t + k * span},{l.split(',', 1)[1]}" for t, l in zip(stamps, body)]
+def mooncake(body, k):  # timestamp (ms) shifted by the sample's span
+    rows = [json.loads(l) for l in body]
+    span = max(r["timestamp"] for r in rows) + 1000
+    out = []
+    for l, r in zip(body, rows):
+        head, rest = l.split(",", 1)
+        out.append(f'{{"timestamp": {r["timestamp"] + k * span},{rest}')
+    return out
+enlarge(f"{data}/azure_llm_2023/AzureLLMInferenceTrace_conv.csv", "bench-data/import/azure.csv", copies, azure)
+enlarge(f"{data}/burstgpt_slices/burstgpt_slice.csv", "bench-data/import/burstgpt.csv", copies * 50, burstgpt)
+enlarge(f"{data}/mooncake_fast25/synthetic_trace.jsonl", "bench-data/import/mooncake.jsonl", copies, mooncake, header=False)
 PY
 # The files were just written: flush them, so that writeback does not land in whichever timed run
 # comes first (it was always ours), and give each side one untimed warm-up read below.
 sync
 echo "| format | file | rows | switchyard rows/s (process) | switchyard rows/s (read) | polars rows/s | ratio (process) | ratio (read) |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|"
-for spec in "azure azure.csv read_csv" "burstgpt burstgpt.csv read_csv" "mooncake mooncake.jsonl read_ndjson"; do
+for spec in "azure azure.csv read_csv" "azure azure-unsorted.csv read_csv" "burstgpt burstgpt.csv read_csv" \
+  "burstgpt burstgpt-unsorted.csv read_csv" "mooncake mooncake.jsonl read_ndjson" "mooncake mooncake-unsorted.jsonl read_ndjson"; do
   set -- $spec
   f="bench-data/import/$2"
   ours=()
