@@ -53,6 +53,27 @@ fn replay_and_metrics(bencher: divan::Bencher) {
     });
 }
 
+/// The same with `--quantiles sketch`: no outcome columns, quantiles from the sketches.
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn replay_and_sketched_metrics(bencher: divan::Bencher) {
+    let w = workload();
+    bencher.counter(divan::counter::ItemsCount::new(w.trace.len())).bench(|| {
+        let ctx = metrics::Context::new(&w.catalog, &w.table, &w.trace);
+        let opts = ReplayOptions { seed: 1, replicate: 0 };
+        let nothing = engine::Keep::Nothing;
+        let (_, collected) = engine::replay_observed(
+            &w.catalog,
+            &w.table,
+            &w.trace,
+            &opts,
+            nothing,
+            &|| ctx.sketching_collector(),
+            &|_| {},
+        );
+        ctx.summarize_sketched(collected, w.trace.len() as u64, 0, opts.seed, opts.replicate)
+    });
+}
+
 /// The engine alone.
 #[divan::bench(sample_count = 10, sample_size = 1)]
 fn replay_only(bencher: divan::Bencher) {
