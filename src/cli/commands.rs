@@ -184,6 +184,11 @@ fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<(
             "--scenario, --concurrency, --timeseries and --chart belong to the discrete-event engine; add `--engine des`"
         );
     }
+    if a.counterfactual && a.quantiles == QuantileMethod::Sketch {
+        anyhow::bail!(
+            "--counterfactual keeps every request's outcome (recorded or sampled) and reports exact quantiles; drop `--quantiles sketch`"
+        );
+    }
     let (summaries, first, kept) = if a.counterfactual {
         let (summaries, first, kept) =
             counterfactual_replicates(&catalog, &table, &trace, a.seed, a.replicates, a.per_request.is_some());

@@ -129,6 +129,19 @@ fn cli_counterfactual_and_reprice_on_an_imported_log() {
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(report["counterfactual"]["kept"], 2);
     assert_eq!(report["counterfactual"]["sampled_rerouted"], 1);
+    assert_eq!(report["inputs"]["quantiles"], "exact");
+    // Its outcomes are all kept, so its quantiles are exact: asking for a sketch is refused.
+    let o = bin()
+        .args(["simulate", "--quiet", "--counterfactual", "--quantiles", "sketch", "--format", "litellm", "--trace"])
+        .arg(&log)
+        .arg("--catalog")
+        .arg(&catalog)
+        .arg("--policy")
+        .arg(&policy)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("drop `--quantiles sketch`"), "{err}");
 
     let prices = dir.path().join("prices.yaml");
     std::fs::write(&prices, PRICES).unwrap();
