@@ -108,6 +108,45 @@ pub fn load_trace(path: &Path, opts: &ReadOptions) -> anyhow::Result<Trace> {
     Ok(trace)
 }
 
+/// What each quantile method needs from the engines and the metrics.
+impl QuantileMethod {
+    /// The outcome columns to keep: every one for per-request output (`all`), else what the
+    /// summary reads (served endpoint and latency for exact quantiles, nothing for a sketch).
+    pub fn keep(self, all: bool) -> Keep {
+        match (all, self) {
+            (true, _) => Keep::All,
+            (false, QuantileMethod::Exact) => Keep::Served,
+            (false, QuantileMethod::Sketch) => Keep::Nothing,
+        }
+    }
+
+    /// A fresh metrics collector for one engine worker.
+    pub fn collector<'c>(self, ctx: &'c metrics::Context<'c>) -> metrics::Collector<'c> {
+        match self {
+            QuantileMethod::Exact => ctx.collector(),
+            QuantileMethod::Sketch => ctx.sketching_collector(),
+        }
+    }
+
+    /// The summary of one replicate of `trace` from its outcomes (kept as [`QuantileMethod::keep`]
+    /// says) and what its collectors saw.
+    pub fn summarize(
+        self,
+        ctx: &metrics::Context<'_>,
+        trace: &Trace,
+        outcomes: &Outcomes,
+        collected: metrics::Collector<'_>,
+    ) -> Summary {
+        match self {
+            QuantileMethod::Exact => ctx.summarize(outcomes, collected),
+            QuantileMethod::Sketch => {
+                let (n, skipped) = (trace.len() as u64, trace.skipped_rows as u64);
+                ctx.summarize_sketched(collected, n, skipped, outcomes.seed, outcomes.replicate)
+            }
+        }
+    }
+}
+
 /// Replay `replicates` times and summarise each; keeps the first replicate's outcomes if asked.
 #[allow(clippy::too_many_arguments)]
 pub fn run_replicates(
@@ -127,22 +166,12 @@ pub fn run_replicates(
     let ctx = metrics::Context::new(catalog, table, trace);
     for replicate in 0..replicates {
         let opts = ReplayOptions { seed, replicate };
-        let sketch = quantiles == QuantileMethod::Sketch;
-        let keep = match (keep_first && replicate == 0, sketch) {
-            (true, _) => Keep::All,
-            (false, false) => Keep::Served,
-            (false, true) => Keep::Nothing,
-        };
-        let collector = || if sketch { ctx.sketching_collector() } else { ctx.collector() };
+        let keep = quantiles.keep(keep_first && replicate == 0);
+        let collector = || quantiles.collector(&ctx);
         let (outcomes, collected) =
             engine::replay_observed(catalog, table, trace, &opts, keep, &collector, &|k| pb.inc(k));
         timer.lap("replay");
-        summaries.push(if sketch {
-            let (n, skipped) = (trace.len() as u64, trace.skipped_rows as u64);
-            ctx.summarize_sketched(collected, n, skipped, seed, replicate)
-        } else {
-            ctx.summarize(&outcomes, collected)
-        });
+        summaries.push(quantiles.summarize(&ctx, trace, &outcomes, collected));
         timer.lap("metrics");
         if keep_first && replicate == 0 {
             first = Some(outcomes);

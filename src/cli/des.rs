@@ -6,7 +6,6 @@ use rayon::prelude::*;
 use switchyard::catalog::Catalog;
 use switchyard::chart;
 use switchyard::des::{self, DesOptions, Scenario};
-use switchyard::engine::Keep;
 use switchyard::metrics;
 use switchyard::policy::RoutingTable;
 use switchyard::report::{self, RunMeta};
@@ -41,13 +40,8 @@ pub fn simulate_des(
     // With fewer replicates than threads, each replicate's collector runs on a thread of its own.
     let spare_core = (a.replicates as usize) < rayon::current_num_threads();
     // Per-request output needs every outcome column; exact quantiles only served and latency.
-    let sketch = a.quantiles == QuantileMethod::Sketch;
-    let keep = match (a.per_request.is_some(), sketch) {
-        (true, _) => Keep::All,
-        (false, false) => Keep::Served,
-        (false, true) => Keep::Nothing,
-    };
-    let collector = || if sketch { ctx.sketching_collector() } else { ctx.collector() };
+    let keep = a.quantiles.keep(a.per_request.is_some());
+    let collector = || a.quantiles.collector(&ctx);
     let observed: Vec<(des::DesRun, metrics::Collector<'_>)> = (0..a.replicates)
         .into_par_iter()
         .map(|replicate| {
@@ -67,12 +61,7 @@ pub fn simulate_des(
     let mut runs = Vec::with_capacity(observed.len());
     let mut summaries: Vec<metrics::Summary> = Vec::with_capacity(observed.len());
     for (run, collected) in observed {
-        summaries.push(if sketch {
-            let (n, skipped) = (trace.len() as u64, trace.skipped_rows as u64);
-            ctx.summarize_sketched(collected, n, skipped, a.seed, run.outcomes.replicate)
-        } else {
-            ctx.summarize(&run.outcomes, collected)
-        });
+        summaries.push(a.quantiles.summarize(&ctx, trace, &run.outcomes, collected));
         runs.push(run);
     }
     timer.lap("metrics");

@@ -338,27 +338,27 @@ impl<'a> Context<'a> {
 
     /// A fresh collector, to hand to the engine as its observer.
     pub fn collector(&self) -> Collector<'_> {
-        Collector {
-            ctx: self,
-            cells: vec![Cell::default(); self.layout.n_cells],
-            segment_hist: vec![0; self.segments.len() * N_BUCKETS],
-            endpoint_hist: vec![0; self.groups.n_endpoints * N_BUCKETS],
-            segment_sketch: Vec::new(),
-            endpoint_sketch: Vec::new(),
-        }
+        self.new_collector(false)
     }
 
     /// A collector that sketches latencies instead of counting buckets for the exact pass, for
     /// [`Context::summarize_sketched`], which needs no outcomes (a streamed trace, or a replay
     /// that keeps none: `--quantiles sketch`).
     pub fn sketching_collector(&self) -> Collector<'_> {
+        self.new_collector(true)
+    }
+
+    /// A collector with either bucket histograms (exact) or sketches, per segment and endpoint.
+    fn new_collector(&self, sketch: bool) -> Collector<'_> {
+        let (segments, endpoints) = (self.segments.len(), self.groups.n_endpoints);
+        let (hists, sketches) = if sketch { (0, 1) } else { (N_BUCKETS, 0) };
         Collector {
             ctx: self,
             cells: vec![Cell::default(); self.layout.n_cells],
-            segment_hist: Vec::new(),
-            endpoint_hist: Vec::new(),
-            segment_sketch: vec![quantile::Sketch::new(); self.segments.len()],
-            endpoint_sketch: vec![quantile::Sketch::new(); self.groups.n_endpoints],
+            segment_hist: vec![0; segments * hists],
+            endpoint_hist: vec![0; endpoints * hists],
+            segment_sketch: vec![quantile::Sketch::new(); segments * sketches],
+            endpoint_sketch: vec![quantile::Sketch::new(); endpoints * sketches],
         }
     }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 use switchyard::catalog::{Catalog, LatencyDist};
 use switchyard::engine::{self, NOT_SERVED, ReplayOptions, Status};
 use switchyard::metrics;
-use switchyard::policy::Policy;
+use switchyard::policy::{Policy, RoutingTable};
 use switchyard::trace::{Row, Trace};
 
 /// Relative tolerance for simulated quantiles against the closed form.
@@ -241,8 +241,8 @@ fn summary_quantiles_equal_a_full_sort_in_every_group() {
     assert!(rel < 1e-12, "cost {} vs per-request sum {per_request}", s.overall.cost_usd);
 }
 
-#[test]
-fn observing_during_replay_gives_the_same_summary_as_after_it() {
+/// Two endpoints splitting 50,000 requests 40/60, each falling back to the other.
+fn split_with_fallbacks() -> (Catalog, RoutingTable, Trace) {
     let c = catalog(TWO);
     let p = policy(
         "rules:\n  - targets: {a@us-east-1: 0.4, b@us-east-1: 0.6}\n    fallback: [b@us-east-1, a@us-east-1]\n",
@@ -250,6 +250,12 @@ fn observing_during_replay_gives_the_same_summary_as_after_it() {
     );
     let t = uniform_trace(50_000, 80);
     let table = p.bind(&c, &t).unwrap();
+    (c, table, t)
+}
+
+#[test]
+fn observing_during_replay_gives_the_same_summary_as_after_it() {
+    let (c, table, t) = split_with_fallbacks();
     let opts = ReplayOptions { seed: 21, replicate: 2 };
     let ctx = metrics::Context::new(&c, &table, &t);
     let (o, collected) =
@@ -270,13 +276,7 @@ fn observing_during_replay_gives_the_same_summary_as_after_it() {
 
 #[test]
 fn sketched_quantiles_keep_nothing_and_stay_within_their_error_of_exact() {
-    let c = catalog(TWO);
-    let p = policy(
-        "rules:\n  - targets: {a@us-east-1: 0.4, b@us-east-1: 0.6}\n    fallback: [b@us-east-1, a@us-east-1]\n",
-        &c,
-    );
-    let t = uniform_trace(50_000, 80);
-    let table = p.bind(&c, &t).unwrap();
+    let (c, table, t) = split_with_fallbacks();
     let opts = ReplayOptions { seed: 5, replicate: 1 };
     let ctx = metrics::Context::new(&c, &table, &t);
     let (o, collected) =
