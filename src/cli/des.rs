@@ -47,13 +47,7 @@ pub fn simulate_des(
         .map(|replicate| {
             let opts = DesOptions { seed: a.seed, replicate };
             let progress = |k| pb.inc(k);
-            if spare_core {
-                des::pipelined(collector(), |sink| {
-                    des::simulate_kept(catalog, table, trace, &scenario, &opts, keep, sink, &progress)
-                })
-            } else {
-                des::simulate_kept(catalog, table, trace, &scenario, &opts, keep, collector(), &progress)
-            }
+            des::simulate_kept(catalog, table, trace, &scenario, &opts, keep, collector(), spare_core, &progress)
         })
         .collect::<switchyard::error::Result<_>>()?;
     pb.finish_and_clear();

@@ -64,7 +64,7 @@ mod sim;
 pub use event::{Event, EventKind, EventQueue};
 pub use scenario::Scenario;
 pub use series::TimeSeries;
-pub use sim::{BatchSink, Done, Sink, Stream, StreamRun, pipelined, simulate, simulate_kept, simulate_observed};
+pub use sim::{Done, Sink, Stream, StreamRun, simulate, simulate_kept, simulate_observed};
 
 use crate::engine::Outcomes;
 

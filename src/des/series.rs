@@ -6,7 +6,14 @@
 //! (and the queue's maximum). Finishing times arrive in non-decreasing order (events are processed
 //! in time order), so each bin's latencies are collected, reduced to exact type-7 quantiles when
 //! the bin closes, and dropped: memory is one bin's latencies plus the bins' figures.
+//!
+//! Two builders share the work. [`SeriesBuilder`] runs inside the event loop and sees every event
+//! (queue and service integrals, 429s, retries). [`FinishedSeries`] sees only finished requests,
+//! as a [`Sink`](super::Sink) of the engine, so that it can run on another thread with the
+//! metrics' collector (the per-bin latency selection and the cost were a tenth of the loop's
+//! work). [`SeriesBuilder::finish_series`] merges the two.
 
+use crate::catalog::Prices;
 use crate::metrics::quantile::type7_nonnegative_bits;
 use crate::trace::write::{ColumnData, Table};
 
@@ -62,15 +69,10 @@ impl TimeSeries {
     }
 }
 
-/// Builds a [`TimeSeries`] as events happen.
+/// Builds a [`TimeSeries`] as events happen: everything but the finished requests' figures.
 #[derive(Debug)]
 pub(crate) struct SeriesBuilder {
     series: TimeSeries,
-    /// Latencies served in bin `open`.
-    open: usize,
-    /// As IEEE bits (latencies are non-negative, so bit order is value order and the bin's
-    /// selection compares integers).
-    latencies: Vec<u64>,
     /// Last instant up to which queue and service integrals are accumulated.
     last_t: f64,
     /// Signed, so that the integrals' `as f64` is one instruction (an unsigned conversion is
@@ -84,13 +86,31 @@ pub(crate) struct SeriesBuilder {
     pending_service: f64,
 }
 
+/// The bin of instant `t` in a series of `bin_s` bins from `start_s`.
+#[inline]
+fn bin_index(start_s: f64, bin_s: f64, t: f64) -> usize {
+    (((t - start_s) / bin_s).floor().max(0.0)) as usize
+}
+
+/// Bin `b` of `bins`, created (with every bin before it) if the series has not reached it.
+#[inline]
+fn bin_at(bins: &mut Vec<Bin>, b: usize) -> &mut Bin {
+    if b >= bins.len() {
+        bins.resize(b + 1, Bin::default());
+    }
+    &mut bins[b]
+}
+
+/// The first bin of a series of `bin_s` bins whose first instant is `first_s`.
+fn series_start(bin_s: f64, first_s: f64) -> f64 {
+    (first_s / bin_s).floor() * bin_s
+}
+
 impl SeriesBuilder {
     pub fn new(bin_s: f64, first_s: f64) -> SeriesBuilder {
-        let start_s = (first_s / bin_s).floor() * bin_s;
+        let start_s = series_start(bin_s, first_s);
         SeriesBuilder {
             series: TimeSeries { bin_s, start_s, bins: vec![Bin::default()] },
-            open: 0,
-            latencies: Vec::new(),
             last_t: start_s,
             queued: 0,
             in_service: 0,
@@ -103,17 +123,13 @@ impl SeriesBuilder {
 
     #[inline]
     fn index(&self, t: f64) -> usize {
-        (((t - self.series.start_s) / self.series.bin_s).floor().max(0.0)) as usize
+        bin_index(self.series.start_s, self.series.bin_s, t)
     }
 
     #[inline]
     fn bin(&mut self, b: usize) -> &mut Bin {
-        if b >= self.series.bins.len() {
-            self.series.bins.resize(b + 1, Bin::default());
-        }
-        &mut self.series.bins[b]
+        bin_at(&mut self.series.bins, b)
     }
-
     /// Integrate queue length and attempts in service up to `t` (non-decreasing).
     #[inline(always)]
     pub fn advance(&mut self, t: f64) {
@@ -196,20 +212,73 @@ impl SeriesBuilder {
         self.bin(b).retries += 1;
     }
 
-    /// A request finishes at `t`: served with `latency` and `cost`, or failed.
+    /// The series at `end_s`, with the finished requests' figures from `finished`.
+    pub fn finish_series(mut self, end_s: f64, finished: FinishedSeries) -> TimeSeries {
+        self.advance(end_s);
+        self.flush_pending();
+        let finished = finished.finish();
+        debug_assert_eq!(finished.start_s, self.series.start_s);
+        for (b, f) in finished.bins.into_iter().enumerate() {
+            let bin = self.bin(b);
+            (bin.served, bin.failed, bin.cost_usd) = (f.served, f.failed, f.cost_usd);
+            (bin.p50_s, bin.p99_s) = (f.p50_s, f.p99_s);
+        }
+        let bin_s = self.series.bin_s;
+        let last = self.series.bins.len() - 1;
+        for (b, bin) in self.series.bins.iter_mut().enumerate() {
+            // The last bin is averaged over the part of it that was simulated.
+            let span = if b == last { (end_s - (self.series.start_s + b as f64 * bin_s)).max(1e-12) } else { bin_s };
+            bin.queue_mean /= span.min(bin_s);
+            bin.in_service_mean /= span.min(bin_s);
+        }
+        self.series
+    }
+}
+
+/// The finished requests' part of a [`TimeSeries`] (served, failed, cost, latency quantiles per
+/// bin), fed as a [`Sink`](super::Sink) of the engine in the order requests finish.
+#[derive(Debug)]
+pub struct FinishedSeries {
+    series: TimeSeries,
+    /// Serving prices per endpoint (a served request's cost).
+    prices: Vec<Prices>,
+    /// The bin requests are finishing in, and its end.
+    open: usize,
+    open_end: f64,
+    /// Latencies served in bin `open`, as IEEE bits (latencies are non-negative, so bit order is
+    /// value order and the bin's selection compares integers).
+    latencies: Vec<u64>,
+}
+
+impl FinishedSeries {
+    /// For a run whose first arrival is at `first_s` (the same bins as its [`SeriesBuilder`]).
+    pub(crate) fn new(bin_s: f64, first_s: f64, prices: Vec<Prices>) -> FinishedSeries {
+        let start_s = series_start(bin_s, first_s);
+        FinishedSeries {
+            series: TimeSeries { bin_s, start_s, bins: vec![Bin::default()] },
+            prices,
+            open: 0,
+            open_end: start_s + bin_s,
+            latencies: Vec::new(),
+        }
+    }
+
+    /// A request finishes at `t` (non-decreasing): served by endpoint `served` (with `latency`
+    /// and its tokens `[input, cached input, output]`), or failed (`None`).
     #[inline]
-    pub fn finish(&mut self, t: f64, served: Option<(f64, f64)>) {
-        // `t` is the current instant, so `advance(t)` has just set `last_bin` to its bin.
-        let b = if t == self.last_t { self.last_bin } else { self.index(t) };
-        if b != self.open {
+    pub(crate) fn finish_request(&mut self, t: f64, served: Option<u16>, latency: f64, tokens: [u32; 3]) {
+        if t >= self.open_end {
+            let (start_s, bin_s) = (self.series.start_s, self.series.bin_s);
+            let b = bin_index(start_s, bin_s, t);
             self.close_open();
             self.open = b;
+            self.open_end = start_s + (b + 1) as f64 * bin_s;
         }
-        let bin = self.bin(b);
+        let bin = bin_at(&mut self.series.bins, self.open);
         match served {
-            Some((latency, cost)) => {
+            Some(e) => {
                 bin.served += 1;
-                bin.cost_usd += cost;
+                bin.cost_usd += self.prices[e as usize].cost_usd(tokens[0], tokens[1], tokens[2]);
                 debug_assert!(latency >= 0.0, "latency {latency}");
                 self.latencies.push((latency + 0.0).to_bits());
             }
@@ -222,26 +291,13 @@ impl SeriesBuilder {
             return;
         }
         let q = type7_nonnegative_bits(&mut self.latencies, &[0.5, 0.99]).expect("not empty");
-        let (p50, p99) = (q[0], q[1]);
-        let b = self.open;
-        let bin = self.bin(b);
-        bin.p50_s = Some(p50);
-        bin.p99_s = Some(p99);
+        let bin = bin_at(&mut self.series.bins, self.open);
+        (bin.p50_s, bin.p99_s) = (Some(q[0]), Some(q[1]));
         self.latencies.clear();
     }
 
-    pub fn finish_series(mut self, end_s: f64) -> TimeSeries {
-        self.advance(end_s);
-        self.flush_pending();
+    fn finish(mut self) -> TimeSeries {
         self.close_open();
-        let bin_s = self.series.bin_s;
-        let last = self.series.bins.len() - 1;
-        for (b, bin) in self.series.bins.iter_mut().enumerate() {
-            // The last bin is averaged over the part of it that was simulated.
-            let span = if b == last { (end_s - (self.series.start_s + b as f64 * bin_s)).max(1e-12) } else { bin_s };
-            bin.queue_mean /= span.min(bin_s);
-            bin.in_service_mean /= span.min(bin_s);
-        }
         self.series
     }
 }

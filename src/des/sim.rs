@@ -6,8 +6,7 @@ use rand::RngExt;
 
 use super::event::{Event, EventQueue};
 use super::scenario::{Process, Scenario, Scope, Strategy};
-use super::series::SeriesBuilder;
-use super::series::TimeSeries;
+use super::series::{FinishedSeries, SeriesBuilder, TimeSeries};
 use super::{DesOptions, DesRun, DesStats, EndpointStats};
 use crate::catalog::Catalog;
 use crate::engine::rng::{RequestRng, stream_base};
@@ -202,6 +201,143 @@ struct InFlight {
     hedge_pos: u16,
     /// When the attempt in service ends.
     end_at: f64,
+    /// The first attempt's draws, made ahead (see [`Prepared`]) for this endpoint, or
+    /// [`NO_ENDPOINT`] once any draw has been made here. While set, `ttft` and `decode` hold the
+    /// drawn values before the environment's latency multiplier.
+    pre_endpoint: u16,
+    pre_u: f64,
+    pre_after_ttft: RequestRng,
+    pre_after_decode: RequestRng,
+}
+
+/// No endpoint (an [`InFlight`] whose draws ahead are used up or never applied).
+const NO_ENDPOINT: u16 = u16::MAX;
+
+/// What an arrival needs that depends only on its trace row and its random stream: the routing
+/// draw and the draws of a first attempt at the target it picks under the rule's weights. They
+/// are made ahead of the event loop, on another thread when there is a core to spare (see
+/// [`Prepare`]); the loop uses them only while the request's stream is where they left it, so the
+/// run is the same as drawing in the loop.
+#[derive(Debug, Clone)]
+struct Prepared {
+    segment: u32,
+    rule: u16,
+    target: u16,
+    /// The routing draw, and the stream after it.
+    u: f64,
+    rng: RequestRng,
+    /// At `rule.targets[target]`: the availability draw, the time to first token, the stream
+    /// after it (a failed attempt draws no decode), the decode time and the stream after it.
+    u_avail: f64,
+    ttft: f64,
+    after_ttft: RequestRng,
+    decode: f64,
+    after_decode: RequestRng,
+}
+
+/// Makes [`Prepared`] arrivals: shared by the event loop and a thread working ahead of it.
+struct Prepare<'a> {
+    catalog: &'a Catalog,
+    table: &'a RoutingTable,
+    base: u64,
+}
+
+impl Prepare<'_> {
+    /// Request `i` of the trace, which is row `row` of `chunk`.
+    #[inline]
+    fn prepare(&self, i: u64, chunk: &Trace, row: usize) -> Prepared {
+        let segment = chunk.class[row] as usize * self.table.n_origins + chunk.origin[row] as usize;
+        // Segments no rule matches never occur in a bound trace.
+        let rule = match self.table.segment_rule[segment] {
+            u16::MAX => 0,
+            r => r,
+        };
+        let bound = &self.table.rules[rule as usize];
+        let mut rng = RequestRng::from_base(self.base, i);
+        let u: f64 = rng.random();
+        let target = bound.pick_index(u);
+        let after_route = rng.clone();
+        let model = &self.catalog.endpoints[bound.targets[target] as usize];
+        // The order of `Sim::issue`: availability, time to first token, decode.
+        let u_avail: f64 = rng.random();
+        let ttft = model.ttft.sample(&mut rng);
+        let after_ttft = rng.clone();
+        let decode = model.decode.decode_time(chunk.output_tokens[row], &mut rng);
+        Prepared {
+            segment: segment as u32,
+            rule,
+            target: target as u16,
+            u,
+            rng: after_route,
+            u_avail,
+            ttft,
+            after_ttft,
+            decode,
+            after_decode: rng,
+        }
+    }
+}
+
+/// Where the event loop takes each arrival's [`Prepared`] draws from.
+trait Arrivals {
+    /// Row `row` of `chunk`, request `i` of the trace (called once per row, in order).
+    fn next(&mut self, prepare: &Prepare<'_>, i: u64, chunk: &Trace, row: usize) -> Prepared;
+}
+
+/// Draws made in the loop, as each request arrives.
+struct InLoop;
+
+impl Arrivals for InLoop {
+    #[inline]
+    fn next(&mut self, prepare: &Prepare<'_>, i: u64, chunk: &Trace, row: usize) -> Prepared {
+        prepare.prepare(i, chunk, row)
+    }
+}
+
+/// Rows per block of draws made ahead.
+const AHEAD_BLOCK: usize = 2048;
+
+/// Draws made ahead on another thread, in blocks of [`AHEAD_BLOCK`] rows in trace order.
+struct Ahead {
+    rx: std::sync::mpsc::Receiver<Vec<Prepared>>,
+    back: std::sync::mpsc::Sender<Vec<Prepared>>,
+    block: Vec<Prepared>,
+    at: usize,
+}
+
+impl Arrivals for Ahead {
+    #[inline]
+    fn next(&mut self, _: &Prepare<'_>, _: u64, _: &Trace, _: usize) -> Prepared {
+        if self.at == self.block.len() {
+            let next = self.rx.recv().expect("the thread drawing ahead stopped before the trace's end");
+            let used = std::mem::replace(&mut self.block, next);
+            let _ = self.back.send(used);
+            self.at = 0;
+        }
+        self.at += 1;
+        self.block[self.at - 1].clone()
+    }
+}
+
+/// Run `run` with the draws of `trace`'s arrivals made ahead on a thread of its own.
+fn drawn_ahead<R>(prepare: &Prepare<'_>, trace: &Trace, run: impl FnOnce(Ahead) -> R) -> R {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Prepared>>(4);
+    let (back, spare) = std::sync::mpsc::channel::<Vec<Prepared>>();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            for start in (0..trace.len()).step_by(AHEAD_BLOCK) {
+                let mut block = spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(AHEAD_BLOCK));
+                block.clear();
+                let end = (start + AHEAD_BLOCK).min(trace.len());
+                block.extend((start..end).map(|row| prepare.prepare(row as u64, trace, row)));
+                // The loop stops taking blocks only when it ends early (an error).
+                if tx.send(block).is_err() {
+                    break;
+                }
+            }
+        });
+        run(Ahead { rx, back, block: Vec::new(), at: 0 })
+    })
 }
 
 /// What the engine hands its [`Sink`] when a request is over.
@@ -218,6 +354,8 @@ pub struct Done {
     /// Serving endpoint, or [`NOT_SERVED`].
     pub served: u16,
     pub latency_s: f64,
+    /// When it finished (seconds on the trace's clock).
+    pub finish_s: f64,
     pub input_tokens: u32,
     pub cached_input_tokens: u32,
     pub output_tokens: u32,
@@ -272,11 +410,43 @@ impl Sink for () {
     fn request_done(&mut self, _: u64, _: &Done) {}
 }
 
+impl Sink for FinishedSeries {
+    #[inline]
+    fn request_done(&mut self, _: u64, d: &Done) {
+        let served = (d.served != NOT_SERVED).then_some(d.served);
+        self.finish_request(d.finish_s, served, d.latency_s, [d.input_tokens, d.cached_input_tokens, d.output_tokens]);
+    }
+}
+
+/// Everything a run hands its finished requests to: the outcome columns it keeps, the series'
+/// per-request figures, and the caller's sink. One value, so that all of it can move to another
+/// thread together (see [`pipelined`]).
+struct Finished<S> {
+    outcomes: Outcomes,
+    series: FinishedSeries,
+    sink: S,
+}
+
+impl<S: Sink> Finished<S> {
+    fn new(catalog: &Catalog, scenario: &Scenario, first_s: f64, outcomes: Outcomes, sink: S) -> Finished<S> {
+        let prices = catalog.endpoints.iter().map(|e| e.prices).collect();
+        Finished { outcomes, series: FinishedSeries::new(scenario.bin_s, first_s, prices), sink }
+    }
+}
+
+impl<S: Sink> Sink for Finished<S> {
+    #[inline]
+    fn request_done(&mut self, request: u64, d: &Done) {
+        self.outcomes.request_done(request, d);
+        self.series.request_done(request, d);
+        self.sink.request_done(request, d);
+    }
+}
+
 struct Sim<'a, S: Sink> {
     catalog: &'a Catalog,
     table: &'a RoutingTable,
     scenario: &'a Scenario,
-    segment_rules: Vec<u16>,
     queue: EventQueue,
     endpoints: Vec<EndpointRt>,
     processes: Vec<ProcessRt>,
@@ -314,7 +484,7 @@ pub fn simulate(
 
 /// [`simulate`], also handing every finished request to `sink` (a metrics collector, so that the
 /// metrics' first pass happens while the loop runs).
-pub fn simulate_observed<S: Sink>(
+pub fn simulate_observed<S: Sink + Send>(
     catalog: &Catalog,
     table: &RoutingTable,
     trace: &Trace,
@@ -323,7 +493,7 @@ pub fn simulate_observed<S: Sink>(
     sink: S,
     progress: &dyn Fn(u64),
 ) -> Result<(DesRun, S)> {
-    simulate_kept(catalog, table, trace, scenario, opts, Keep::All, sink, progress)
+    simulate_kept(catalog, table, trace, scenario, opts, Keep::All, sink, false, progress)
 }
 
 /// [`simulate_observed`], keeping only the outcome columns `keep` says: with [`Keep::Served`]
@@ -331,8 +501,12 @@ pub fn simulate_observed<S: Sink>(
 /// writes, so the kernel zeroes, 10 of the 14 bytes a request (page faults were a fifth of the
 /// loop thread's time on the 1M reference); with [`Keep::Nothing`] it writes none (for a sketching
 /// collector).
+///
+/// With `spare_core`, finished requests (their outcomes, the series' per-request figures and
+/// `sink`) are handled on a thread of their own beside the event loop's (see [`pipelined`]);
+/// results are identical either way.
 #[allow(clippy::too_many_arguments)]
-pub fn simulate_kept<S: Sink>(
+pub fn simulate_kept<S: Sink + Send>(
     catalog: &Catalog,
     table: &RoutingTable,
     trace: &Trace,
@@ -340,6 +514,7 @@ pub fn simulate_kept<S: Sink>(
     opts: &DesOptions,
     keep: Keep,
     sink: S,
+    spare_core: bool,
     progress: &dyn Fn(u64),
 ) -> Result<(DesRun, S)> {
     let n = trace.len();
@@ -354,10 +529,54 @@ pub fn simulate_kept<S: Sink>(
         replicate: opts.replicate,
     };
     let first = trace.timestamp_s.first().copied().unwrap_or(0.0);
-    let mut run = Stream::new(catalog, table, scenario, opts, first, (outcomes, sink));
-    run.feed(trace, progress)?;
-    let ((outcomes, sink), r) = run.finish(progress)?;
+    let finished = Finished::new(catalog, scenario, first, outcomes, sink);
+    // The whole trace as one chunk, then every event until no request is left.
+    fn run<K: Sink>(
+        mut sim: Sim<'_, K>,
+        trace: &Trace,
+        arrivals: &mut impl Arrivals,
+        progress: &dyn Fn(u64),
+    ) -> Result<(Ended, K)> {
+        sim.run_chunk(trace, arrivals, progress);
+        sim.drain();
+        sim.check_queue()?;
+        progress(sim.unreported);
+        let (sink, ended) = sim.finish();
+        Ok((ended, sink))
+    }
+    let (ended, finished) = if spare_core {
+        // Three threads: draws ahead of the loop, the loop, finished requests after it.
+        let prepare = Prepare { catalog, table, base: stream_base(opts.seed, opts.replicate) };
+        pipelined(finished, |batches| {
+            drawn_ahead(&prepare, trace, |mut ahead| {
+                run(Sim::new(catalog, table, scenario, opts, first, batches), trace, &mut ahead, progress)
+            })
+        })?
+    } else {
+        run(Sim::new(catalog, table, scenario, opts, first, finished), trace, &mut InLoop, progress)?
+    };
+    let Finished { outcomes, series, sink } = finished;
+    let r = ended.with(series);
     Ok((DesRun { outcomes, stats: r.stats, series: r.series, incidents: r.incidents }, sink))
+}
+
+/// What the event loop knows when it is over: all of [`StreamRun`] but the series' per-request
+/// figures.
+struct Ended {
+    stats: DesStats,
+    series: SeriesBuilder,
+    end_s: f64,
+    incidents: Vec<(String, f64, f64)>,
+}
+
+impl Ended {
+    fn with(self, finished: FinishedSeries) -> StreamRun {
+        StreamRun {
+            stats: self.stats,
+            series: self.series.finish_series(self.end_s, finished),
+            incidents: self.incidents,
+        }
+    }
 }
 
 /// What a run gives besides what its sink collected.
@@ -374,7 +593,7 @@ pub struct StreamRun {
 /// run over the whole trace (an arrival waits for every event at or before its time, and events
 /// after the chunk's last arrival wait for the next chunk), so any chunking gives the same result.
 pub struct Stream<'a, S: Sink> {
-    sim: Sim<'a, S>,
+    sim: Sim<'a, Finished<S>>,
 }
 
 impl<'a, S: Sink> Stream<'a, S> {
@@ -388,7 +607,8 @@ impl<'a, S: Sink> Stream<'a, S> {
         first_s: f64,
         sink: S,
     ) -> Stream<'a, S> {
-        Stream { sim: Sim::new(catalog, table, scenario, opts, first_s, sink) }
+        let finished = Finished::new(catalog, scenario, first_s, Outcomes::default(), sink);
+        Stream { sim: Sim::new(catalog, table, scenario, opts, first_s, finished) }
     }
 
     /// The next chunk of the trace: its rows are the next requests in trace order (their indices
@@ -398,7 +618,7 @@ impl<'a, S: Sink> Stream<'a, S> {
     /// Fails if the run needs more events than the event queue can order (see
     /// [`super::event::MAX_PENDING_EVENTS`]); the run is then not usable.
     pub fn feed(&mut self, chunk: &Trace, progress: &dyn Fn(u64)) -> Result<()> {
-        self.sim.run_chunk(chunk, progress);
+        self.sim.run_chunk(chunk, &mut InLoop, progress);
         self.sim.check_queue()
     }
 
@@ -407,7 +627,8 @@ impl<'a, S: Sink> Stream<'a, S> {
         self.sim.drain();
         self.sim.check_queue()?;
         progress(self.sim.unreported);
-        Ok(self.sim.finish())
+        let (finished, ended) = self.sim.finish();
+        Ok((finished.sink, ended.with(finished.series)))
     }
 
     /// The same run with smaller event-queue limits (events per run, pending at once), so that
@@ -498,7 +719,6 @@ impl<'a, S: Sink> Sim<'a, S> {
             catalog,
             table,
             scenario,
-            segment_rules: table.segment_rule.iter().map(|&r| if r == u16::MAX { 0 } else { r }).collect(),
             queue: EventQueue::new(),
             endpoints,
             processes,
@@ -533,8 +753,9 @@ impl<'a, S: Sink> Sim<'a, S> {
 
     /// Process this chunk's arrivals and every scheduled event before the last of them (events at
     /// or after it may still be preceded by the next chunk's arrivals, so they wait).
-    fn run_chunk(&mut self, chunk: &Trace, progress: &dyn Fn(u64)) {
+    fn run_chunk(&mut self, chunk: &Trace, arrivals: &mut impl Arrivals, progress: &dyn Fn(u64)) {
         const PROGRESS_EVERY: u64 = 1 << 16;
+        let prepare = Prepare { catalog: self.catalog, table: self.table, base: self.base };
         let n = chunk.len();
         let mut next = 0usize;
         while next < n {
@@ -542,7 +763,8 @@ impl<'a, S: Sink> Sim<'a, S> {
             if self.queue.arrival_first(t) {
                 self.series.advance(t);
                 self.now = t;
-                self.arrive(chunk, next);
+                let p = arrivals.next(&prepare, self.next_request, chunk, next);
+                self.arrive(chunk, next, p);
                 self.stats.events += 1;
                 next += 1;
                 self.unreported += 1;
@@ -614,7 +836,7 @@ impl<'a, S: Sink> Sim<'a, S> {
         }
     }
 
-    fn finish(mut self) -> (S, StreamRun) {
+    fn finish(mut self) -> (S, Ended) {
         let end = self.now;
         self.stats.sim_end_s = end;
         for ep in self.endpoints.iter_mut() {
@@ -625,7 +847,6 @@ impl<'a, S: Sink> Sim<'a, S> {
             }
         }
         self.stats.per_endpoint = self.endpoints.into_iter().map(|e| e.stats).collect();
-        let series = self.series.finish_series(end);
         let incidents = self
             .scenario
             .incidents
@@ -633,7 +854,7 @@ impl<'a, S: Sink> Sim<'a, S> {
             .zip(&self.incident_times)
             .map(|(i, &(from, to))| (i.name.clone(), from, to))
             .collect();
-        (self.sink, StreamRun { stats: self.stats, series, incidents })
+        (self.sink, Ended { stats: self.stats, series: self.series, end_s: end, incidents })
     }
 
     fn process_transition(&mut self, k: usize) {
@@ -701,19 +922,17 @@ impl<'a, S: Sink> Sim<'a, S> {
     }
 
     /// Row `row` of `chunk` arrives (now); it is request `self.next_request` of the trace.
-    fn arrive(&mut self, chunk: &Trace, row: usize) {
+    /// Its routing and first draws are `p`.
+    fn arrive(&mut self, chunk: &Trace, row: usize, p: Prepared) {
         let i = self.next_request;
         self.next_request += 1;
         let origin = chunk.origin[row];
-        let segment = chunk.class[row] as usize * self.table.n_origins + origin as usize;
         let (input_tokens, output_tokens) = (chunk.input_tokens[row], chunk.output_tokens[row]);
         let cached_input_tokens = chunk.cached_input_tokens.as_ref().map_or(0, |c| c[row]);
-        let rule_idx = self.segment_rules[segment];
-        let mut rng = RequestRng::from_base(self.base, i);
-        let u: f64 = rng.random();
+        let (rule_idx, u) = (p.rule, p.u);
         let table = self.table;
         let rule = &table.rules[rule_idx as usize];
-        let mut target = rule.pick_index(u);
+        let mut target = p.target as usize;
         if self.scenario.gateway.strategy != Strategy::Weighted {
             target = self.pick_by_strategy(rule_idx, input_tokens, cached_input_tokens, output_tokens);
         } else if self.scenario.gateway.cooldown.is_some() && self.cooling(rule.targets[target]) {
@@ -740,9 +959,9 @@ impl<'a, S: Sink> Sim<'a, S> {
             input_tokens,
             output_tokens,
             cached_input_tokens,
-            segment: segment as u32,
+            segment: p.segment,
             origin,
-            rng,
+            rng: p.rng,
             rule: rule_idx,
             target: target as u16,
             chain_pos: 0,
@@ -754,8 +973,8 @@ impl<'a, S: Sink> Sim<'a, S> {
             wait_total_s: 0.0,
             enqueued_at: self.now,
             ok: false,
-            ttft: 0.0,
-            decode: 0.0,
+            ttft: p.ttft,
+            decode: p.decode,
             pending: Status::Ok,
             wait: 0.0,
             duration: 0.0,
@@ -765,6 +984,10 @@ impl<'a, S: Sink> Sim<'a, S> {
             hedge: HedgeState::None,
             hedge_pos: 0,
             end_at: 0.0,
+            pre_endpoint: rule.targets[p.target as usize],
+            pre_u: p.u_avail,
+            pre_after_ttft: p.after_ttft,
+            pre_after_decode: p.after_decode,
         };
         let slot = self.alloc(flight);
         self.live += 1;
@@ -824,6 +1047,7 @@ impl<'a, S: Sink> Sim<'a, S> {
             role: Role::Hedge { parent: slot, request: f.request },
             hedge: HedgeState::Done,
             hedge_pos: 0,
+            pre_endpoint: NO_ENDPOINT,
             ..f.clone()
         };
         f.hedge_pos = 1;
@@ -1002,9 +1226,20 @@ impl<'a, S: Sink> Sim<'a, S> {
         let (down, latency_x, availability) = (ep.down, ep.latency_x, ep.availability);
         let output_tokens = self.slab[s].output_tokens;
         let f = &mut self.slab[s];
-        let ok = f.rng.random::<f64>() < availability && !down;
-        let ttft = model.ttft.sample(&mut f.rng) * latency_x;
-        let decode = if ok { model.decode.decode_time(output_tokens, &mut f.rng) * latency_x } else { 0.0 };
+        let (ok, ttft, decode);
+        if f.pre_endpoint == e as u16 {
+            // Nothing drawn yet, at the endpoint the draws were made for: the same values, and
+            // the stream where drawing them would have left it.
+            ok = f.pre_u < availability && !down;
+            ttft = f.ttft * latency_x;
+            decode = if ok { f.decode * latency_x } else { 0.0 };
+            f.rng = if ok { f.pre_after_decode.clone() } else { f.pre_after_ttft.clone() };
+        } else {
+            ok = f.rng.random::<f64>() < availability && !down;
+            ttft = model.ttft.sample(&mut f.rng) * latency_x;
+            decode = if ok { model.decode.decode_time(output_tokens, &mut f.rng) * latency_x } else { 0.0 };
+        }
+        f.pre_endpoint = NO_ENDPOINT;
         f.token = f.token.wrapping_add(1);
         f.enqueued_at = now;
         f.ok = ok;
@@ -1251,6 +1486,7 @@ impl<'a, S: Sink> Sim<'a, S> {
             status,
             served: served.unwrap_or(NOT_SERVED),
             latency_s: latency,
+            finish_s: self.now,
             input_tokens: f.input_tokens,
             cached_input_tokens: f.cached_input_tokens,
             output_tokens: f.output_tokens,
@@ -1261,8 +1497,6 @@ impl<'a, S: Sink> Sim<'a, S> {
             self.stats.wait_s_total += wait_total_s;
             self.stats.max_wait_s = self.stats.max_wait_s.max(wait_total_s);
         }
-        let served_figures = served.map(|e| (latency, self.cost_of(e, slot)));
-        self.series.finish(self.now, served_figures);
         self.free_slot(slot);
         self.live -= 1;
     }
@@ -1307,7 +1541,7 @@ impl<'a, S: Sink> Sim<'a, S> {
 const BATCH: usize = 4096;
 
 /// The sending end of [`pipelined`]: buffers finished requests and hands them over in batches.
-pub struct BatchSink {
+struct BatchSink {
     buf: Vec<(u64, Done)>,
     tx: std::sync::mpsc::SyncSender<Vec<(u64, Done)>>,
     /// Emptied batches coming back, so that buffers are reused rather than allocated.
@@ -1337,7 +1571,7 @@ impl Sink for BatchSink {
 /// its own: the metrics' per-request work leaves the event loop's thread (a replicate is one
 /// thread; a machine with a core to spare gains it). `inner` sees exactly the sequence it would
 /// see inline, so results are identical.
-pub fn pipelined<S: Sink + Send, R, E>(
+fn pipelined<S: Sink + Send, R, E>(
     inner: S,
     run: impl FnOnce(BatchSink) -> std::result::Result<(R, BatchSink), E>,
 ) -> std::result::Result<(R, S), E> {

@@ -115,26 +115,48 @@ fn varied_trace(n: usize) -> Trace {
 }
 
 #[test]
-fn unlimited_capacity_agrees_exactly_with_replay_on_a_fixed_latency_catalog() {
-    let c = catalog(FIXED_CATALOG);
-    let t = varied_trace(20_000);
-    let table = bind(FIXED_POLICY, &c, &t);
-    let replay = engine::replay(&c, &table, &t, &ReplayOptions { seed: 5, replicate: 0 });
-    let des = run(&c, &table, &t, &Scenario::unlimited(&c), 5).outcomes;
-    // Fallbacks, failures and timeouts all occur, so the comparison covers every path.
-    assert!(replay.attempts.contains(&3), "no request reached the second fallback");
-    assert!(replay.status.contains(&Status::TimedOut) && replay.status.contains(&Status::Failed));
-    for i in 0..t.len() {
-        assert_eq!(
-            (des.primary[i], des.served[i], des.attempts[i], des.status[i]),
-            (replay.primary[i], replay.served[i], replay.attempts[i], replay.status[i]),
-            "request {i}"
-        );
-        assert_eq!(des.latency_s[i], replay.latency_s[i], "request {i}: latency");
+fn unlimited_capacity_agrees_exactly_with_replay_on_fixed_and_lognormal_catalogs() {
+    // On the lognormal catalog too: every request draws from its stream in the replay's order
+    // (the discrete-event engine makes the first attempt's draws ahead of its loop).
+    for yaml in [FIXED_CATALOG, LOGNORMAL_CATALOG] {
+        let c = catalog(yaml);
+        let t = varied_trace(20_000);
+        let table = bind(FIXED_POLICY, &c, &t);
+        let replay = engine::replay(&c, &table, &t, &ReplayOptions { seed: 5, replicate: 0 });
+        let des = run(&c, &table, &t, &Scenario::unlimited(&c), 5).outcomes;
+        // Fallbacks, failures and timeouts all occur, so the comparison covers every path.
+        assert!(replay.attempts.contains(&3), "no request reached the second fallback");
+        assert!(replay.status.contains(&Status::TimedOut) && replay.status.contains(&Status::Failed));
+        for i in 0..t.len() {
+            assert_eq!(
+                (des.primary[i], des.served[i], des.attempts[i], des.status[i]),
+                (replay.primary[i], replay.served[i], replay.attempts[i], replay.status[i]),
+                "request {i}"
+            );
+            assert_eq!(des.latency_s[i], replay.latency_s[i], "request {i}: latency");
+        }
+        let (sd, sr) = (metrics::summarize(&c, &table, &t, &des), metrics::summarize(&c, &table, &t, &replay));
+        assert_eq!(sd.overall, sr.overall);
     }
-    let (sd, sr) = (metrics::summarize(&c, &table, &t, &des), metrics::summarize(&c, &table, &t, &replay));
-    assert_eq!(sd.overall, sr.overall);
 }
+
+/// [`FIXED_CATALOG`] with random times to first token and decode speeds.
+const LOGNORMAL_CATALOG: &str = r#"
+rtt_s: {us-east-1: {eu-west-1: 0.08}}
+models:
+  - name: a
+    ttft: {lognormal: {median_s: 0.4, p99_s: 3.0}}
+    decode: {lognormal: {median: 50, sigma: 0.3}}
+    availability: 0.9
+    prices: {input_per_mtok: 1.0, output_per_mtok: 2.0}
+    regions: {us-east-1: {}, eu-west-1: {}}
+  - name: b
+    ttft: {lognormal: {median_s: 1.5, p99_s: 6.0}}
+    decode: {lognormal: {median: 80, sigma: 0.2}}
+    availability: 0.7
+    prices: {input_per_mtok: 0.5, output_per_mtok: 1.0}
+    regions: {us-east-1: {}}
+"#;
 
 #[test]
 fn unlimited_capacity_agrees_with_replay_within_4_sd_on_the_default_catalog() {
@@ -390,6 +412,54 @@ fn litellm_cooldown_skips_a_dead_endpoint_by_the_arithmetic() {
     let wasted = |d: &DesRun| d.outcomes.latency_s.iter().filter(|&&l| l > 1.2 + 1e-9).count();
     assert_eq!(wasted(&plain), 600);
     assert_eq!(wasted(&cooled), 600 - (18 * 30 + 3));
+}
+
+#[test]
+fn draws_ahead_and_finished_requests_on_their_own_threads_give_the_same_run() {
+    // `spare_core` makes the arrivals' draws on one thread ahead of the event loop and hands the
+    // outcomes, the series' per-request figures and the sink's work to another after it; nothing
+    // may change, including every bin of the series. The scenarios re-route requests at arrival
+    // (cooldown, least-busy), retry at the same endpoint after a 429, hedge, and scale latencies.
+    let c = catalog(LOGNORMAL_CATALOG);
+    let t = varied_trace(20_000);
+    let table = bind(FIXED_POLICY, &c, &t);
+    for yaml in [
+        format!("timeseries: {{bin_s: 30}}\n{BUSY_SCENARIO}"),
+        "gateway: {strategy: least-busy, hedge_after_s: 1.0}\nlimits: {default: {max_concurrency: 3}}\n".into(),
+        "incidents:\n  - {endpoint: a@us-east-1, from: 100, to: 400, latency_x: 3}\n  - {region: eu-west-1, from: 500, to: 600, down: true}\n".into(),
+    ] {
+        same_run_inline_and_on_three_threads(&c, &table, &t, &scenario(&yaml, &c));
+    }
+}
+
+fn same_run_inline_and_on_three_threads(c: &Catalog, table: &RoutingTable, t: &Trace, s: &Scenario) {
+    let opts = DesOptions { seed: 5, replicate: 0 };
+    let run = |spare_core| {
+        let counted = std::cell::Cell::new(0u64);
+        let (run, sink) = des::simulate_kept(c, table, t, s, &opts, engine::Keep::All, Count(0), spare_core, &|k| {
+            counted.set(counted.get() + k)
+        })
+        .unwrap();
+        (run, sink.0, counted.get())
+    };
+    let (inline, inline_sink, inline_progress) = run(false);
+    let (piped, piped_sink, piped_progress) = run(true);
+    assert_eq!(piped.outcomes, inline.outcomes);
+    assert_eq!(piped.stats, inline.stats);
+    assert_eq!(piped.series, inline.series);
+    assert_eq!((piped_sink, piped_progress), (inline_sink, inline_progress));
+    assert_eq!(inline_sink, t.len() as u64, "the sink sees every request once");
+    assert!(inline.series.bins.len() > 10 && inline.series.bins.iter().any(|b| b.p99_s.is_some() && b.failed > 0));
+    assert!(inline.outcomes.attempts.iter().any(|&a| a > 1), "some requests must fall back");
+}
+
+/// A sink that counts finished requests.
+struct Count(u64);
+
+impl des::Sink for Count {
+    fn request_done(&mut self, _: u64, _: &des::Done) {
+        self.0 += 1;
+    }
 }
 
 // ---------------------------------------------------------------- determinism and input errors
@@ -942,7 +1012,7 @@ fn keeping_only_served_and_latency_gives_the_same_served_and_latency_and_metrics
     let table = bind(FIXED_POLICY, &c, &t);
     let s = scenario("limits: {default: {max_concurrency: 2}}\n", &c);
     let opts = DesOptions { seed: 9, replicate: 0 };
-    let kept = |keep| des::simulate_kept(&c, &table, &t, &s, &opts, keep, (), &|_| {}).unwrap().0;
+    let kept = |keep| des::simulate_kept(&c, &table, &t, &s, &opts, keep, (), false, &|_| {}).unwrap().0;
     let (all, served) = (kept(engine::Keep::All), kept(engine::Keep::Served));
     assert_eq!(all.outcomes.primary.len(), t.len());
     assert!(
