@@ -12,7 +12,7 @@ use crate::catalog::Catalog;
 use crate::engine::rng::{RequestRng, stream_base};
 use crate::engine::{Keep, NOT_SERVED, Outcomes, Status};
 use crate::error::{Error, Place, Problem, Result};
-use crate::policy::{BoundRule, RoutingTable};
+use crate::policy::RoutingTable;
 use crate::trace::Trace;
 
 /// Key mixed into the seed for the availability processes' streams, so they never share a stream
@@ -175,6 +175,9 @@ struct InFlight {
     rng: RequestRng,
     rule: u16,
     target: u16,
+    /// `rule.targets[target]`, and the rule's per-attempt timeout (copied: read at every attempt).
+    primary: u16,
+    timeout_s: f64,
     /// Position in the chain: 0 = the primary, k = fallback k.
     chain_pos: u16,
     retries_here: u32,
@@ -449,6 +452,8 @@ struct Sim<'a, S: Sink> {
     scenario: &'a Scenario,
     queue: EventQueue,
     endpoints: Vec<EndpointRt>,
+    /// `table.rtt_s` flattened: `[origin * endpoints + endpoint]`.
+    rtt_s: Vec<f64>,
     processes: Vec<ProcessRt>,
     /// Per incident: active?
     incident_active: Vec<bool>,
@@ -521,7 +526,9 @@ pub fn simulate_kept<S: Sink + Send>(
     let (all, served) = (keep == Keep::All, keep != Keep::Nothing);
     let outcomes = Outcomes {
         primary: if all { vec![0; n] } else { Vec::new() },
-        served: if served { vec![NOT_SERVED; n] } else { Vec::new() },
+        // Every request finishes and is written; zeros are pages mapped on first touch, which is
+        // the finishing thread's write.
+        served: if served { vec![0; n] } else { Vec::new() },
         attempts: if all { vec![0; n] } else { Vec::new() },
         status: if all { vec![Status::Ok; n] } else { Vec::new() },
         latency_s: if served { vec![0.0; n] } else { Vec::new() },
@@ -720,6 +727,7 @@ impl<'a, S: Sink> Sim<'a, S> {
             table,
             scenario,
             queue: EventQueue::new(),
+            rtt_s: table.rtt_s.iter().flatten().copied().collect(),
             endpoints,
             processes,
             incident_active: vec![false; scenario.incidents.len()],
@@ -917,10 +925,6 @@ impl<'a, S: Sink> Sim<'a, S> {
         }
     }
 
-    fn rule(&self, r: u16) -> &BoundRule {
-        &self.table.rules[r as usize]
-    }
-
     /// Row `row` of `chunk` arrives (now); it is request `self.next_request` of the trace.
     /// Its routing and first draws are `p`.
     fn arrive(&mut self, chunk: &Trace, row: usize, p: Prepared) {
@@ -953,8 +957,8 @@ impl<'a, S: Sink> Sim<'a, S> {
                 }
             }
         }
-        let endpoint = rule.targets[target];
-        let flight = InFlight {
+        let (endpoint, now) = (rule.targets[target], self.now);
+        let flight = |token| InFlight {
             request: i,
             input_tokens,
             output_tokens,
@@ -964,14 +968,16 @@ impl<'a, S: Sink> Sim<'a, S> {
             rng: p.rng,
             rule: rule_idx,
             target: target as u16,
+            primary: endpoint,
+            timeout_s: rule.timeout_s,
             chain_pos: 0,
             retries_here: 0,
             endpoint,
-            token: 0,
+            token,
             state: State::Waiting,
             wasted_s: 0.0,
             wait_total_s: 0.0,
-            enqueued_at: self.now,
+            enqueued_at: now,
             ok: false,
             ttft: p.ttft,
             decode: p.decode,
@@ -979,7 +985,7 @@ impl<'a, S: Sink> Sim<'a, S> {
             wait: 0.0,
             duration: 0.0,
             last_status: Status::Failed,
-            arrival_s: self.now,
+            arrival_s: now,
             role: Role::Request,
             hedge: HedgeState::None,
             hedge_pos: 0,
@@ -995,18 +1001,20 @@ impl<'a, S: Sink> Sim<'a, S> {
         self.issue(slot);
     }
 
-    fn alloc(&mut self, flight: InFlight) -> u32 {
+    /// A slot for the request `make` builds, given the slot's token. Tokens keep counting across
+    /// a slot's occupants, so a stale queue entry or event of an earlier request can never match
+    /// the new one. (Built in place: the record is three cache lines, and arrivals are half the
+    /// loop's events.)
+    #[inline(always)]
+    fn alloc(&mut self, make: impl FnOnce(u32) -> InFlight) -> u32 {
         match self.free.pop() {
             Some(s) => {
-                // Tokens keep counting across the slot's occupants, so a stale queue entry or event
-                // of an earlier request can never match the new one.
-                let mut flight = flight;
-                flight.token = self.slab[s as usize].token;
-                self.slab[s as usize] = flight;
+                let f = &mut self.slab[s as usize];
+                *f = make(f.token);
                 s
             }
             None => {
-                self.slab.push(flight);
+                self.slab.push(make(0));
                 (self.slab.len() - 1) as u32
             }
         }
@@ -1051,7 +1059,7 @@ impl<'a, S: Sink> Sim<'a, S> {
             ..f.clone()
         };
         f.hedge_pos = 1;
-        let child_slot = self.alloc(child);
+        let child_slot = self.alloc(|token| InFlight { token, ..child });
         self.slab[s].hedge = HedgeState::Live(child_slot);
         self.live_aux += 1;
         self.stats.hedges += 1;
@@ -1268,7 +1276,7 @@ impl<'a, S: Sink> Sim<'a, S> {
             ep.stats.max_queue = ep.stats.max_queue.max(ep.queued as u64);
             self.slab[s].state = State::Queued;
             self.series.queue_change(now, 1);
-            let timeout = self.rule(self.slab[s].rule).timeout_s;
+            let timeout = self.slab[s].timeout_s;
             if timeout.is_finite() {
                 self.queue.push(now + timeout, Event::QueueTimeout { slot, token });
             }
@@ -1276,10 +1284,11 @@ impl<'a, S: Sink> Sim<'a, S> {
     }
 
     /// The attempt in `slot` takes its slot now: decide how it ends and schedule that.
+    #[inline]
     fn start(&mut self, slot: u32) {
         let now = self.now;
         let s = slot as usize;
-        let timeout = self.rule(self.slab[s].rule).timeout_s;
+        let timeout = self.slab[s].timeout_s;
         let origin = self.slab[s].origin as usize;
         let e = self.slab[s].endpoint as usize;
         if !self.scenario.slowdown.is_empty() {
@@ -1294,7 +1303,7 @@ impl<'a, S: Sink> Sim<'a, S> {
         let f = &mut self.slab[s];
         f.state = State::InService;
         let w = now - f.enqueued_at;
-        let rtt = self.table.rtt_s[origin][e];
+        let rtt = self.rtt_s[origin * self.endpoints.len() + e];
         let d = if f.ok { f.ttft + rtt + f.decode } else { f.ttft };
         f.wait = w;
         f.duration = d;
@@ -1316,6 +1325,7 @@ impl<'a, S: Sink> Sim<'a, S> {
         self.queue.push(end, Event::Completion { slot, token });
     }
 
+    #[inline]
     fn release(&mut self, e: usize) {
         let now = self.now;
         let ep = &mut self.endpoints[e];
@@ -1334,6 +1344,7 @@ impl<'a, S: Sink> Sim<'a, S> {
         }
     }
 
+    #[inline]
     fn completion(&mut self, slot: u32, token: u32) {
         let s = slot as usize;
         if self.slab[s].token != token || self.slab[s].state != State::InService {
@@ -1363,7 +1374,7 @@ impl<'a, S: Sink> Sim<'a, S> {
                 self.attempt_failed(slot, Status::Failed, None);
             }
             Status::TimedOut => {
-                f.wasted_s += self.table.rules[f.rule as usize].timeout_s;
+                f.wasted_s += f.timeout_s;
                 self.record_failure(e);
                 self.attempt_failed(slot, Status::TimedOut, None);
             }
@@ -1376,7 +1387,7 @@ impl<'a, S: Sink> Sim<'a, S> {
             return;
         }
         let e = self.slab[s].endpoint as usize;
-        let timeout = self.rule(self.slab[s].rule).timeout_s;
+        let timeout = self.slab[s].timeout_s;
         let f = &mut self.slab[s];
         // Leaves the queue (its entry is skipped when popped).
         f.state = State::Waiting;
@@ -1473,15 +1484,15 @@ impl<'a, S: Sink> Sim<'a, S> {
         self.finish_with(slot, served, status, latency, attempts)
     }
 
+    #[inline]
     fn finish_with(&mut self, slot: u32, served: Option<u16>, status: Status, latency: f64, attempts: u16) {
         self.abandon_other_attempts(slot);
         let f = &self.slab[slot as usize];
         let wait_total_s = f.wait_total_s;
-        let rule = &self.table.rules[f.rule as usize];
         let done = Done {
             segment: f.segment,
             target: f.target,
-            primary: rule.targets[f.target as usize],
+            primary: f.primary,
             attempts: attempts as u8,
             status,
             served: served.unwrap_or(NOT_SERVED),
