@@ -172,17 +172,17 @@ impl Policy {
                 if let Some(last) = cum_weights.last_mut() {
                     *last = 1.0;
                 }
-                BoundRule {
-                    name: r.name.clone(),
-                    targets: r.targets.iter().map(|(e, _)| *e as u16).collect(),
+                BoundRule::new(
+                    r.name.clone(),
+                    r.targets.iter().map(|(e, _)| *e as u16).collect(),
                     cum_weights,
-                    fallbacks: (0..r.targets.len())
+                    (0..r.targets.len())
                         .map(|t| {
                             r.chain_of(t).iter().take(r.max_attempts.saturating_sub(1)).map(|&e| e as u16).collect()
                         })
                         .collect(),
-                    timeout_s: r.timeout_s.unwrap_or(f64::INFINITY),
-                }
+                    r.timeout_s.unwrap_or(f64::INFINITY),
+                )
             })
             .collect();
         let rtt_s = (0..n_origins)
@@ -353,9 +353,28 @@ pub struct BoundRule {
     pub fallbacks: Vec<Vec<u16>>,
     /// Per-attempt timeout in seconds (infinite if none).
     pub timeout_s: f64,
+    /// `cum_weights` padded to [`PICK_WIDTH`] with infinities (unused for longer rules).
+    pick: [f64; PICK_WIDTH],
 }
 
+/// Rules with at most this many targets pick one by counting over a fixed-width array.
+const PICK_WIDTH: usize = 8;
+
 impl BoundRule {
+    pub fn new(
+        name: String,
+        targets: Vec<u16>,
+        cum_weights: Vec<f64>,
+        fallbacks: Vec<Vec<u16>>,
+        timeout_s: f64,
+    ) -> BoundRule {
+        let mut pick = [f64::INFINITY; PICK_WIDTH];
+        if cum_weights.len() <= PICK_WIDTH {
+            pick[..cum_weights.len()].copy_from_slice(&cum_weights);
+        }
+        BoundRule { name, targets, cum_weights, fallbacks, timeout_s, pick }
+    }
+
     /// Attempts a request can make at most under this rule (1 + the longest cut chain).
     pub fn max_attempts(&self) -> usize {
         1 + self.fallbacks.iter().map(Vec::len).max().unwrap_or(0)
@@ -367,9 +386,12 @@ impl BoundRule {
     pub fn pick_index(&self, u: f64) -> usize {
         let cum = &self.cum_weights;
         // The weights are non-decreasing, so counting is the same as a binary search; for the
-        // usual handful of targets the count has no chain of dependent loads and compares.
-        let j = if cum.len() <= 8 {
-            cum.iter().map(|&c| (c <= u) as usize).sum()
+        // usual handful of targets the count has no chain of dependent loads and compares. It
+        // counts over the padded fixed-width copy: a loop as long as the rule would end at a
+        // different place for each request's rule, a branch mispredicted for most requests when
+        // rules differ in length (0.77 a request on the reference replay).
+        let j = if cum.len() <= PICK_WIDTH {
+            self.pick.iter().map(|&c| (c <= u) as usize).sum()
         } else {
             cum.partition_point(|&c| c <= u)
         };
@@ -393,13 +415,13 @@ mod tests {
             })
             .collect();
         *cum.last_mut().unwrap() = 1.0;
-        BoundRule {
-            name: "r".into(),
-            targets: (0..weights.len() as u16).collect(),
-            cum_weights: cum,
-            fallbacks: vec![Vec::new(); weights.len()],
-            timeout_s: f64::INFINITY,
-        }
+        BoundRule::new(
+            "r".into(),
+            (0..weights.len() as u16).collect(),
+            cum,
+            vec![Vec::new(); weights.len()],
+            f64::INFINITY,
+        )
     }
 
     proptest! {
