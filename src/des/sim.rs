@@ -204,28 +204,22 @@ struct InFlight {
     hedge_pos: u16,
     /// When the attempt in service ends.
     end_at: f64,
-    /// The first attempt's draws, made ahead (see [`Prepared`]) for this endpoint, or
-    /// [`NO_ENDPOINT`] once any draw has been made here. While set, `ttft` and `decode` hold the
-    /// drawn values before the environment's latency multiplier.
-    pre_endpoint: u16,
-    pre_u: f64,
-    pre_after_ttft: RequestRng,
-    pre_after_decode: RequestRng,
 }
-
-/// No endpoint (an [`InFlight`] whose draws ahead are used up or never applied).
-const NO_ENDPOINT: u16 = u16::MAX;
 
 /// What an arrival needs that depends only on its trace row and its random stream: the routing
 /// draw and the draws of a first attempt at the target it picks under the rule's weights. They
 /// are made ahead of the event loop, on another thread when there is a core to spare (see
-/// [`Prepare`]); the loop uses them only while the request's stream is where they left it, so the
-/// run is the same as drawing in the loop.
+/// [`Prepare`]); the loop uses them only in the attempt it makes as the request arrives, and only
+/// at the endpoint they were made for, where drawing them would have used the same stream: the
+/// run is the same as drawing in the loop. (Any other attempt draws from the request's stream,
+/// which stays where the routing draw left it until an attempt draws.)
 #[derive(Debug, Clone)]
 struct Prepared {
     segment: u32,
     rule: u16,
     target: u16,
+    /// `rule.targets[target]`.
+    endpoint: u16,
     /// The routing draw, and the stream after it.
     u: f64,
     rng: RequestRng,
@@ -270,6 +264,7 @@ impl Prepare<'_> {
             segment: segment as u32,
             rule,
             target: target as u16,
+            endpoint: bound.targets[target],
             u,
             rng: after_route,
             u_avail,
@@ -965,7 +960,7 @@ impl<'a, S: Sink> Sim<'a, S> {
             cached_input_tokens,
             segment: p.segment,
             origin,
-            rng: p.rng,
+            rng: p.rng.clone(),
             rule: rule_idx,
             target: target as u16,
             primary: endpoint,
@@ -979,8 +974,8 @@ impl<'a, S: Sink> Sim<'a, S> {
             wait_total_s: 0.0,
             enqueued_at: now,
             ok: false,
-            ttft: p.ttft,
-            decode: p.decode,
+            ttft: 0.0,
+            decode: 0.0,
             pending: Status::Ok,
             wait: 0.0,
             duration: 0.0,
@@ -990,15 +985,11 @@ impl<'a, S: Sink> Sim<'a, S> {
             hedge: HedgeState::None,
             hedge_pos: 0,
             end_at: 0.0,
-            pre_endpoint: rule.targets[p.target as usize],
-            pre_u: p.u_avail,
-            pre_after_ttft: p.after_ttft,
-            pre_after_decode: p.after_decode,
         };
         let slot = self.alloc(flight);
         self.live += 1;
         self.stats.max_in_flight = self.stats.max_in_flight.max(self.live);
-        self.issue(slot);
+        self.issue_drawn(slot, Some(&p));
     }
 
     /// A slot for the request `make` builds, given the slot's token. Tokens keep counting across
@@ -1055,7 +1046,6 @@ impl<'a, S: Sink> Sim<'a, S> {
             role: Role::Hedge { parent: slot, request: f.request },
             hedge: HedgeState::Done,
             hedge_pos: 0,
-            pre_endpoint: NO_ENDPOINT,
             ..f.clone()
         };
         f.hedge_pos = 1;
@@ -1188,6 +1178,12 @@ impl<'a, S: Sink> Sim<'a, S> {
 
     /// Start the current attempt of the request in `slot` at its current endpoint.
     fn issue(&mut self, slot: u32) {
+        self.issue_drawn(slot, None)
+    }
+
+    /// [`Sim::issue`], with the draws made ahead as the request arrives (see [`Prepared`]).
+    #[inline]
+    fn issue_drawn(&mut self, slot: u32, ahead: Option<&Prepared>) {
         let now = self.now;
         let s = slot as usize;
         let e = self.slab[s].endpoint as usize;
@@ -1235,19 +1231,21 @@ impl<'a, S: Sink> Sim<'a, S> {
         let output_tokens = self.slab[s].output_tokens;
         let f = &mut self.slab[s];
         let (ok, ttft, decode);
-        if f.pre_endpoint == e as u16 {
+        match ahead {
             // Nothing drawn yet, at the endpoint the draws were made for: the same values, and
             // the stream where drawing them would have left it.
-            ok = f.pre_u < availability && !down;
-            ttft = f.ttft * latency_x;
-            decode = if ok { f.decode * latency_x } else { 0.0 };
-            f.rng = if ok { f.pre_after_decode.clone() } else { f.pre_after_ttft.clone() };
-        } else {
-            ok = f.rng.random::<f64>() < availability && !down;
-            ttft = model.ttft.sample(&mut f.rng) * latency_x;
-            decode = if ok { model.decode.decode_time(output_tokens, &mut f.rng) * latency_x } else { 0.0 };
+            Some(p) if p.endpoint == e as u16 => {
+                ok = p.u_avail < availability && !down;
+                ttft = p.ttft * latency_x;
+                decode = if ok { p.decode * latency_x } else { 0.0 };
+                f.rng = if ok { p.after_decode.clone() } else { p.after_ttft.clone() };
+            }
+            _ => {
+                ok = f.rng.random::<f64>() < availability && !down;
+                ttft = model.ttft.sample(&mut f.rng) * latency_x;
+                decode = if ok { model.decode.decode_time(output_tokens, &mut f.rng) * latency_x } else { 0.0 };
+            }
         }
-        f.pre_endpoint = NO_ENDPOINT;
         f.token = f.token.wrapping_add(1);
         f.enqueued_at = now;
         f.ok = ok;
