@@ -37,7 +37,8 @@ pub fn simulate_des(
     // The metrics' collector rides along in the event loop (its first pass); exact quantiles
     // then read the kept outcomes, sketched ones need none.
     let ctx = metrics::Context::new(catalog, table, trace);
-    // With fewer replicates than threads, each replicate's collector runs on a thread of its own.
+    // With fewer replicates than threads, each replicate's event loop gets a helper thread (draws
+    // made ahead of it, finished requests summed behind it).
     let spare_core = (a.replicates as usize) < rayon::current_num_threads();
     // Per-request output needs every outcome column; exact quantiles only served and latency.
     let keep = a.quantiles.keep(a.per_request.is_some());
