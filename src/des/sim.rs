@@ -233,22 +233,24 @@ struct Prepared {
 }
 
 /// Makes [`Prepared`] arrivals: shared by the event loop and a thread working ahead of it.
+#[derive(Clone, Copy)]
 struct Prepare<'a> {
     catalog: &'a Catalog,
     table: &'a RoutingTable,
+    /// The key of every request's random stream.
     base: u64,
 }
 
-impl Prepare<'_> {
+impl<'a> Prepare<'a> {
+    fn new(catalog: &'a Catalog, table: &'a RoutingTable, opts: &DesOptions) -> Prepare<'a> {
+        Prepare { catalog, table, base: stream_base(opts.seed, opts.replicate) }
+    }
+
     /// Request `i` of the trace, which is row `row` of `chunk`.
     #[inline]
     fn prepare(&self, i: u64, chunk: &Trace, row: usize) -> Prepared {
         let segment = chunk.class[row] as usize * self.table.n_origins + chunk.origin[row] as usize;
-        // Segments no rule matches never occur in a bound trace.
-        let rule = match self.table.segment_rule[segment] {
-            u16::MAX => 0,
-            r => r,
-        };
+        let rule = self.table.rule_index(segment);
         let bound = &self.table.rules[rule as usize];
         let mut rng = RequestRng::from_base(self.base, i);
         let u: f64 = rng.random();
@@ -448,8 +450,8 @@ struct Sim<'a, S: Sink> {
     stats: DesStats,
     series: SeriesBuilder,
     now: f64,
-    /// The key of every request's random stream.
-    base: u64,
+    /// Each arrival's draws, when the loop makes them itself.
+    prepare: Prepare<'a>,
     /// Trace index of the next arrival (requests fed so far).
     next_request: u64,
     /// Arrivals since the last progress report.
@@ -483,14 +485,13 @@ pub fn simulate_observed<S: Sink + Send>(
 }
 
 /// [`simulate_observed`], keeping only the outcome columns `keep` says: with [`Keep::Served`]
-/// (what the metrics need) `primary`, `attempts` and `status` stay empty, and the loop's thread
-/// writes, so the kernel zeroes, 10 of the 14 bytes a request (page faults were a fifth of the
-/// loop thread's time on the 1M reference); with [`Keep::Nothing`] it writes none (for a sketching
-/// collector).
+/// (what the metrics need) `primary`, `attempts` and `status` stay empty, so 10 of the 14 bytes a
+/// request are written (and first zeroed by the kernel); with [`Keep::Nothing`] none (for a
+/// sketching collector).
 ///
-/// With `spare_core`, finished requests (their outcomes, the series' per-request figures and
-/// `sink`) are handled on a thread of their own beside the event loop's (see [`with_helper`]);
-/// results are identical either way.
+/// With `spare_core`, a helper thread beside the event loop makes the arrivals' draws ahead of it
+/// and handles finished requests (their outcomes, the series' per-request figures and `sink`)
+/// behind it (see [`with_helper`]); results are identical either way.
 #[allow(clippy::too_many_arguments)]
 pub fn simulate_kept<S: Sink + Send>(
     catalog: &Catalog,
@@ -526,16 +527,13 @@ pub fn simulate_kept<S: Sink + Send>(
         progress: &dyn Fn(u64),
     ) -> Result<(Ended, K)> {
         sim.run_chunk(trace, arrivals, progress);
-        sim.drain();
-        sim.check_queue()?;
-        progress(sim.unreported);
-        let (sink, ended) = sim.finish();
+        let (sink, ended) = sim.end(progress)?;
         Ok((ended, sink))
     }
     let (ended, finished) = if spare_core {
         // Two threads: the loop, and a helper making draws ahead of it and finishing requests
         // after it.
-        let prepare = Prepare { catalog, table, base: stream_base(opts.seed, opts.replicate) };
+        let prepare = Prepare::new(catalog, table, opts);
         with_helper(finished, &prepare, trace, |batches, mut ahead| {
             run(Sim::new(catalog, table, scenario, opts, first, batches), trace, &mut ahead, progress)
         })?
@@ -610,11 +608,8 @@ impl<'a, S: Sink> Stream<'a, S> {
     }
 
     /// Run the requests still in flight to their end.
-    pub fn finish(mut self, progress: &dyn Fn(u64)) -> Result<(S, StreamRun)> {
-        self.sim.drain();
-        self.sim.check_queue()?;
-        progress(self.sim.unreported);
-        let (finished, ended) = self.sim.finish();
+    pub fn finish(self, progress: &dyn Fn(u64)) -> Result<(S, StreamRun)> {
+        let (finished, ended) = self.sim.end(progress)?;
         Ok((finished.sink, ended.with(finished.series)))
     }
 
@@ -724,7 +719,7 @@ impl<'a, S: Sink> Sim<'a, S> {
             },
             series: SeriesBuilder::new(scenario.bin_s, first),
             now: first,
-            base: stream_base(opts.seed, opts.replicate),
+            prepare: Prepare::new(catalog, table, opts),
             next_request: 0,
             unreported: 0,
         };
@@ -743,7 +738,7 @@ impl<'a, S: Sink> Sim<'a, S> {
     /// or after it may still be preceded by the next chunk's arrivals, so they wait).
     fn run_chunk(&mut self, chunk: &Trace, arrivals: &mut impl Arrivals, progress: &dyn Fn(u64)) {
         const PROGRESS_EVERY: u64 = 1 << 16;
-        let prepare = Prepare { catalog: self.catalog, table: self.table, base: self.base };
+        let prepare = self.prepare;
         let n = chunk.len();
         let mut next = 0usize;
         while next < n {
@@ -822,6 +817,14 @@ impl<'a, S: Sink> Sim<'a, S> {
             // The engine streams arrivals from the trace; it never schedules one.
             Event::Arrival { .. } => debug_assert!(false, "arrivals are not scheduled"),
         }
+    }
+
+    /// After the last arrival: every event until no request is left, then what the run gave.
+    fn end(mut self, progress: &dyn Fn(u64)) -> Result<(S, Ended)> {
+        self.drain();
+        self.check_queue()?;
+        progress(self.unreported);
+        Ok(self.finish())
     }
 
     fn finish(mut self) -> (S, Ended) {
@@ -1614,30 +1617,22 @@ fn with_helper<S: Sink + Send, R, E>(
                     let _ = blocks_tx.send(block);
                 }
             };
-            top_up(&mut pool);
-            // Until the loop is over and has dropped both of its senders.
+            // Until the loop is over and has dropped both of its senders; draws first at every
+            // turn, so that a finished batch is handled only with the loop's blocks topped up.
             loop {
-                let message = match rx.try_recv() {
-                    Ok(message) => message,
-                    Err(mpsc::TryRecvError::Empty) => {
-                        top_up(&mut pool);
-                        std::thread::yield_now();
-                        continue;
-                    }
-                    Err(mpsc::TryRecvError::Disconnected) => break,
-                };
-                match message {
-                    ToHelper::Spare(block) => pool.push(block),
-                    ToHelper::Finished(mut batch) => {
-                        top_up(&mut pool);
+                top_up(&mut pool);
+                match rx.try_recv() {
+                    Ok(ToHelper::Spare(block)) => pool.push(block),
+                    Ok(ToHelper::Finished(mut batch)) => {
                         for (request, done) in &batch {
                             inner.request_done(*request, done);
                         }
                         batch.clear();
                         let _ = back_tx.send(batch);
                     }
+                    Err(mpsc::TryRecvError::Empty) => std::thread::yield_now(),
+                    Err(mpsc::TryRecvError::Disconnected) => break,
                 }
-                top_up(&mut pool);
             }
             inner
         });

@@ -115,11 +115,7 @@ impl<'a> Engine<'a> {
                 .iter()
                 .map(|e| EndpointModel { ttft: &e.ttft, decode: &e.decode, availability: e.availability })
                 .collect(),
-            segment_rules: table
-                .segment_rule
-                .iter()
-                .map(|&r| &table.rules[if r == u16::MAX { 0 } else { r as usize }])
-                .collect(),
+            segment_rules: (0..table.segment_rule.len()).map(|s| &table.rules[table.rule_index(s) as usize]).collect(),
             base: stream_base(opts.seed, opts.replicate),
         }
     }

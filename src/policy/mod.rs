@@ -343,6 +343,18 @@ pub struct RoutingTable {
     pub rtt_s: Vec<Vec<f64>>,
 }
 
+impl RoutingTable {
+    /// The rule of segment `class * n_origins + origin` (rule 0 for a segment the trace does not
+    /// have, which no request of it can ask for).
+    #[inline]
+    pub fn rule_index(&self, segment: usize) -> u16 {
+        match self.segment_rule[segment] {
+            u16::MAX => 0,
+            r => r,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct BoundRule {
     pub name: String,
