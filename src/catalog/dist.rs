@@ -132,7 +132,7 @@ impl LatencyDist {
     }
 
     /// Draw one value. Lognormal draws one standard normal; empirical one uniform; fixed nothing.
-    #[inline]
+    #[inline(always)]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         match self {
             LatencyDist::LogNormal { mu, sigma } => {

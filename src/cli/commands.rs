@@ -181,6 +181,35 @@ pub fn run_replicates(
     (summaries, first)
 }
 
+/// One replicate of a Parquet trace replayed as it is read ([`engine::replay_parquet`]):
+/// `segments` is the file's classes and origins, which `table` was bound to. `Ok(None)` when the
+/// file is not fit for it (a bad cell, rows out of time order).
+#[allow(clippy::too_many_arguments)]
+fn replay_fused(
+    catalog: &Catalog,
+    table: &RoutingTable,
+    segments: &Trace,
+    groups: &trace::ParquetGroups,
+    seed: u64,
+    quantiles: QuantileMethod,
+    quiet: bool,
+    timer: &mut Timer,
+) -> anyhow::Result<Option<Summary>> {
+    let pb = progress::bar(segments.len() as u64, "replaying", quiet);
+    let ctx = metrics::Context::new(catalog, table, segments);
+    let opts = ReplayOptions { seed, replicate: 0 };
+    let collector = || quantiles.collector(&ctx);
+    let replayed =
+        engine::replay_parquet(catalog, table, segments, groups, &opts, quantiles.keep(false), &collector, &|k| {
+            pb.inc(k)
+        })?;
+    pb.finish_and_clear();
+    timer.lap("replay");
+    let summary = replayed.map(|(outcomes, collected)| quantiles.summarize(&ctx, segments, &outcomes, collected));
+    timer.lap("metrics");
+    Ok(summary)
+}
+
 fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<()> {
     if a.des.stream {
         if a.des.engine != EngineKind::Des {
@@ -191,7 +220,41 @@ fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<(
         }
         return super::des::simulate_des_stream(a, quiet, timer);
     }
-    let trace = load_trace(&a.input.trace, &read_options(&a.input.read)?)?;
+    if a.des.engine == EngineKind::Replay {
+        if a.des.scenario.is_some()
+            || a.des.concurrency.is_some()
+            || !a.des.timeseries.is_empty()
+            || a.des.chart.is_some()
+        {
+            anyhow::bail!(
+                "--scenario, --concurrency, --timeseries and --chart belong to the discrete-event engine; add `--engine des`"
+            );
+        }
+    } else if a.counterfactual {
+        anyhow::bail!("--counterfactual works with the replay engine; drop `--engine des`");
+    }
+    if a.counterfactual && a.quantiles == QuantileMethod::Sketch {
+        anyhow::bail!(
+            "--counterfactual keeps every request's outcome (recorded or sampled) and reports exact quantiles; drop `--quantiles sketch`"
+        );
+    }
+    let read_opts = read_options(&a.input.read)?;
+    // The common case of a large trace (a Parquet file, one replicate, no per-request output)
+    // is replayed as it is read: first only its classes and origins.
+    let fused = a.des.engine == EngineKind::Replay
+        && a.replicates == 1
+        && a.per_request.is_none()
+        && a.reprice.is_none()
+        && !a.counterfactual;
+    let groups = if fused { trace::ParquetGroups::open(&a.input.trace, &read_opts)? } else { None };
+    let segments = match &groups {
+        Some(groups) => groups.segments(&read_opts)?,
+        None => None,
+    };
+    let mut trace = match segments {
+        Some(segments) => segments,
+        None => load_trace(&a.input.trace, &read_opts)?,
+    };
     timer.lap("read");
     if let Some(prices) = &a.reprice {
         return reprice(a, &trace, prices);
@@ -199,26 +262,24 @@ fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<(
     let (catalog, catalog_name) = load_catalog(a.catalog.as_deref())?;
     let policy_path = a.policy.as_deref().context("--policy is required (unless --reprice)")?;
     let policy = Policy::load(policy_path, &catalog)?;
-    let table = policy.bind(&catalog, &trace)?;
+    let mut table = policy.bind(&catalog, &trace)?;
     timer.lap("bind");
     if a.des.engine == EngineKind::Des {
-        if a.counterfactual {
-            anyhow::bail!("--counterfactual works with the replay engine; drop `--engine des`");
-        }
         return super::des::simulate_des(a, &catalog, catalog_name, &trace, &table, quiet, timer);
     }
-    if a.des.scenario.is_some() || a.des.concurrency.is_some() || !a.des.timeseries.is_empty() || a.des.chart.is_some()
-    {
-        anyhow::bail!(
-            "--scenario, --concurrency, --timeseries and --chart belong to the discrete-event engine; add `--engine des`"
-        );
+    let mut replayed = None;
+    if let Some(groups) = groups.as_ref().filter(|_| !trace.is_empty() && trace.timestamp_s.is_empty()) {
+        replayed = replay_fused(&catalog, &table, &trace, groups, a.seed, a.quantiles, quiet, &mut timer)?;
+        if replayed.is_none() {
+            // A bad cell or rows out of time order: the whole-file reader reports, skips or sorts.
+            trace = load_trace(&a.input.trace, &read_opts)?;
+            table = policy.bind(&catalog, &trace)?;
+            timer.lap("read");
+        }
     }
-    if a.counterfactual && a.quantiles == QuantileMethod::Sketch {
-        anyhow::bail!(
-            "--counterfactual keeps every request's outcome (recorded or sampled) and reports exact quantiles; drop `--quantiles sketch`"
-        );
-    }
-    let (summaries, first, kept) = if a.counterfactual {
+    let (summaries, first, kept) = if let Some(summary) = replayed {
+        (vec![summary], None, None)
+    } else if a.counterfactual {
         let (summaries, first, kept) =
             counterfactual_replicates(&catalog, &table, &trace, a.seed, a.replicates, a.per_request.is_some());
         timer.lap("replay");

@@ -6,8 +6,9 @@ use rayon::prelude::*;
 use super::rng::{RequestRng, stream_base};
 use super::{NOT_SERVED, Outcomes, Status};
 use crate::catalog::{Catalog, DecodeDist, LatencyDist};
+use crate::error::Result;
 use crate::policy::{BoundRule, RoutingTable};
-use crate::trace::Trace;
+use crate::trace::{GroupRows, ParquetGroups, Trace};
 
 /// Requests per unit of parallel work (results never depend on it: streams are keyed by request).
 const CHUNK: usize = 1 << 14;
@@ -178,14 +179,117 @@ fn par_filled<T: Copy + Send + Sync>(n: usize, value: T) -> Vec<T> {
     (0..n).into_par_iter().with_min_len(CHUNK).map(|_| value).collect()
 }
 
-/// A chunk's slices of the columns that [`Keep::Served`] leaves out.
+/// A run's slices of the columns that [`Keep::Served`] leaves out.
 type Detail<'a> = (&'a mut [u16], &'a mut [u8], &'a mut [Status]);
-/// A chunk's slices of `served` and `latency_s` (which [`Keep::Nothing`] leaves out).
+/// A run's slices of `served` and `latency_s` (which [`Keep::Nothing`] leaves out).
 type Served<'a> = (&'a mut [u16], &'a mut [f64]);
 
-/// One column's chunks, or `None` per chunk when the column is not kept (empty).
-fn chunks_or_none<T>(column: &mut [T], n_chunks: usize) -> Vec<Option<&mut [T]>> {
-    if column.is_empty() { (0..n_chunks).map(|_| None).collect() } else { column.chunks_mut(CHUNK).map(Some).collect() }
+/// One column cut into runs of `sizes` rows, or `None` per run when the column is not kept (empty).
+fn runs_or_none<'a, T>(column: &'a mut [T], sizes: &[usize]) -> Vec<Option<&'a mut [T]>> {
+    if column.is_empty() {
+        return sizes.iter().map(|_| None).collect();
+    }
+    let mut rest = column;
+    sizes
+        .iter()
+        .map(|&size| {
+            let (run, tail) = std::mem::take(&mut rest).split_at_mut(size);
+            rest = tail;
+            Some(run)
+        })
+        .collect()
+}
+
+/// The outcome columns `keep` asks for, for `n` requests.
+fn new_outcomes(n: usize, keep: Keep, opts: &ReplayOptions) -> Outcomes {
+    let (all, served) = (keep == Keep::All, keep != Keep::Nothing);
+    // Parallel fills: `vec![0; n]` is zeroed on this thread (by the allocator, or by the kernel
+    // page by page on first touch), which for 10M requests took as long as the replay's math.
+    let filled = |kept: bool| if kept { n } else { 0 };
+    Outcomes {
+        primary: par_filled(filled(all), 0),
+        served: par_filled(filled(served), 0),
+        attempts: par_filled(filled(all), 0),
+        status: par_filled(filled(all), Status::Ok),
+        latency_s: par_filled(filled(served), 0.0),
+        seed: opts.seed,
+        replicate: opts.replicate,
+    }
+}
+
+/// `out`'s kept columns cut into runs of `sizes` rows: per run, its served slices and its
+/// detail slices (each `None` when not kept).
+fn outcome_runs<'a>(out: &'a mut Outcomes, sizes: &[usize]) -> Vec<(Option<Served<'a>>, Option<Detail<'a>>)> {
+    let detail = runs_or_none(&mut out.primary, sizes)
+        .into_iter()
+        .zip(runs_or_none(&mut out.attempts, sizes))
+        .zip(runs_or_none(&mut out.status, sizes))
+        .map(|((p, a), s)| Some((p?, a?, s?)));
+    runs_or_none(&mut out.served, sizes)
+        .into_iter()
+        .zip(runs_or_none(&mut out.latency_s, sizes))
+        .map(|(s, l)| Some((s?, l?)))
+        .zip(detail)
+        .collect()
+}
+
+/// A run of consecutive requests' columns: a slice of the trace, or a row group as it is read.
+struct Rows<'a> {
+    classes: &'a [u16],
+    origins: &'a [u16],
+    inputs: &'a [u32],
+    cached: Option<&'a [u32]>,
+    outputs: &'a [u32],
+}
+
+impl Rows<'_> {
+    /// Requests `start..start + len` of `trace`.
+    fn of_trace(trace: &Trace, start: usize, len: usize) -> Rows<'_> {
+        let range = start..start + len;
+        Rows {
+            classes: &trace.class[range.clone()],
+            origins: &trace.origin[range.clone()],
+            inputs: &trace.input_tokens[range.clone()],
+            cached: trace.cached_input_tokens.as_deref().map(|c| &c[range.clone()]),
+            outputs: &trace.output_tokens[range],
+        }
+    }
+}
+
+impl Engine<'_> {
+    /// Requests `start..start + rows.len()`: each one's kept outcome columns are written into the
+    /// run's slices, and `observer` sees it.
+    #[inline(always)]
+    fn run_rows<O: Observer>(
+        &self,
+        start: usize,
+        rows: Rows<'_>,
+        kept: Option<Served<'_>>,
+        detail: Option<Detail<'_>>,
+        observer: &mut O,
+    ) {
+        let len = rows.classes.len();
+        // Equal-length slices up front let the compiler drop per-element bounds checks.
+        let (classes, origins) = (&rows.classes[..len], &rows.origins[..len]);
+        let (inputs, outputs) = (&rows.inputs[..len], &rows.outputs[..len]);
+        let cached = rows.cached.map(|c| &c[..len]);
+        let mut kept = kept.map(|(s, l)| (&mut s[..len], &mut l[..len]));
+        let mut detail = detail.map(|(p, a, s)| (&mut p[..len], &mut a[..len], &mut s[..len]));
+        for k in 0..len {
+            let one = self.run(start + k, classes[k], origins[k], outputs[k]);
+            if let Some((served, latency)) = &mut kept {
+                served[k] = one.served;
+                latency[k] = one.latency_s;
+            }
+            if let Some((primary, attempts, status)) = &mut detail {
+                primary[k] = one.primary;
+                attempts[k] = one.attempts;
+                status[k] = one.status;
+            }
+            let tokens = [inputs[k], cached.map_or(0, |c| c[k]), outputs[k]];
+            observer.observe(tokens, one.segment, one.target, one.attempts, one.status, one.served, one.latency_s);
+        }
+    }
 }
 
 /// [`replay`] with an observer per worker (merged and returned) and `progress` called with the
@@ -200,66 +304,61 @@ pub fn replay_observed<O: Observer>(
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Outcomes, O) {
     let n = trace.len();
-    let n_chunks = n.div_ceil(CHUNK);
     let engine = Engine::new(catalog, table, opts);
-    let (all, served) = (keep == Keep::All, keep != Keep::Nothing);
-    // Parallel fills: `vec![0; n]` is zeroed on this thread (by the allocator, or by the kernel
-    // page by page on first touch), which for 10M requests took as long as the replay's math.
-    let filled = |kept: bool| if kept { n } else { 0 };
-    let mut out = Outcomes {
-        primary: par_filled(filled(all), 0),
-        served: par_filled(filled(served), 0),
-        attempts: par_filled(filled(all), 0),
-        status: par_filled(filled(all), Status::Ok),
-        latency_s: par_filled(filled(served), 0.0),
-        seed: opts.seed,
-        replicate: opts.replicate,
-    };
-    let mut detail: Vec<Option<Detail>> = chunks_or_none(&mut out.primary, n_chunks)
-        .into_iter()
-        .zip(chunks_or_none(&mut out.attempts, n_chunks))
-        .zip(chunks_or_none(&mut out.status, n_chunks))
-        .map(|((p, a), s)| Some((p?, a?, s?)))
-        .collect();
-    let mut kept: Vec<Option<Served>> = chunks_or_none(&mut out.served, n_chunks)
-        .into_iter()
-        .zip(chunks_or_none(&mut out.latency_s, n_chunks))
-        .map(|(s, l)| Some((s?, l?)))
-        .collect();
-    let observer = kept
-        .par_iter_mut()
-        .zip(detail.par_iter_mut())
+    let mut out = new_outcomes(n, keep, opts);
+    let sizes: Vec<usize> = (0..n).step_by(CHUNK).map(|start| CHUNK.min(n - start)).collect();
+    let observer = outcome_runs(&mut out, &sizes)
+        .into_par_iter()
         .enumerate()
         // At least 8 chunks per task: each task starts a fresh observer, and fewer of them means
         // less to allocate and merge (results do not depend on the split).
         .with_min_len(8)
         .fold(new_observer, |mut observer, (chunk, (kept, detail))| {
-            let start = chunk * CHUNK;
-            let len = CHUNK.min(n - start);
-            // Equal-length slices up front let the compiler drop per-element bounds checks.
-            let (classes, origins) = (&trace.class[start..start + len], &trace.origin[start..start + len]);
-            let (inputs, outputs) = (&trace.input_tokens[start..start + len], &trace.output_tokens[start..start + len]);
-            let cached = trace.cached_input_tokens.as_deref().map(|c| &c[start..start + len]);
-            let mut kept = kept.as_mut().map(|(s, l)| (&mut s[..len], &mut l[..len]));
-            let mut detail = detail.as_mut().map(|(p, a, s)| (&mut p[..len], &mut a[..len], &mut s[..len]));
-            for k in 0..len {
-                let i = start + k;
-                let one = engine.run(i, classes[k], origins[k], outputs[k]);
-                if let Some((served, latency)) = &mut kept {
-                    served[k] = one.served;
-                    latency[k] = one.latency_s;
-                }
-                if let Some((primary, attempts, status)) = &mut detail {
-                    primary[k] = one.primary;
-                    attempts[k] = one.attempts;
-                    status[k] = one.status;
-                }
-                let tokens = [inputs[k], cached.map_or(0, |c| c[k]), outputs[k]];
-                observer.observe(tokens, one.segment, one.target, one.attempts, one.status, one.served, one.latency_s);
-            }
+            let (start, len) = (chunk * CHUNK, sizes[chunk]);
+            engine.run_rows(start, Rows::of_trace(trace, start, len), kept, detail, &mut observer);
             progress(len as u64);
             observer
         })
         .reduce(new_observer, O::merge);
     (out, observer)
+}
+
+/// [`replay_observed`] of a Parquet trace as it is read: `segments` is its
+/// [`ParquetGroups::segments`] (classes and origins, which `table` was bound to), and each row
+/// group's token columns are decoded and replayed in one step ([`ParquetGroups::fold`]), so that
+/// they are never held whole. The result is the same as reading the trace and replaying it.
+/// `Ok(None)` when the file is not fit for this (a bad cell, rows out of time order): read the
+/// whole trace and use [`replay_observed`].
+#[allow(clippy::too_many_arguments)]
+pub fn replay_parquet<O: Observer>(
+    catalog: &Catalog,
+    table: &RoutingTable,
+    segments: &Trace,
+    groups: &ParquetGroups,
+    opts: &ReplayOptions,
+    keep: Keep,
+    new_observer: &(dyn Fn() -> O + Sync),
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Option<(Outcomes, O)>> {
+    assert_eq!(segments.len(), groups.len(), "segments must be the groups' own");
+    let engine = Engine::new(catalog, table, opts);
+    let mut out = new_outcomes(segments.len(), keep, opts);
+    let observer = groups.fold(
+        outcome_runs(&mut out, groups.group_sizes()),
+        new_observer,
+        |observer, (kept, detail), rows: GroupRows<'_>| {
+            let (start, len) = (rows.first_row, rows.output_tokens.len());
+            let rows = Rows {
+                classes: &segments.class[start..start + len],
+                origins: &segments.origin[start..start + len],
+                inputs: rows.input_tokens,
+                cached: rows.cached_input_tokens,
+                outputs: rows.output_tokens,
+            };
+            engine.run_rows(start, rows, kept, detail, observer);
+            progress(len as u64);
+        },
+        O::merge,
+    )?;
+    Ok(observer.map(|observer| (out, observer)))
 }

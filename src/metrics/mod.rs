@@ -205,7 +205,7 @@ pub struct Collector<'a> {
 }
 
 impl Observer for Collector<'_> {
-    #[inline]
+    #[inline(always)]
     fn observe(
         &mut self,
         tokens: [u32; 3],
@@ -248,7 +248,7 @@ impl Collector<'_> {
     /// One request, with its token counts `[input, cached input, output]` given rather than read
     /// from the trace (for an engine fed the trace in chunks).
     #[allow(clippy::too_many_arguments)]
-    #[inline]
+    #[inline(always)]
     pub fn add(
         &mut self,
         segment: usize,

@@ -18,7 +18,7 @@ pub mod stream;
 pub mod synth;
 pub mod write;
 
-pub use read::{ReadOptions, TraceFormat, read};
+pub use read::{GroupRows, ParquetGroups, ReadOptions, TraceFormat, read};
 
 /// Name used for the origin region when a trace has no `origin_region` column. The catalog's RTT to
 /// and from it is zero.
@@ -48,7 +48,9 @@ pub const DEFAULT_CLASS: &str = "default";
 ///
 /// Invariants (established by every constructor): all columns have `len()` rows; `timestamp_s` is
 /// finite and non-decreasing; `class[i] < class_names.len()`; `origin[i] < origin_names.len()`;
-/// `class_names` and `origin_names` are sorted and unique.
+/// `class_names` and `origin_names` are sorted and unique. One exception: a trace built by
+/// [`Trace::segments_only`] has empty `timestamp_s` and token columns (a replay reads those from
+/// the file as it goes; see [`ParquetGroups`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Trace {
     /// Where it came from (file path or "synthetic: ..."), for reports.
@@ -193,10 +195,25 @@ impl Recorded {
 
 impl Trace {
     pub fn len(&self) -> usize {
-        self.timestamp_s.len()
+        self.class.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.timestamp_s.is_empty()
+        self.class.is_empty()
+    }
+
+    /// A trace of only its classes and origins (with their names): what routing ([`Policy::bind`])
+    /// and summaries read, without the timestamp and token columns, which stay empty. For a replay
+    /// that reads those from the file as it goes ([`ParquetGroups`]), so that a large trace's
+    /// request columns are never held whole.
+    ///
+    /// [`Policy::bind`]: crate::policy::Policy::bind
+    pub fn segments_only(
+        source: String,
+        (class, class_names): (Vec<u16>, Vec<String>),
+        (origin, origin_names): (Vec<u16>, Vec<String>),
+    ) -> Trace {
+        debug_assert_eq!(class.len(), origin.len());
+        Trace { source, class, class_names, origin, origin_names, ..Trace::default() }
     }
     /// Class name of row `i`.
     pub fn class_name(&self, i: usize) -> &str {

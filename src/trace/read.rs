@@ -43,7 +43,10 @@ use polars::prelude::{
 use rayon::prelude::*;
 
 use super::{DEFAULT_CLASS, Recorded, TextColumn, Trace, UNSPECIFIED_ORIGIN, columns};
+
+mod groups;
 use crate::error::{Error, Place, Problem, Problems, Result, closest, one_of};
+pub use groups::{GroupRows, ParquetGroups};
 
 /// File formats a trace can be read from (and written to).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -733,6 +736,7 @@ pub(crate) fn parse_u32_fast(s: &[u8]) -> Option<u32> {
 // ---------------------------------------------------------------------------------------------
 // Column resolution: which source column feeds which canonical column.
 
+#[derive(Clone)]
 struct Layout {
     /// For each canonical column, the index of its source column in the file.
     index: [Option<usize>; N_COLS],
@@ -1513,26 +1517,10 @@ impl<'a> Builder<'a> {
     fn into_trace(self, opts: &ReadOptions) -> Trace {
         let path = self.reporter.path;
         let n = self.ts.len();
-        let (class_names, class) = if self.has[Col::Class.idx()] {
-            let (names, remap) = self.class_dict.into_sorted();
-            let mut codes = self.class;
-            if remap.iter().enumerate().any(|(i, &c)| usize::from(c) != i) {
-                codes.iter_mut().for_each(|c| *c = remap[*c as usize]);
-            }
-            (names, codes)
-        } else {
-            (vec![DEFAULT_CLASS.to_string()], vec![0; n])
-        };
-        let (origin_names, origin) = if self.has[Col::Origin.idx()] {
-            let (names, remap) = self.origin_dict.into_sorted();
-            let mut codes = self.origin;
-            if remap.iter().enumerate().any(|(i, &c)| usize::from(c) != i) {
-                codes.iter_mut().for_each(|c| *c = remap[*c as usize]);
-            }
-            (names, codes)
-        } else {
-            (vec![UNSPECIFIED_ORIGIN.to_string()], vec![0; n])
-        };
+        let (class, class_names) =
+            named_codes(self.has[Col::Class.idx()], self.class_dict, self.class, n, DEFAULT_CLASS);
+        let (origin, origin_names) =
+            named_codes(self.has[Col::Origin.idx()], self.origin_dict, self.origin, n, UNSPECIFIED_ORIGIN);
         let has = self.has;
         let [request_id, model, region, status] = self.text;
         let [latency_s, ttft_s, cost_usd] = self.nums;
@@ -1569,6 +1557,25 @@ impl<'a> Builder<'a> {
         let (rows, n_bad) = (self.rows, self.n_bad);
         RawChunk { trace: self.into_trace(opts), rows, bad, n_bad }
     }
+}
+
+/// A name column's codes into its sorted names, and the names: the dictionary's when the file
+/// has the column, else the one `default` name for all `n` rows.
+fn named_codes(
+    present: bool,
+    dict: GlobalDict,
+    mut codes: Vec<u16>,
+    n: usize,
+    default: &str,
+) -> (Vec<u16>, Vec<String>) {
+    if !present {
+        return (vec![0; n], vec![default.to_string()]);
+    }
+    let (names, remap) = dict.into_sorted();
+    if remap.iter().enumerate().any(|(i, &c)| usize::from(c) != i) {
+        codes.iter_mut().for_each(|c| *c = remap[*c as usize]);
+    }
+    (codes, names)
 }
 
 /// Give back capacity an estimate over-reserved by more than a few percent.
@@ -2567,6 +2574,7 @@ const TEXT_COLS: [Col; 4] = [Col::RequestId, Col::Model, Col::Region, Col::Statu
 const NUM_COLS: [Col; 3] = [Col::Latency, Col::Ttft, Col::Cost];
 
 /// A Parquet file's layout: its metadata, columns and non-empty row groups.
+#[derive(Clone)]
 struct ParquetFile {
     metadata: std::sync::Arc<FileMetadata>,
     layout: Layout,
@@ -2793,9 +2801,9 @@ impl Columns {
     fn new(layout: &Layout, n: usize) -> Columns {
         let rows = |col: Col| if layout.has(col) { n } else { 0 };
         Columns {
-            ts: vec![0.0; n],
-            input: vec![0; n],
-            output: vec![0; n],
+            ts: vec![0.0; rows(Col::Timestamp)],
+            input: vec![0; rows(Col::Input)],
+            output: vec![0; rows(Col::Output)],
             cached: vec![0; rows(Col::Cached)],
             class: vec![0; rows(Col::Class)],
             origin: vec![0; rows(Col::Origin)],
@@ -4038,6 +4046,113 @@ mod tests {
         // Rows 251 and 252 are gone: row 250 is followed by row 253.
         assert_eq!((t.class_name(248), t.timestamp_s[248]), ("odd", 249.0));
         assert_eq!((t.class_name(249), t.timestamp_s[249]), ("even", 252.0));
+    }
+
+    /// Row groups of 100 rows: `ts`, and tokens with `bad_output` at one row if given.
+    fn grouped_parquet(
+        dir: &Path,
+        name: &str,
+        ts: &[f64],
+        with_class: bool,
+        bad_output: Option<usize>,
+    ) -> std::path::PathBuf {
+        use polars::prelude::{Float64Chunked, Int64Chunked, IntoColumn, NewChunkedArray, StringChunked};
+        let n = ts.len();
+        let class: Vec<&str> = (0..n).map(|i| ["code", "chat", "zh"][i % 3]).collect();
+        let input: Vec<i64> = (0..n as i64).map(|i| 100 + i).collect();
+        let output: Vec<i64> = (0..n).map(|i| if Some(i) == bad_output { -5 } else { i as i64 % 50 }).collect();
+        let mut columns = vec![Float64Chunked::from_slice("timestamp_s".into(), ts).into_column()];
+        if with_class {
+            columns.push(StringChunked::from_slice("class".into(), &class).into_column());
+        }
+        columns.push(Int64Chunked::from_slice("input_tokens".into(), &input).into_column());
+        columns.push(Int64Chunked::from_slice("output_tokens".into(), &output).into_column());
+        parquet_file(dir, name, columns, 100)
+    }
+
+    /// A row group as `fold` hands it over: its index, first row, input and output tokens.
+    type Folded = (usize, usize, Vec<u32>, Vec<u32>);
+
+    /// Every row group as `fold` hands them over, in file order (or `None`).
+    fn folded(path: &Path) -> Option<Vec<Folded>> {
+        let groups = ParquetGroups::open(path, &ReadOptions::default()).unwrap().unwrap();
+        let states: Vec<usize> = (0..groups.group_sizes().len()).collect();
+        let mut seen = groups
+            .fold(
+                states,
+                Vec::new,
+                |seen, g, rows| seen.push((g, rows.first_row, rows.input_tokens.to_vec(), rows.output_tokens.to_vec())),
+                |mut a, b| {
+                    a.extend(b);
+                    a
+                },
+            )
+            .unwrap()?;
+        seen.sort_by_key(|s| s.0);
+        Some(seen)
+    }
+
+    #[test]
+    fn parquet_groups_hand_over_every_row_group_once_with_the_whole_reader_s_classes() {
+        let dir = tempfile::tempdir().unwrap();
+        let ts: Vec<f64> = (0..450).map(|i| (i / 2) as f64).collect(); // ties across group ends
+        let path = grouped_parquet(dir.path(), "sorted.parquet", &ts, true, None);
+        let whole = read(&path, &ReadOptions::default()).unwrap();
+        let groups = ParquetGroups::open(&path, &ReadOptions::default()).unwrap().unwrap();
+        let sizes = groups.group_sizes().to_vec();
+        assert!(sizes.len() >= 4 && sizes.iter().sum::<usize>() == 450, "{sizes:?}");
+        let starts: Vec<usize> = sizes.iter().scan(0, |next, &k| Some(std::mem::replace(next, *next + k))).collect();
+        let segments = groups.segments(&ReadOptions::default()).unwrap().unwrap();
+        assert_eq!(
+            segments,
+            Trace::segments_only(
+                path.display().to_string(),
+                (whole.class.clone(), whole.class_names.clone()),
+                (whole.origin.clone(), whole.origin_names.clone())
+            )
+        );
+        let seen = folded(&path).expect("sorted, all good");
+        assert_eq!(seen.iter().map(|s| s.1).collect::<Vec<_>>(), starts);
+        let inputs: Vec<u32> = seen.iter().flat_map(|s| s.2.clone()).collect();
+        let outputs: Vec<u32> = seen.iter().flat_map(|s| s.3.clone()).collect();
+        assert_eq!((inputs, outputs), (whole.input_tokens, whole.output_tokens));
+
+        // No class column: every row has the default class, as the whole reader gives it.
+        let path = grouped_parquet(dir.path(), "classless.parquet", &ts, false, None);
+        let segments = ParquetGroups::open(&path, &ReadOptions::default())
+            .unwrap()
+            .unwrap()
+            .segments(&ReadOptions::default())
+            .unwrap()
+            .unwrap();
+        let whole = read(&path, &ReadOptions::default()).unwrap();
+        assert_eq!((segments.class, segments.class_names), (whole.class, whole.class_names));
+    }
+
+    #[test]
+    fn parquet_groups_leave_unsorted_or_bad_files_to_the_whole_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let sorted: Vec<f64> = (0..300).map(|i| i as f64).collect();
+        let path = grouped_parquet(dir.path(), "sorted.parquet", &sorted, true, None);
+        assert!(folded(&path).is_some());
+        // Out of order within a row group, and between row groups (each sorted in itself).
+        let mut within = sorted.clone();
+        within.swap(150, 151);
+        let sizes = ParquetGroups::open(&path, &ReadOptions::default()).unwrap().unwrap().group_sizes().to_vec();
+        assert!(sizes.len() > 1, "{sizes:?}");
+        let across: Vec<f64> = (0..300).map(|i| if i < sizes[0] { 1000.0 + i as f64 } else { i as f64 }).collect();
+        for (name, ts) in [("within", within), ("across", across)] {
+            let path = grouped_parquet(dir.path(), &format!("{name}.parquet"), &ts, true, None);
+            assert!(folded(&path).is_none(), "{name}");
+            assert!(read(&path, &ReadOptions::default()).unwrap().sorted_on_load, "{name}");
+        }
+        // A negative token count in the last group.
+        let path = grouped_parquet(dir.path(), "bad.parquet", &sorted, true, Some(250));
+        assert!(folded(&path).is_none());
+        let err = read(&path, &ReadOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("row 251") && err.contains("output_tokens"), "{err}");
+        // Not Parquet: not for this reader.
+        assert!(ParquetGroups::open(Path::new("t.csv"), &ReadOptions::default()).unwrap().is_none());
     }
 
     #[test]

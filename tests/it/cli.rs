@@ -63,6 +63,52 @@ fn simulate_json(dir: &Path, name: &str, threads: &str, seed: &str) -> Vec<u8> {
     std::fs::read(json).unwrap()
 }
 
+/// `simulate --json` of `trace` as a JSON value without the fields naming the input file.
+fn simulate_value(trace: &Path, json: &Path, extra: &[&str]) -> serde_json::Value {
+    let out = ok(bin()
+        .args(["simulate", "--quiet", "--trace"])
+        .arg(trace)
+        .arg("--policy")
+        .arg(root().join("policies/field-report.yaml"))
+        .args(extra)
+        .arg("--json")
+        .arg(json));
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
+    let text = v.to_string();
+    let name = trace.display().to_string();
+    assert!(text.contains(&name), "the report names its trace");
+    v = serde_json::from_str(&text.replace(&name, "TRACE")).unwrap();
+    // What the terminal shows comes with the same figures (and the same warnings).
+    v["stderr"] = stderr(&out).replace(&name, "TRACE").replace(&json.display().to_string(), "JSON").into();
+    v
+}
+
+#[test]
+fn a_parquet_trace_replayed_as_it_is_read_reports_what_its_csv_does() {
+    use switchyard::trace::write::{ColumnData, Table, write_table};
+    let tmp = tempfile::tempdir().unwrap();
+    let parquet = tmp.path().join("sample.parquet");
+    ok(bin().args(["trace", "convert"]).arg(sample_trace()).arg("-o").arg(&parquet));
+    for extra in [&[][..], &["--quantiles", "sketch"], &["--seed", "9"]] {
+        let csv = simulate_value(&sample_trace(), &tmp.path().join("csv.json"), extra);
+        let pq = simulate_value(&parquet, &tmp.path().join("pq.json"), extra);
+        assert!(csv == pq, "{extra:?}: the Parquet run differs from the CSV run:\n{pq}\n{csv}");
+    }
+    // Out of time order: read whole and sorted, with the warning, as the same rows in CSV are.
+    let rows = [(3.0, 120, 40), (1.0, 80, 300), (2.0, 1000, 5)];
+    let table = Table::new()
+        .with("timestamp_s", ColumnData::F64(rows.iter().map(|r| r.0).collect()))
+        .with("input_tokens", ColumnData::U32(rows.iter().map(|r| r.1).collect()))
+        .with("output_tokens", ColumnData::U32(rows.iter().map(|r| r.2).collect()));
+    let (unsorted_pq, unsorted_csv) = (tmp.path().join("unsorted.parquet"), tmp.path().join("unsorted.csv"));
+    write_table(&table, &unsorted_pq).unwrap();
+    write_table(&table, &unsorted_csv).unwrap();
+    let pq = simulate_value(&unsorted_pq, &tmp.path().join("u1.json"), &[]);
+    assert!(pq["stderr"].as_str().unwrap().contains("not in time order"), "{}", pq["stderr"]);
+    let csv = simulate_value(&unsorted_csv, &tmp.path().join("u2.json"), &[]);
+    assert!(pq == csv, "unsorted: the Parquet run differs from the CSV run:\n{pq}\n{csv}");
+}
+
 #[test]
 fn same_seed_gives_identical_json_at_any_thread_count() {
     let tmp = tempfile::tempdir().unwrap();

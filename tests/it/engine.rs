@@ -361,3 +361,71 @@ fn a_target_fallback_naming_an_unknown_endpoint_is_an_error_with_its_line() {
     .to_string();
     assert!(err.contains("p.yaml:3") && err.contains("bb@us-east-1") && err.contains("b@us-east-1"), "{err}");
 }
+
+/// A trace of `n` requests in two classes, with cached input tokens, written as Parquet (row
+/// groups of at most 2^17 rows, so `n` over that makes several).
+fn two_class_parquet(dir: &Path, n: usize) -> (std::path::PathBuf, Trace) {
+    let rows: Vec<Row> = (0..n)
+        .map(|i| Row {
+            timestamp_s: i as f64 * 0.001,
+            class: if i % 3 == 0 { "code" } else { "chat" },
+            origin: Some("us-east-1"),
+            input_tokens: 50 + (i % 211) as u32,
+            output_tokens: 10 + (i % 97) as u32,
+        })
+        .collect();
+    let mut t = Trace::from_rows("two classes", &rows);
+    t.cached_input_tokens = Some(t.input_tokens.iter().map(|&x| x / 3).collect());
+    let path = dir.join("t.parquet");
+    switchyard::trace::write::write(&t, &path, None).unwrap();
+    (path, t)
+}
+
+#[test]
+fn a_parquet_trace_replayed_as_it_is_read_gives_the_whole_trace_replay() {
+    use switchyard::trace::{ParquetGroups, ReadOptions};
+    let c = catalog(TWO);
+    let p = policy(
+        "rules:\n  - match: {class: [code]}\n    targets: {b@us-east-1: 1.0}\n    fallback: [a@us-east-1]\n  - targets: {a@us-east-1: 0.3, b@us-east-1: 0.7}\n    fallback: [b@us-east-1, a@us-east-1]\n",
+        &c,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = two_class_parquet(dir.path(), 300_000);
+    let read = ReadOptions::default();
+    let whole = switchyard::trace::read(&path, &read).unwrap();
+    let groups = ParquetGroups::open(&path, &read).unwrap().expect("a Parquet file");
+    assert!(groups.group_sizes().len() >= 2, "row groups {:?}", groups.group_sizes());
+    let segments = groups.segments(&read).unwrap().expect("good classes and origins");
+    assert_eq!((&segments.class, &segments.class_names), (&whole.class, &whole.class_names));
+    assert_eq!((&segments.origin, &segments.origin_names), (&whole.origin, &whole.origin_names));
+    assert!(segments.timestamp_s.is_empty() && segments.input_tokens.is_empty() && segments.len() == whole.len());
+
+    let table = p.bind(&c, &whole).unwrap();
+    assert_eq!(p.bind(&c, &segments).unwrap(), table);
+    let opts = ReplayOptions { seed: 3, replicate: 1 };
+    let ctx = metrics::Context::new(&c, &table, &whole);
+    let segments_ctx = metrics::Context::new(&c, &table, &segments);
+    for keep in [engine::Keep::All, engine::Keep::Served] {
+        let (want, collected) = engine::replay_observed(&c, &table, &whole, &opts, keep, &|| ctx.collector(), &|_| {});
+        let want_summary = ctx.summarize(&want, collected);
+        let done = std::sync::atomic::AtomicU64::new(0);
+        let progress = |k: u64| {
+            done.fetch_add(k, std::sync::atomic::Ordering::Relaxed);
+        };
+        let (got, collected) = engine::replay_parquet(
+            &c,
+            &table,
+            &segments,
+            &groups,
+            &opts,
+            keep,
+            &|| segments_ctx.collector(),
+            &progress,
+        )
+        .unwrap()
+        .expect("a sorted file of good rows");
+        assert_eq!(got, want, "{keep:?}");
+        assert_eq!(segments_ctx.summarize(&got, collected), want_summary, "{keep:?}");
+        assert_eq!(done.into_inner(), 300_000);
+    }
+}
