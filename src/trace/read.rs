@@ -2748,9 +2748,22 @@ fn parquet_column(
     col: Col,
     out: Out<'_, u16>,
 ) -> Result<(ColReport, LocalDict)> {
+    let series = parquet_series(path, metadata, group, field, out.len())?;
+    let mut dict = LocalDict::default();
+    let report = convert_column(col, &series, out, &mut dict, false).map_err(polars_err(path, "Parquet"))?;
+    Ok((report, dict))
+}
+
+/// Read and decode one column chunk (the column of `field` in row group `group`, of `rows` rows).
+fn parquet_series(
+    path: &Path,
+    metadata: &FileMetadata,
+    group: usize,
+    field: &ArrowField,
+    rows: usize,
+) -> Result<Series> {
     use std::io::{Seek, SeekFrom};
     let err = polars_err(path, "Parquet");
-    let rows = out.len();
     let broken =
         |what: String| Error::Format { path: path.to_path_buf(), message: format!("cannot read as Parquet: {what}") };
     let chunks: Vec<_> = match metadata.row_groups[group].columns_under_root_iter(&field.name) {
@@ -2779,9 +2792,7 @@ fn parquet_column(
             series.len()
         )));
     }
-    let mut dict = LocalDict::default();
-    let report = convert_column(col, &series, out, &mut dict, false).map_err(&err)?;
-    Ok((report, dict))
+    Ok(series)
 }
 
 /// The final columns of a trace being read, at their full size.
@@ -4145,6 +4156,16 @@ mod tests {
             let path = grouped_parquet(dir.path(), &format!("{name}.parquet"), &ts, true, None);
             assert!(folded(&path).is_none(), "{name}");
             assert!(read(&path, &ReadOptions::default()).unwrap().sorted_on_load, "{name}");
+        }
+        // Timestamps that are not finite (bad cells): in the middle of a group, and last.
+        let mut nan = sorted.clone();
+        nan[120] = f64::NAN;
+        let mut inf = sorted.clone();
+        inf[299] = f64::INFINITY;
+        for (name, ts) in [("nan", nan), ("inf", inf)] {
+            let path = grouped_parquet(dir.path(), &format!("{name}.parquet"), &ts, true, None);
+            assert!(folded(&path).is_none(), "{name}");
+            assert!(read(&path, &ReadOptions::default()).is_err(), "{name}");
         }
         // A negative token count in the last group.
         let path = grouped_parquet(dir.path(), "bad.parquet", &sorted, true, Some(250));

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::{ALL_COLS, Col, DEFAULT_CLASS, Out, ParquetFile, ReadOptions, TraceFormat, UNSPECIFIED_ORIGIN};
-use super::{check_map, named_codes, parquet_column, parquet_part};
+use super::{LocalDict, Series, check_map, convert_column, named_codes, parquet_part, parquet_series, polars_err};
 use crate::error::{Error, Result};
 use crate::trace::Trace;
 
@@ -138,29 +138,34 @@ impl ParquetGroups {
             .try_fold(
                 || (init(), Vec::new(), Buffers::default()),
                 |(mut acc, mut bounds, mut buf), (g, state)| {
-                    let rows = self.file.sizes[g];
-                    buf.ts.resize(rows, 0.0);
-                    buf.input.resize(rows, 0);
-                    buf.output.resize(rows, 0);
-                    self.decode(g, Col::Timestamp, Out::F64(&mut buf.ts))?;
-                    self.decode(g, Col::Input, Out::U32(&mut buf.input))?;
-                    self.decode(g, Col::Output, Out::U32(&mut buf.output))?;
-                    if has_cached {
-                        buf.cached.resize(rows, 0);
-                        self.decode(g, Col::Cached, Out::U32(&mut buf.cached))?;
-                        if buf.cached.iter().zip(&buf.input).any(|(c, i)| c > i) {
-                            return Err(Stop::Unfit);
-                        }
-                    }
-                    if !buf.ts.windows(2).all(|w| w[0] <= w[1]) {
+                    let ts = self.series(g, Col::Timestamp)?;
+                    let ts = match ts.f64().ok().and_then(|c| c.cont_slice().ok()) {
+                        Some(ts) => ts,
+                        None => self.convert(Col::Timestamp, &ts, &mut buf.ts, |b| Out::F64(b))?,
+                    };
+                    // In time order, and finite: NaN fails every comparison, and whatever lies
+                    // between two finite values in order is finite.
+                    let (first, last) = (ts[0], ts[ts.len() - 1]);
+                    if !(first.is_finite() && last.is_finite() && ts.windows(2).all(|w| w[0] <= w[1])) {
                         return Err(Stop::Unfit);
                     }
-                    bounds.push((g, buf.ts[0], buf.ts[rows - 1]));
+                    bounds.push((g, first, last));
+                    let (input, output) = (self.series(g, Col::Input)?, self.series(g, Col::Output)?);
+                    let input = self.tokens(Col::Input, &input, &mut buf.input)?;
+                    let output = self.tokens(Col::Output, &output, &mut buf.output)?;
+                    let cached = if has_cached { Some(self.series(g, Col::Cached)?) } else { None };
+                    let cached = match &cached {
+                        Some(c) => Some(self.tokens(Col::Cached, c, &mut buf.cached)?),
+                        None => None,
+                    };
+                    if cached.is_some_and(|c| c.iter().zip(input).any(|(c, i)| c > i)) {
+                        return Err(Stop::Unfit);
+                    }
                     let rows = GroupRows {
                         first_row: self.starts[g],
-                        input_tokens: &buf.input,
-                        output_tokens: &buf.output,
-                        cached_input_tokens: has_cached.then_some(&buf.cached[..]),
+                        input_tokens: input,
+                        output_tokens: output,
+                        cached_input_tokens: cached,
                     };
                     f(&mut acc, state, rows);
                     Ok((acc, bounds, buf))
@@ -185,10 +190,34 @@ impl ParquetGroups {
         }
     }
 
-    /// Decode column `col` of row group `g` into `out`; [`Stop::Unfit`] if a cell is bad.
-    fn decode(&self, g: usize, col: Col, out: Out<'_, u16>) -> std::result::Result<(), Stop> {
+    /// Column `col` of row group `g`, decoded.
+    fn series(&self, g: usize, col: Col) -> Result<Series> {
         let field = self.file.fields[col.idx()].as_ref().expect("a field for every used column");
-        let (report, _) = parquet_column(&self.path, &self.file.metadata, self.file.groups[g], field, col, out)?;
-        if report.rows.is_empty() { Ok(()) } else { Err(Stop::Unfit) }
+        parquet_series(&self.path, &self.file.metadata, self.file.groups[g], field, self.file.sizes[g])
+    }
+
+    /// A token column's values: the decoded array itself when it is already unsigned 32-bit
+    /// integers without nulls (any such value is good), else converted into `buf`.
+    fn tokens<'a>(&self, col: Col, series: &'a Series, buf: &'a mut Vec<u32>) -> Result<&'a [u32], Stop> {
+        match series.u32().ok().and_then(|c| c.cont_slice().ok()) {
+            Some(values) => Ok(values),
+            None => self.convert(col, series, buf, |b| Out::U32(b)),
+        }
+    }
+
+    /// `series` converted (and checked) cell by cell into `buf`, as the whole-file reader does;
+    /// [`Stop::Unfit`] if a cell is bad.
+    fn convert<'a, T: Default + Clone>(
+        &self,
+        col: Col,
+        series: &Series,
+        buf: &'a mut Vec<T>,
+        out: impl FnOnce(&mut [T]) -> Out<'_, u16>,
+    ) -> Result<&'a [T], Stop> {
+        buf.clear();
+        buf.resize(series.len(), T::default());
+        let report = convert_column(col, series, out(buf), &mut LocalDict::default(), false)
+            .map_err(polars_err(&self.path, "Parquet"))?;
+        if report.rows.is_empty() { Ok(buf) } else { Err(Stop::Unfit) }
     }
 }
