@@ -148,6 +148,8 @@ impl QuantileMethod {
 }
 
 /// Replay `replicates` times and summarise each; keeps the first replicate's outcomes if asked.
+/// The first replicate writes its outcomes into `spare`'s memory where it can, each later one
+/// into the previous one's ([`engine::replay_observed_reusing`]).
 #[allow(clippy::too_many_arguments)]
 pub fn run_replicates(
     catalog: &Catalog,
@@ -159,6 +161,7 @@ pub fn run_replicates(
     quantiles: QuantileMethod,
     quiet: bool,
     timer: &mut Timer,
+    mut spare: Outcomes,
 ) -> (Vec<Summary>, Option<Outcomes>) {
     let pb = progress::bar(trace.len() as u64 * replicates as u64, "replaying", quiet);
     let mut summaries = Vec::with_capacity(replicates as usize);
@@ -168,13 +171,16 @@ pub fn run_replicates(
         let opts = ReplayOptions { seed, replicate };
         let keep = quantiles.keep(keep_first && replicate == 0);
         let collector = || quantiles.collector(&ctx);
+        let reuse = std::mem::take(&mut spare);
         let (outcomes, collected) =
-            engine::replay_observed(catalog, table, trace, &opts, keep, &collector, &|k| pb.inc(k));
+            engine::replay_observed_reusing(catalog, table, trace, &opts, keep, reuse, &collector, &|k| pb.inc(k));
         timer.lap("replay");
         summaries.push(quantiles.summarize(&ctx, trace, &outcomes, collected));
         timer.lap("metrics");
         if keep_first && replicate == 0 {
             first = Some(outcomes);
+        } else {
+            spare = outcomes;
         }
     }
     pb.finish_and_clear();
@@ -285,6 +291,12 @@ fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<(
         timer.lap("replay");
         (summaries, first, Some(kept))
     } else {
+        // Without per-request output nothing reads the timestamps again: their memory, already
+        // written, takes the replay's latencies.
+        let spare = match a.per_request {
+            None => Outcomes { latency_s: std::mem::take(&mut trace.timestamp_s), ..Outcomes::default() },
+            Some(_) => Outcomes::default(),
+        };
         let (summaries, first) = run_replicates(
             &catalog,
             &table,
@@ -295,6 +307,7 @@ fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<(
             a.quantiles,
             quiet,
             &mut timer,
+            spare,
         );
         (summaries, first, None)
     };

@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use switchyard::catalog::Catalog;
+use switchyard::engine::Outcomes;
 use switchyard::optimize::Constraints;
 use switchyard::optimize::recommend::Options;
 use switchyard::policy::Policy;
@@ -32,8 +33,18 @@ pub fn run(a: &DemoArgs, quiet: bool) -> anyhow::Result<()> {
     let policy =
         Policy::from_yaml_str(FIELD_REPORT_POLICY, &policy_path, &catalog).context("the embedded demo policy")?;
     let table = policy.bind(&catalog, &tr)?;
-    let (summaries, first) =
-        run_replicates(&catalog, &table, &tr, a.seed, 1, true, QuantileMethod::Exact, quiet, &mut Timer::new(false));
+    let (summaries, first) = run_replicates(
+        &catalog,
+        &table,
+        &tr,
+        a.seed,
+        1,
+        true,
+        QuantileMethod::Exact,
+        quiet,
+        &mut Timer::new(false),
+        Outcomes::default(),
+    );
     let meta = RunMeta {
         trace: format!("synthetic day ({} requests, seed {})", tr.len(), a.seed),
         catalog: DEFAULT_CATALOG_LABEL.into(),

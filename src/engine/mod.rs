@@ -17,7 +17,9 @@
 pub mod replay;
 pub mod rng;
 
-pub use replay::{Keep, NoObserver, Observer, ReplayOptions, replay, replay_observed, replay_parquet};
+pub use replay::{
+    Keep, NoObserver, Observer, ReplayOptions, replay, replay_observed, replay_observed_reusing, replay_parquet,
+};
 
 /// What became of one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -174,11 +174,6 @@ impl<'a> Engine<'a> {
     }
 }
 
-/// `n` copies of `value`, written by all threads.
-fn par_filled<T: Copy + Send + Sync>(n: usize, value: T) -> Vec<T> {
-    (0..n).into_par_iter().with_min_len(CHUNK).map(|_| value).collect()
-}
-
 /// A run's slices of the columns that [`Keep::Served`] leaves out.
 type Detail<'a> = (&'a mut [u16], &'a mut [u8], &'a mut [Status]);
 /// A run's slices of `served` and `latency_s` (which [`Keep::Nothing`] leaves out).
@@ -200,21 +195,33 @@ fn runs_or_none<'a, T>(column: &'a mut [T], sizes: &[usize]) -> Vec<Option<&'a m
         .collect()
 }
 
-/// The outcome columns `keep` asks for, for `n` requests.
-fn new_outcomes(n: usize, keep: Keep, opts: &ReplayOptions) -> Outcomes {
+/// The outcome columns `keep` asks for, for `n` requests, in `reuse`'s memory where it has room
+/// (see [`replay_observed_reusing`]).
+fn new_outcomes(n: usize, keep: Keep, opts: &ReplayOptions, reuse: Outcomes) -> Outcomes {
     let (all, served) = (keep == Keep::All, keep != Keep::Nothing);
-    // Parallel fills: `vec![0; n]` is zeroed on this thread (by the allocator, or by the kernel
-    // page by page on first touch), which for 10M requests took as long as the replay's math.
-    let filled = |kept: bool| if kept { n } else { 0 };
+    let rows = |kept: bool| if kept { n } else { 0 };
     Outcomes {
-        primary: par_filled(filled(all), 0),
-        served: par_filled(filled(served), 0),
-        attempts: par_filled(filled(all), 0),
-        status: par_filled(filled(all), Status::Ok),
-        latency_s: par_filled(filled(served), 0.0),
+        primary: reused(reuse.primary, rows(all), 0),
+        served: reused(reuse.served, rows(served), 0),
+        attempts: reused(reuse.attempts, rows(all), 0),
+        status: reused(reuse.status, rows(all), Status::Ok),
+        latency_s: reused(reuse.latency_s, rows(served), 0.0),
         seed: opts.seed,
         replicate: opts.replicate,
     }
+}
+
+/// A column of `n` rows for the replay to overwrite: `spare` cut to length if it holds that many
+/// (its old values stay until the replay writes every row; nothing reads them), else `value` in
+/// fresh memory, filled on all threads (`vec![value; n]` is zeroed on this thread, by the allocator
+/// or by the kernel page by page on first touch, which for 10M requests took as long as the
+/// replay's math).
+fn reused<T: Copy + Send + Sync>(mut spare: Vec<T>, n: usize, value: T) -> Vec<T> {
+    if n > 0 && spare.len() >= n {
+        spare.truncate(n);
+        return spare;
+    }
+    (0..n).into_par_iter().with_min_len(CHUNK).map(|_| value).collect()
 }
 
 /// `out`'s kept columns cut into runs of `sizes` rows: per run, its served slices and its
@@ -303,9 +310,28 @@ pub fn replay_observed<O: Observer>(
     new_observer: &(dyn Fn() -> O + Sync),
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Outcomes, O) {
+    replay_observed_reusing(catalog, table, trace, opts, keep, Outcomes::default(), new_observer, progress)
+}
+
+/// [`replay_observed`] writing each outcome column into the memory of `reuse`'s column of the same
+/// type where that is long enough (the result is the same): the previous replicate's outcomes, or
+/// the trace's timestamps as `latency_s` once nothing needs them. Memory already written costs
+/// nothing to touch again; fresh memory is first zeroed by the kernel, page by page, which on a
+/// shared VM can cost more than the replay that writes it.
+#[allow(clippy::too_many_arguments)]
+pub fn replay_observed_reusing<O: Observer>(
+    catalog: &Catalog,
+    table: &RoutingTable,
+    trace: &Trace,
+    opts: &ReplayOptions,
+    keep: Keep,
+    reuse: Outcomes,
+    new_observer: &(dyn Fn() -> O + Sync),
+    progress: &(dyn Fn(u64) + Sync),
+) -> (Outcomes, O) {
     let n = trace.len();
     let engine = Engine::new(catalog, table, opts);
-    let mut out = new_outcomes(n, keep, opts);
+    let mut out = new_outcomes(n, keep, opts, reuse);
     let sizes: Vec<usize> = (0..n).step_by(CHUNK).map(|start| CHUNK.min(n - start)).collect();
     let observer = outcome_runs(&mut out, &sizes)
         .into_par_iter()
@@ -342,7 +368,7 @@ pub fn replay_parquet<O: Observer>(
 ) -> Result<Option<(Outcomes, O)>> {
     assert_eq!(segments.len(), groups.len(), "segments must be the groups' own");
     let engine = Engine::new(catalog, table, opts);
-    let mut out = new_outcomes(segments.len(), keep, opts);
+    let mut out = new_outcomes(segments.len(), keep, opts, Outcomes::default());
     let observer = groups.fold(
         outcome_runs(&mut out, groups.group_sizes()),
         new_observer,

@@ -275,6 +275,33 @@ fn observing_during_replay_gives_the_same_summary_as_after_it() {
 }
 
 #[test]
+fn replaying_into_reused_memory_gives_the_same_outcomes() {
+    let (c, table, t) = split_with_fallbacks();
+    let opts = ReplayOptions { seed: 8, replicate: 0 };
+    let fresh = engine::replay(&c, &table, &t, &opts);
+    let n = t.len();
+    // Longer columns full of values no replay writes: every row is overwritten, the rest cut off.
+    let stale = engine::Outcomes {
+        primary: vec![99; n + 5],
+        served: vec![98; n + 5],
+        attempts: vec![97; n + 5],
+        status: vec![Status::Failed; n + 5],
+        latency_s: vec![-1.0; n + 5],
+        seed: 1,
+        replicate: 5,
+    };
+    let reuse = |keep, spare| {
+        engine::replay_observed_reusing(&c, &table, &t, &opts, keep, spare, &|| engine::NoObserver, &|_| {}).0
+    };
+    assert_eq!(reuse(engine::Keep::All, stale.clone()), fresh);
+    // Too short to reuse (fresh memory instead), and columns the replay does not keep.
+    let short = engine::Outcomes { latency_s: vec![-1.0; 3], ..stale };
+    let lean = reuse(engine::Keep::Served, short);
+    assert_eq!((&lean.served, &lean.latency_s), (&fresh.served, &fresh.latency_s));
+    assert!(lean.primary.is_empty() && lean.attempts.is_empty() && lean.status.is_empty());
+}
+
+#[test]
 fn sketched_quantiles_keep_nothing_and_stay_within_their_error_of_exact() {
     let (c, table, t) = split_with_fallbacks();
     let opts = ReplayOptions { seed: 5, replicate: 1 };
