@@ -37,7 +37,7 @@ use std::path::Path;
 use polars::io::parquet::read::_internal::to_deserializer;
 use polars::io::parquet::read::FileMetadata;
 use polars::prelude::{
-    ArrowDataType, ArrowField, CsvReadOptions, DataFrame, DataType, JsonFormat, JsonReader, ParquetReader,
+    ArrayRef, ArrowDataType, ArrowField, CsvReadOptions, DataFrame, DataType, JsonFormat, JsonReader, ParquetReader,
     PolarsResult, Schema, SerReader, Series,
 };
 use rayon::prelude::*;
@@ -2748,8 +2748,16 @@ fn parquet_column(
     col: Col,
     out: Out<'_, u16>,
 ) -> Result<(ColReport, LocalDict)> {
-    let series = parquet_series(path, metadata, group, field, out.len())?;
     let mut dict = LocalDict::default();
+    let mut out = out;
+    if let Out::Code(codes) = &mut out
+        && let Some(too_many) = parquet_name_codes(path, metadata, group, field, codes, &mut dict)?
+    {
+        return Ok((ColReport { too_many, ..ColReport::default() }, dict));
+    }
+    // Whatever the dictionary path coded is overwritten, with codes of a fresh dictionary.
+    let mut dict = LocalDict::default();
+    let series = parquet_series(path, metadata, group, field, out.len())?;
     let report = convert_column(col, &series, out, &mut dict, false).map_err(polars_err(path, "Parquet"))?;
     Ok((report, dict))
 }
@@ -2762,37 +2770,117 @@ fn parquet_series(
     field: &ArrowField,
     rows: usize,
 ) -> Result<Series> {
-    use std::io::{Seek, SeekFrom};
     let err = polars_err(path, "Parquet");
-    let broken =
-        |what: String| Error::Format { path: path.to_path_buf(), message: format!("cannot read as Parquet: {what}") };
+    let arrays = parquet_arrays(path, metadata, group, field)?.map_err(&err)?;
+    let series = Series::try_from((field, arrays)).map_err(&err)?;
+    if series.len() != rows {
+        return Err(parquet_broken(
+            path,
+            format!(
+                "column `{}` of row group {group} has {} values, but the row group has {rows} rows",
+                field.name,
+                series.len()
+            ),
+        ));
+    }
+    Ok(series)
+}
+
+fn parquet_broken(path: &Path, what: String) -> Error {
+    Error::Format { path: path.to_path_buf(), message: format!("cannot read as Parquet: {what}") }
+}
+
+/// Read one column chunk (the column of `field` in row group `group`) and decode it as `field`
+/// says: reading errors outside, decoding errors inside.
+fn parquet_arrays(
+    path: &Path,
+    metadata: &FileMetadata,
+    group: usize,
+    field: &ArrowField,
+) -> Result<PolarsResult<Vec<ArrayRef>>> {
+    use std::io::{Seek, SeekFrom};
     let chunks: Vec<_> = match metadata.row_groups[group].columns_under_root_iter(&field.name) {
         Some(chunks) => chunks.collect(),
-        None => return Err(broken(format!("row group {group} has no column `{}`", field.name))),
+        None => return Err(parquet_broken(path, format!("row group {group} has no column `{}`", field.name))),
     };
     let mut file = open(path)?;
     let mut columns = Vec::with_capacity(chunks.len());
     for chunk in chunks {
         let range = chunk.byte_range();
-        let len = usize::try_from(range.end - range.start).map_err(|_| broken("column chunk too large".into()))?;
+        let len = usize::try_from(range.end - range.start)
+            .map_err(|_| parquet_broken(path, "column chunk too large".into()))?;
         let mut bytes = Vec::with_capacity(len);
         file.seek(SeekFrom::Start(range.start)).map_err(|e| Error::io(path, e))?;
         (&mut file).take(len as u64).read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
         if bytes.len() != len {
-            return Err(broken("the file ends inside a column chunk (truncated?)".into()));
+            return Err(parquet_broken(path, "the file ends inside a column chunk (truncated?)".into()));
         }
         columns.push((chunk, bytes.into()));
     }
-    let (arrays, _) = to_deserializer(columns, field.clone(), None).map_err(&err)?;
-    let series = Series::try_from((field, arrays)).map_err(&err)?;
-    if series.len() != rows {
-        return Err(broken(format!(
-            "column `{}` of row group {group} has {} values, but the row group has {rows} rows",
-            field.name,
-            series.len()
-        )));
+    Ok(to_deserializer(columns, field.clone(), None).map(|(arrays, _)| arrays))
+}
+
+/// A class or origin column chunk coded from its dictionary indices, when it is dictionary-encoded
+/// throughout (what Parquet writers do with a few distinct names): each distinct name used is
+/// coded once, each row by a table lookup, instead of a string per row. `Ok(None)` when it is
+/// not, or holds a null or empty name: [`convert_column`] then converts (and reports) it. `Ok(Some
+/// (true))` when `dict` outgrew the codes of `C`.
+fn parquet_name_codes<C: NameCode>(
+    path: &Path,
+    metadata: &FileMetadata,
+    group: usize,
+    field: &ArrowField,
+    out: &mut [C],
+    dict: &mut LocalDict,
+) -> Result<Option<bool>> {
+    use polars_arrow::array::{Array, DictionaryArray, Utf8ViewArray};
+    use polars_arrow::datatypes::{DTYPE_CATEGORICAL_NEW, IntegerType};
+    if !matches!(field.dtype, ArrowDataType::Utf8 | ArrowDataType::LargeUtf8 | ArrowDataType::Utf8View) {
+        return Ok(None);
     }
-    Ok(series)
+    // polars decodes a field marked as its categorical into the chunk's dictionary and indices
+    // (and fails on a page that is not dictionary-encoded).
+    let mut keyed = field.clone();
+    keyed.dtype = ArrowDataType::Dictionary(IntegerType::UInt32, Box::new(ArrowDataType::Utf8View), false);
+    keyed.metadata = Some(std::sync::Arc::new([(DTYPE_CATEGORICAL_NEW.into(), "".into())].into_iter().collect()));
+    let Ok(arrays) = parquet_arrays(path, metadata, group, &keyed)? else {
+        return Ok(None);
+    };
+    const UNSEEN: u32 = u32::MAX;
+    let mut at = 0;
+    for array in &arrays {
+        let Some(array) = array.as_any().downcast_ref::<DictionaryArray<u32>>() else {
+            return Ok(None);
+        };
+        let Some(names) = array.values().as_any().downcast_ref::<Utf8ViewArray>() else {
+            return Ok(None);
+        };
+        if array.null_count() > 0 || at + array.len() > out.len() {
+            return Ok(None);
+        }
+        // Names are coded as rows first use them, as the row-by-row conversion does (a name only
+        // in the dictionary is no class).
+        let mut codes = vec![UNSEEN; names.len()];
+        for (slot, &k) in out[at..at + array.len()].iter_mut().zip(array.keys().values().iter()) {
+            let k = k as usize;
+            if codes.get(k) == Some(&UNSEEN) {
+                let name = names.value(k);
+                if name.is_empty() || names.is_null(k) {
+                    return Ok(None);
+                }
+                codes[k] = dict.code(name.as_bytes());
+                if codes[k] > C::MAX {
+                    return Ok(Some(true));
+                }
+            }
+            match codes.get(k) {
+                Some(&code) => *slot = C::from_code(code),
+                None => return Ok(None),
+            }
+        }
+        at += array.len();
+    }
+    Ok((at == out.len()).then_some(false))
 }
 
 /// The final columns of a trace being read, at their full size.
@@ -4174,6 +4262,46 @@ mod tests {
         assert!(err.contains("row 251") && err.contains("output_tokens"), "{err}");
         // Not Parquet: not for this reader.
         assert!(ParquetGroups::open(Path::new("t.csv"), &ReadOptions::default()).unwrap().is_none());
+    }
+
+    #[test]
+    fn parquet_names_are_coded_from_dictionary_indices_as_the_strings_would_be() {
+        use polars::prelude::{Float64Chunked, IntoColumn, NewChunkedArray, StringChunked, UInt32Chunked};
+        let dir = tempfile::tempdir().unwrap();
+        let n = 500;
+        let names = ["zh_docs", "a-rather-long-class-name-beyond-twelve-bytes", "chat", "code"];
+        // One name in the first 200 rows, four after; and the same with an empty name at row 321.
+        let class: Vec<&str> = (0..n).map(|i| names[(i * 7 % 5).min(if i < 200 { 0 } else { 3 }) % 4]).collect();
+        let mut empty = class.clone();
+        empty[321] = "";
+        let columns = |class: &[&str]| {
+            vec![
+                Float64Chunked::from_slice("timestamp_s".into(), &(0..n).map(|i| i as f64).collect::<Vec<_>>())
+                    .into_column(),
+                StringChunked::from_slice("class".into(), class).into_column(),
+                UInt32Chunked::from_slice("input_tokens".into(), &vec![1; n]).into_column(),
+                UInt32Chunked::from_slice("output_tokens".into(), &vec![2; n]).into_column(),
+            ]
+        };
+        let opts = ReadOptions::default();
+        for (name, class, taken) in [("dict.parquet", &class, true), ("empty.parquet", &empty, false)] {
+            let path = parquet_file(dir.path(), name, columns(class), n);
+            let file = ParquetFile::open(&path, &opts).unwrap();
+            let field = file.fields[Col::Class.idx()].clone().unwrap();
+            let (mut got, mut got_dict) = (vec![0u16; n], LocalDict::default());
+            let coded = parquet_name_codes(&path, &file.metadata, file.groups[0], &field, &mut got, &mut got_dict);
+            assert_eq!(coded.unwrap(), taken.then_some(false), "{name}");
+            if taken {
+                let series = parquet_series(&path, &file.metadata, file.groups[0], &field, n).unwrap();
+                let (mut want, mut want_dict) = (vec![0u16; n], LocalDict::default());
+                convert_column(Col::Class, &series, Out::Code(&mut want), &mut want_dict, false).unwrap();
+                assert_eq!((got, &got_dict.names), (want, &want_dict.names), "{name}");
+            } else {
+                // The row-by-row conversion names the empty cell.
+                let err = read(&path, &opts).unwrap_err().to_string();
+                assert!(err.contains("row 322") && err.contains("class"), "{err}");
+            }
+        }
     }
 
     #[test]
