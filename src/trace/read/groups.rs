@@ -5,8 +5,8 @@
 //! Why: a 10M-request trace's columns are 200 MB, and on a fresh process every page of them is
 //! first zeroed by the kernel, which on shared VMs can cost more than decoding and replaying it.
 //! Read this way, only the class and origin codes (what routing and the summaries need for every
-//! request) are kept whole; each row group's other columns are decoded into buffers that every
-//! thread reuses.
+//! request) are kept whole; each row group's timestamps and tokens are decoded, checked and
+//! consumed in one task, and dropped.
 //!
 //! This reader takes only the common case: a file whose every cell is good and whose rows are in
 //! time order. Anything else ([`ParquetGroups::segments`] or [`ParquetGroups::fold`] returns
@@ -53,7 +53,8 @@ impl From<Error> for Stop {
     }
 }
 
-/// A row group's decoded columns, reused from group to group by one worker.
+/// A row group's columns converted cell by cell (when polars' decoded arrays cannot be used as
+/// they are), reused from group to group by one worker.
 #[derive(Default)]
 struct Buffers {
     ts: Vec<f64>,
