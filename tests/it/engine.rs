@@ -439,20 +439,26 @@ fn a_parquet_trace_replayed_as_it_is_read_gives_the_whole_trace_replay() {
         let progress = |k: u64| {
             done.fetch_add(k, std::sync::atomic::Ordering::Relaxed);
         };
-        let (got, collected) = engine::replay_parquet(
-            &c,
-            &table,
-            &segments,
-            &groups,
-            &opts,
-            keep,
-            &|| segments_ctx.collector(),
-            &progress,
-        )
-        .unwrap()
-        .expect("a sorted file of good rows");
-        assert_eq!(got, want, "{keep:?}");
-        assert_eq!(segments_ctx.summarize(&got, collected), want_summary, "{keep:?}");
-        assert_eq!(done.into_inner(), 300_000);
+        // On one thread and on three: row groups are taken and observers merged in another order.
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let (got, collected) = pool.install(|| {
+                engine::replay_parquet(
+                    &c,
+                    &table,
+                    &segments,
+                    &groups,
+                    &opts,
+                    keep,
+                    &|| segments_ctx.collector(),
+                    &progress,
+                )
+                .unwrap()
+                .expect("a sorted file of good rows")
+            });
+            assert_eq!(got, want, "{keep:?}, {threads} threads");
+            assert_eq!(segments_ctx.summarize(&got, collected), want_summary, "{keep:?}, {threads} threads");
+        }
+        assert_eq!(done.into_inner(), 2 * 300_000);
     }
 }
