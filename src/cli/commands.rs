@@ -253,13 +253,14 @@ fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<(
         && a.reprice.is_none()
         && !a.counterfactual;
     let groups = if fused { trace::ParquetGroups::open(&a.input.trace, &read_opts)? } else { None };
-    let segments = match &groups {
-        Some(groups) => groups.segments(&read_opts)?,
+    let segmented = match groups {
+        Some(groups) => groups.segments(&read_opts)?.map(|segments| (groups, segments)),
         None => None,
     };
-    let mut trace = match segments {
-        Some(segments) => segments,
-        None => load_trace(&a.input.trace, &read_opts)?,
+    // `groups` is kept only when `trace` is its segments (classes and origins alone).
+    let (mut trace, groups) = match segmented {
+        Some((groups, segments)) => (segments, Some(groups)),
+        None => (load_trace(&a.input.trace, &read_opts)?, None),
     };
     timer.lap("read");
     if let Some(prices) = &a.reprice {
@@ -274,7 +275,7 @@ fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<(
         return super::des::simulate_des(a, &catalog, catalog_name, &trace, &table, quiet, timer);
     }
     let mut replayed = None;
-    if let Some(groups) = groups.as_ref().filter(|_| !trace.is_empty() && trace.timestamp_s.is_empty()) {
+    if let Some(groups) = &groups {
         replayed = replay_fused(&catalog, &table, &trace, groups, a.seed, a.quantiles, quiet, &mut timer)?;
         if replayed.is_none() {
             // A bad cell or rows out of time order: the whole-file reader reports, skips or sorts.

@@ -2746,16 +2746,13 @@ fn parquet_column(
     group: usize,
     field: &ArrowField,
     col: Col,
-    out: Out<'_, u16>,
+    mut out: Out<'_, u16>,
 ) -> Result<(ColReport, LocalDict)> {
-    let mut dict = LocalDict::default();
-    let mut out = out;
     if let Out::Code(codes) = &mut out
-        && let Some(too_many) = parquet_name_codes(path, metadata, group, field, codes, &mut dict)?
+        && let Some((dict, too_many)) = parquet_name_codes(path, metadata, group, field, codes)?
     {
         return Ok((ColReport { too_many, ..ColReport::default() }, dict));
     }
-    // Whatever the dictionary path coded is overwritten, with codes of a fresh dictionary.
     let mut dict = LocalDict::default();
     let series = parquet_series(path, metadata, group, field, out.len())?;
     let report = convert_column(col, &series, out, &mut dict, false).map_err(polars_err(path, "Parquet"))?;
@@ -2822,17 +2819,16 @@ fn parquet_arrays(
 
 /// A class or origin column chunk coded from its dictionary indices, when it is dictionary-encoded
 /// throughout (what Parquet writers do with a few distinct names): each distinct name used is
-/// coded once, each row by a table lookup, instead of a string per row. `Ok(None)` when it is
-/// not, or holds a null or empty name: [`convert_column`] then converts (and reports) it. `Ok(Some
-/// (true))` when `dict` outgrew the codes of `C`.
+/// coded once, each row by a table lookup, instead of a string per row; with the names' local
+/// dictionary, and whether it outgrew the codes of `C`. `Ok(None)` when it is not, or holds a
+/// null or empty name: [`convert_column`] then converts (and reports) it, overwriting `out`.
 fn parquet_name_codes<C: NameCode>(
     path: &Path,
     metadata: &FileMetadata,
     group: usize,
     field: &ArrowField,
     out: &mut [C],
-    dict: &mut LocalDict,
-) -> Result<Option<bool>> {
+) -> Result<Option<(LocalDict, bool)>> {
     use polars_arrow::array::{Array, DictionaryArray, Utf8ViewArray};
     use polars_arrow::datatypes::{DTYPE_CATEGORICAL_NEW, IntegerType};
     if !matches!(field.dtype, ArrowDataType::Utf8 | ArrowDataType::LargeUtf8 | ArrowDataType::Utf8View) {
@@ -2847,6 +2843,7 @@ fn parquet_name_codes<C: NameCode>(
         return Ok(None);
     };
     const UNSEEN: u32 = u32::MAX;
+    let mut dict = LocalDict::default();
     let mut at = 0;
     for array in &arrays {
         let Some(array) = array.as_any().downcast_ref::<DictionaryArray<u32>>() else {
@@ -2862,25 +2859,24 @@ fn parquet_name_codes<C: NameCode>(
         // in the dictionary is no class).
         let mut codes = vec![UNSEEN; names.len()];
         for (slot, &k) in out[at..at + array.len()].iter_mut().zip(array.keys().values().iter()) {
-            let k = k as usize;
-            if codes.get(k) == Some(&UNSEEN) {
-                let name = names.value(k);
-                if name.is_empty() || names.is_null(k) {
+            let Some(code) = codes.get_mut(k as usize) else {
+                return Ok(None);
+            };
+            if *code == UNSEEN {
+                let name = names.value(k as usize);
+                if name.is_empty() || names.is_null(k as usize) {
                     return Ok(None);
                 }
-                codes[k] = dict.code(name.as_bytes());
-                if codes[k] > C::MAX {
-                    return Ok(Some(true));
+                *code = dict.code(name.as_bytes());
+                if *code > C::MAX {
+                    return Ok(Some((dict, true)));
                 }
             }
-            match codes.get(k) {
-                Some(&code) => *slot = C::from_code(code),
-                None => return Ok(None),
-            }
+            *slot = C::from_code(*code);
         }
         at += array.len();
     }
-    Ok((at == out.len()).then_some(false))
+    Ok((at == out.len()).then_some((dict, false)))
 }
 
 /// The final columns of a trace being read, at their full size.
@@ -4288,10 +4284,10 @@ mod tests {
             let path = parquet_file(dir.path(), name, columns(class), n);
             let file = ParquetFile::open(&path, &opts).unwrap();
             let field = file.fields[Col::Class.idx()].clone().unwrap();
-            let (mut got, mut got_dict) = (vec![0u16; n], LocalDict::default());
-            let coded = parquet_name_codes(&path, &file.metadata, file.groups[0], &field, &mut got, &mut got_dict);
-            assert_eq!(coded.unwrap(), taken.then_some(false), "{name}");
-            if taken {
+            let mut got = vec![0u16; n];
+            let coded = parquet_name_codes(&path, &file.metadata, file.groups[0], &field, &mut got).unwrap();
+            assert_eq!(coded.as_ref().map(|(_, too_many)| *too_many), taken.then_some(false), "{name}");
+            if let Some((got_dict, _)) = coded {
                 let series = parquet_series(&path, &file.metadata, file.groups[0], &field, n).unwrap();
                 let (mut want, mut want_dict) = (vec![0u16; n], LocalDict::default());
                 convert_column(Col::Class, &series, Out::Code(&mut want), &mut want_dict, false).unwrap();

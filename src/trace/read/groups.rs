@@ -155,10 +155,7 @@ impl ParquetGroups {
                     let input = self.tokens(Col::Input, &input, &mut buf.input)?;
                     let output = self.tokens(Col::Output, &output, &mut buf.output)?;
                     let cached = if has_cached { Some(self.series(g, Col::Cached)?) } else { None };
-                    let cached = match &cached {
-                        Some(c) => Some(self.tokens(Col::Cached, c, &mut buf.cached)?),
-                        None => None,
-                    };
+                    let cached = cached.as_ref().map(|c| self.tokens(Col::Cached, c, &mut buf.cached)).transpose()?;
                     if cached.is_some_and(|c| c.iter().zip(input).any(|(c, i)| c > i)) {
                         return Err(Stop::Unfit);
                     }
