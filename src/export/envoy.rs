@@ -21,7 +21,9 @@
 //! BackendSecurityPolicy) and https://github.com/envoyproxy/ai-gateway/tree/main/examples/provider_fallback
 //! (priorities with a BackendTrafficPolicy), https://gateway.envoyproxy.io/docs/tasks/traffic/retry/
 //! (retries, `perRetry.timeout`) and https://gateway-api.sigs.k8s.io/reference/spec/#httproutetimeouts
-//! (durations; "0s" disables a timeout).
+//! (durations; "0s" disables a timeout). Every document is checked against the CRDs of Envoy AI
+//! Gateway v1.1.0 and Envoy Gateway v1.8.1, CEL rules included (tests/fixtures/envoy-crds/,
+//! tests/it/schemas.rs).
 //!
 //! What Envoy cannot express: weights are integers; fallbacks are priority levels shared by all of
 //! a rule's targets, not each target's own chain.

@@ -19,6 +19,10 @@
 //!
 //! What Portkey cannot express: a request that no rule matches still needs a `default` target, and
 //! its request timeout stops at the first streamed chunk.
+//!
+//! Model Catalog slugs are resolved by Portkey's hosted gateway only: the open-source gateway refuses
+//! them and takes a built-in provider and its key per leaf instead. tests/it/portkey.rs runs the
+//! config through the open-source gateway with only those leaves rewritten (docs/exports.md).
 
 use serde_json::{Map, Value, json};
 

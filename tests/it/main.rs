@@ -19,12 +19,23 @@ mod litellm;
 mod lp;
 mod optimize;
 mod optimize_reference;
+mod portkey;
 mod prices;
 mod recorded;
 mod reference;
+mod schemas;
 mod trace;
 
 /// The repository root (where Cargo.toml, policies/ and tests/fixtures/ are).
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A test whose outside client (a gateway, a schema validator) is not installed: prints why it
+/// skips, or fails under CI (CI=true), where `.ci/run` installs every client.
+pub fn client_missing(why: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{why}");
+    }
+    eprintln!("{why}");
 }
