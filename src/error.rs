@@ -88,6 +88,44 @@ impl fmt::Display for Problem {
     }
 }
 
+/// How much a [`Notice`] matters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Something switchyard did for the user that they should know (a column read under a
+    /// slightly different name).
+    Note,
+    /// Something that may make the result other than the user meant (a class absent from the
+    /// trace).
+    Warning,
+}
+
+/// Something about the input that does not stop the run: the command line prints it on stderr
+/// (`note: ...`, `warning: ...`), once each. The library never prints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub level: Level,
+    pub problem: Problem,
+}
+
+impl Notice {
+    pub fn note(problem: Problem) -> Notice {
+        Notice { level: Level::Note, problem }
+    }
+    pub fn warning(problem: Problem) -> Notice {
+        Notice { level: Level::Warning, problem }
+    }
+}
+
+impl fmt::Display for Notice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let level = match self.level {
+            Level::Note => "note",
+            Level::Warning => "warning",
+        };
+        write!(f, "{level}: {}", self.problem)
+    }
+}
+
 /// The library's error type.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -11,6 +11,8 @@
 //! * [`catalog`] describes endpoints (model x region): latency, availability, prices, quality, limits.
 //! * [`policy`] validates routing rules against a catalog, then binds them to a trace's classes and
 //!   origins as a [`policy::RoutingTable`].
+//! * [`names`] resolves every name a user writes (endpoints, regions, classes, origins) against the
+//!   catalog and the trace, with the closest names for a mistake and one rule for what is a typo.
 //! * [`des`] is the discrete-event engine: capacity, queues, rate limits, outages, retries, cooldown.
 //! * [`engine`] replays the trace through the routing table: no IO, no clock, deterministic by seed.
 //! * [`metrics`] turns outcomes into summaries (exact quantiles, cost, shares, confidence intervals).
@@ -59,6 +61,7 @@ pub mod engine;
 pub mod error;
 pub mod export;
 pub mod metrics;
+pub mod names;
 pub mod optimize;
 pub mod output;
 pub mod policy;

@@ -19,7 +19,7 @@ use std::path::Path;
 pub use dist::{DecodeDist, LatencyDist};
 use spec::{CatalogSpec, DecodeSpec, LatencySpec, LimitsSpec, ModelSpec, PricesSpec};
 
-use crate::error::{Error, Place, Problems, Result, closest, one_of};
+use crate::error::{Error, Place, Problems, Result, one_of};
 use crate::yaml::{self, Spanned, line_of};
 
 /// The embedded default catalog's YAML.
@@ -559,9 +559,4 @@ fn limits(l: Option<&LimitsSpec>, place: &Place, problems: &mut Problems) -> Lim
         }
     }
     Limits { rpm: l.rpm, tpm: l.tpm, max_concurrency: l.max_concurrency }
-}
-
-/// Suggest the closest endpoint ids to a misspelt one.
-pub fn suggest_endpoints(catalog: &Catalog, name: &str) -> Vec<String> {
-    closest(name, catalog.endpoint_ids())
 }

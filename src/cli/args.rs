@@ -45,9 +45,9 @@ pub enum Command {
         after_help = "Examples:\n  switchyard simulate --trace day.parquet --policy policy.yaml\n  switchyard simulate --trace ref/trace.csv --catalog policies/reference/catalog.yaml \\\n      --policy policies/reference/policy.yaml --seed 7 --replicates 5 --json result.json\n  switchyard simulate --trace big.parquet --policy policy.yaml --quantiles sketch\n  switchyard simulate --trace logs.csv --map prompt_tokens=input_tokens --map completion_tokens=output_tokens \\\n      --skip-bad-rows --policy policy.yaml --per-request requests.parquet\n  switchyard simulate --trace spend_logs.csv --format litellm --catalog calibrated.yaml --policy new.yaml --counterfactual\n  switchyard simulate --trace spend_logs.csv --format litellm --reprice tomorrow-prices.yaml"
     )]
     Simulate(SimulateArgs),
-    /// Check a catalog and a policy (and optionally a trace) and report every problem at once.
+    /// Check a catalog, a policy and constraints (and optionally a trace) and report every problem at once.
     #[command(
-        after_help = "Example:\n  switchyard validate --catalog catalog.yaml --policy policy.yaml --trace day.parquet"
+        after_help = "Examples:\n  switchyard validate --catalog catalog.yaml --policy policy.yaml --trace day.parquet\n  switchyard validate --constraints policies/constraints.yaml --trace traces/sample.csv"
     )]
     Validate(ValidateArgs),
     /// Find the cheapest routing weights that meet latency, quality, success, capacity, residency
@@ -211,7 +211,11 @@ pub struct ValidateArgs {
     /// Policy YAML.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
-    /// Also check that the policy covers this trace's classes and origins.
+    /// Constraints YAML (as `optimize --constraints` reads it).
+    #[arg(long, value_name = "FILE")]
+    pub constraints: Option<PathBuf>,
+    /// Also check the policy and constraints against this trace: every class of it has a rule, and
+    /// every class and origin they name occurs in it (a near miss of one that does is an error).
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
     #[command(flatten)]

@@ -6,8 +6,9 @@ use anyhow::Context;
 use serde_json::{Value, json};
 use switchyard::catalog::Catalog;
 use switchyard::engine::{self, Keep, NOT_SERVED, Outcomes, ReplayOptions};
-use switchyard::error::{Error, Problems};
+use switchyard::error::{Error, Notice, Place, Problems};
 use switchyard::metrics::{self, Summary};
+use switchyard::names::{Mention, Names};
 use switchyard::output;
 use switchyard::policy::{Policy, RoutingTable};
 use switchyard::report::{self, RunMeta};
@@ -97,8 +98,30 @@ pub fn load_catalog(path: Option<&Path>) -> anyhow::Result<(Catalog, String)> {
     }
 }
 
+/// Print a notice (`note: ...`, `warning: ...`) on stderr, unless this run printed it already: a
+/// trace read twice (the Parquet fast path falling back to the whole-file reader) or a file
+/// checked by two steps says each thing once.
+pub fn emit(notice: &Notice) {
+    static PRINTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let text = notice.to_string();
+    let mut printed = PRINTED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !printed.contains(&text) {
+        eprintln!("{text}");
+        printed.push(text);
+    }
+}
+
+/// Check the classes and origins that the loaded files name against the trace
+/// ([`Names::check`]): every problem at once as an error (exit code 2), else the warnings, for
+/// the caller to [`emit`] once its trace is read (so that they come after the reader's notices
+/// and warnings, whichever way the trace was read).
+pub fn check_names(catalog: &Catalog, trace: &Trace, mentions: &[Mention]) -> anyhow::Result<Vec<Notice>> {
+    Ok(Names::with_trace(catalog, trace).check(mentions).into_result()?)
+}
+
 pub fn load_trace(path: &Path, opts: &ReadOptions) -> anyhow::Result<Trace> {
     let trace = trace::read(path, opts)?;
+    trace.notices.iter().for_each(emit);
     if trace.sorted_on_load {
         eprintln!("warning: {} is not in time order; sorted it by timestamp_s (stable) before replay", path.display());
     }
@@ -262,6 +285,7 @@ fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<(
         Some((groups, segments)) => (segments, Some(groups)),
         None => (load_trace(&a.input.trace, &read_opts)?, None),
     };
+    trace.notices.iter().for_each(emit);
     timer.lap("read");
     if let Some(prices) = &a.reprice {
         return reprice(a, &trace, prices);
@@ -269,9 +293,11 @@ fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<(
     let (catalog, catalog_name) = load_catalog(a.catalog.as_deref())?;
     let policy_path = a.policy.as_deref().context("--policy is required (unless --reprice)")?;
     let policy = Policy::load(policy_path, &catalog)?;
+    let name_warnings = check_names(&catalog, &trace, &policy.mentions())?;
     let mut table = policy.bind(&catalog, &trace)?;
     timer.lap("bind");
     if a.des.engine == EngineKind::Des {
+        name_warnings.iter().for_each(emit);
         return super::des::simulate_des(a, &catalog, catalog_name, &trace, &table, quiet, timer);
     }
     let mut replayed = None;
@@ -284,6 +310,8 @@ fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<(
             timer.lap("read");
         }
     }
+    // After the Parquet fast path's fallback, if any: the same order of messages either way.
+    name_warnings.iter().for_each(emit);
     let (summaries, first, kept) = if let Some(summary) = replayed {
         (vec![summary], None, None)
     } else if a.counterfactual {
@@ -435,49 +463,65 @@ pub fn write_per_request(
 
 fn validate(a: &ValidateArgs) -> anyhow::Result<()> {
     let mut problems = Problems::default();
+    // A file with problems adds them to the list (all are reported at once); other errors stop.
+    let collect = |problems: &mut Problems, e: Error| -> anyhow::Result<()> {
+        match e {
+            e @ Error::Invalid(_) => {
+                problems.extend(e);
+                Ok(())
+            }
+            e => Err(e.into()),
+        }
+    };
     let catalog = match a.catalog.as_deref() {
         Some(p) => match Catalog::load(p) {
             Ok(c) => Some(c),
-            Err(e @ Error::Invalid(_)) => {
-                problems.extend(e);
-                None
-            }
-            Err(e) => return Err(e.into()),
+            Err(e) => collect(&mut problems, e).map(|()| None)?,
         },
         None => Some(Catalog::default_catalog()),
     };
     let trace = match &a.trace {
         Some(p) => match trace::read(p, &read_options(&a.read)?) {
             Ok(t) => Some(t),
-            Err(e @ Error::Invalid(_)) => {
-                problems.extend(e);
-                None
-            }
-            Err(e) => return Err(e.into()),
+            Err(e) => collect(&mut problems, e).map(|()| None)?,
         },
         None => None,
     };
     let policy = match (&a.policy, &catalog) {
         (Some(p), Some(c)) => match Policy::load(p, c) {
             Ok(pol) => Some(pol),
-            Err(e @ Error::Invalid(_)) => {
-                problems.extend(e);
-                None
-            }
-            Err(e) => return Err(e.into()),
+            Err(e) => collect(&mut problems, e).map(|()| None)?,
         },
         _ => None,
     };
-    if let (Some(c), Some(p), Some(t)) = (&catalog, &policy, &trace)
-        && let Err(e) = p.bind(c, t)
-    {
-        problems.extend(e);
+    let constraints = match (&a.constraints, &catalog) {
+        (Some(p), Some(c)) => match switchyard::optimize::Constraints::load(p, c) {
+            Ok(k) => Some(k),
+            Err(e) => collect(&mut problems, e).map(|()| None)?,
+        },
+        _ => None,
+    };
+    let mut warnings = Vec::new();
+    if let (Some(c), Some(t)) = (&catalog, &trace) {
+        warnings.extend(t.notices.iter().cloned());
+        let mut mentions: Vec<Mention> = policy.as_ref().map(Policy::mentions).unwrap_or_default();
+        mentions.extend(constraints.iter().flat_map(|k| k.mentions.iter().cloned()));
+        let found = Names::with_trace(c, t).check(&mentions);
+        problems.0.extend(found.problems.0);
+        warnings.extend(found.warnings);
+        if let Some(p) = &policy
+            && let Err(e) = p.bind(c, t)
+        {
+            collect(&mut problems, e)?;
+        }
     }
+    warnings.iter().for_each(emit);
     let checked: Vec<String> = [
         Some(
             a.catalog.as_ref().map_or("catalog (embedded default)".to_string(), |p| format!("catalog {}", p.display())),
         ),
         a.policy.as_ref().map(|p| format!("policy {}", p.display())),
+        a.constraints.as_ref().map(|p| format!("constraints {}", p.display())),
         a.trace.as_ref().map(|p| format!("trace {}", p.display())),
     ]
     .into_iter()
@@ -492,8 +536,14 @@ fn validate(a: &ValidateArgs) -> anyhow::Result<()> {
     if let Some(p) = &policy {
         println!("  {} rules", p.rules.len());
     }
+    if let Some(k) = &constraints {
+        println!("  {} classes with targets, {} residency rules", k.classes.len(), k.residency.len());
+    }
     if let Some(t) = &trace {
         println!("  {} requests, {} classes, {} origins", t.len(), t.class_names.len(), t.origin_names.len());
+    }
+    if !warnings.is_empty() {
+        println!("  {} warning{} (above)", warnings.len(), if warnings.len() == 1 { "" } else { "s" });
     }
     Ok(())
 }
@@ -618,6 +668,12 @@ fn catalog_command(c: CatalogCommand) -> anyhow::Result<()> {
                 aliases.push((m.trim().to_string(), k.trim().to_string()));
             }
             let (cat, _) = load_catalog(catalog.as_deref())?;
+            // An alias for a model the catalog does not have would be ignored without a word.
+            let mut unknown = Problems::default();
+            for (model, _) in &aliases {
+                Names::new(&cat).model(model, Place::default().field("--alias"), &mut unknown);
+            }
+            unknown.finish()?;
             let checks = prices::check(&cat, &map, &aliases, tolerance);
             print!("{}", prices::render_checks(&checks));
             if let Some(path) = report {

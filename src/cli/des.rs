@@ -12,7 +12,7 @@ use switchyard::report::{self, RunMeta};
 use switchyard::trace::{self, Trace};
 
 use super::args::{EngineKind, OptimizeArgs, QuantileMethod, SimulateArgs};
-use super::commands::{Timer, load_catalog, read_options, write_json, write_per_request};
+use super::commands::{Timer, check_names, emit, load_catalog, read_options, write_json, write_per_request};
 use super::progress;
 use anyhow::Context as _;
 use switchyard::policy::Policy;
@@ -120,6 +120,8 @@ pub fn simulate_des_stream(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> a
     }
     timer.lap("read");
     let names = shape.names_trace();
+    names.notices.iter().for_each(emit);
+    check_names(&catalog, &names, &policy.mentions())?.iter().for_each(emit);
     let table = policy.bind(&catalog, &names)?;
     let ctx = metrics::Context::new(&catalog, &table, &names);
     timer.lap("bind");

@@ -15,7 +15,7 @@ use switchyard::trace::Trace;
 use switchyard::trace::write::{ColumnData, Table};
 
 use super::args::{FrontierArgs, OptimizeArgs, OptimizeInputs};
-use super::commands::{Timer, load_catalog, load_trace, read_options, write_json};
+use super::commands::{Timer, check_names, load_catalog, load_trace, read_options, write_json};
 
 /// Everything `optimize` and `frontier` read, loaded and checked (the demo builds one in memory).
 pub struct Inputs {
@@ -34,6 +34,9 @@ fn load(i: &OptimizeInputs, timer: &mut Timer) -> anyhow::Result<Inputs> {
     let constraints = Constraints::load(&i.constraints, &catalog)?;
     let current = i.current.as_deref().map(|p| Policy::load(p, &catalog)).transpose()?;
     let trace = load_trace(&i.input.trace, &read_options(&i.input.read)?)?;
+    let mut mentions = constraints.mentions.clone();
+    mentions.extend(current.iter().flat_map(Policy::mentions));
+    check_names(&catalog, &trace, &mentions)?.iter().for_each(super::commands::emit);
     if let Some(p) = &current {
         p.bind(&catalog, &trace)?;
     }
@@ -295,6 +298,10 @@ pub fn frontier(a: &FrontierArgs, _quiet: bool, mut timer: Timer) -> anyhow::Res
         anyhow::bail!("--from {} --to {}: need 0 < from < to", a.from, a.to);
     }
     let inp = load(&a.inputs, &mut timer)?;
+    if let Some(class) = &a.class {
+        let place = switchyard::error::Place::default().field("--class");
+        switchyard::names::Names::with_trace(&inp.catalog, &inp.trace).trace_class(class, place)?;
+    }
     let sweep = Sweep { from: a.from, to: a.to, points: a.points as usize, class: a.class.clone() };
     run_frontier(&inp, &sweep, &a.inputs.out, &mut timer)?;
     Ok(())

@@ -33,7 +33,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Limits};
-use crate::error::{Error, Place, Problems, Result, closest, one_of};
+use crate::error::{Error, Place, Problems, Result};
+use crate::names::Names;
 use crate::yaml::{self, OrderedMap, Spanned, line_of};
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -615,18 +616,7 @@ fn endpoint_of(
     field: &str,
     problems: &mut Problems,
 ) -> Option<usize> {
-    let found = catalog.endpoint_index(key.value.trim());
-    if found.is_none() {
-        problems.push(
-            Place::file(origin).maybe_line(line_of(key)).field(field),
-            format!("unknown endpoint `{}`", key.value),
-            format!(
-                "use a `model@region` from the catalog; closest: {}",
-                one_of(&closest(&key.value, catalog.endpoint_ids()))
-            ),
-        );
-    }
-    found
+    Names::new(catalog).endpoint(&key.value, Place::file(origin).maybe_line(line_of(key)).field(field), problems)
 }
 
 fn region_of(
@@ -636,18 +626,7 @@ fn region_of(
     field: &str,
     problems: &mut Problems,
 ) -> Option<usize> {
-    let found = catalog.region_index(key.value.trim());
-    if found.is_none() {
-        problems.push(
-            Place::file(origin).maybe_line(line_of(key)).field(field),
-            format!("unknown region `{}`", key.value),
-            format!(
-                "use a region of the catalog; closest: {}",
-                one_of(&closest(&key.value, catalog.regions.iter().map(String::as_str)))
-            ),
-        );
-    }
-    found
+    Names::new(catalog).region(&key.value, Place::file(origin).maybe_line(line_of(key)).field(field), problems)
 }
 
 fn process_of(p: &Spanned<ProcessSpec>, origin: &Path, field: &str, problems: &mut Problems) -> Option<Process> {

@@ -1,5 +1,7 @@
 //! The constraints file (`optimize --constraints K.yaml`): what each class of traffic must meet, and
-//! the rules every routing must respect. Parsed once and validated against the catalog.
+//! the rules every routing must respect. Parsed once and validated against the catalog; endpoint,
+//! region and origin names go through [`crate::names`], and the classes and origins it names are
+//! kept ([`Constraints::mentions`]) to be checked against the trace.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -7,7 +9,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
-use crate::error::{Error, Place, Problems, Result, closest, one_of};
+use crate::error::{Error, Place, Problems, Result};
+use crate::names::{Mention, Names};
 use crate::yaml::{self, OrderedMap, Spanned, line_of};
 
 /// The YAML shape.
@@ -205,6 +208,8 @@ pub struct Constraints {
     pub window_s: f64,
     pub utilization: f64,
     pub granularity_pct: f64,
+    /// The classes and residency origins the file names, where, to be checked against a trace.
+    pub mentions: Vec<Mention>,
 }
 
 /// Default quantile for latency bounds.
@@ -246,6 +251,8 @@ impl Constraints {
 
     pub fn from_spec(spec: &ConstraintsSpec, origin: &Path, catalog: &Catalog) -> Result<Constraints> {
         let mut problems = Problems::default();
+        let names = Names::new(catalog);
+        let mut mentions = Vec::new();
         let at = |line: Option<usize>, field: &str| Place::file(origin).maybe_line(line).field(field.to_string());
         if spec.version != 1 {
             problems.push(at(None, "version"), format!("unknown version {}", spec.version), "use `version: 1`");
@@ -294,6 +301,9 @@ impl Constraints {
                 vision: c.vision.or(base.vision),
                 timeout_s: c.timeout_s.or(base.timeout_s),
             };
+            if name != "default" {
+                mentions.push(Mention::class(&name, at(line, &format!("classes.{name}"))));
+            }
             if name == "default" {
                 default = t;
             } else if classes.insert(name.clone(), t).is_some() {
@@ -310,33 +320,29 @@ impl Constraints {
         let mut residency = Vec::new();
         for r in &spec.residency {
             let line = line_of(r);
-            for region in &r.value.regions {
-                if catalog.region_index(region).is_none() {
-                    let names: Vec<&str> = catalog.regions.iter().map(String::as_str).collect();
-                    problems.push(
-                        at(line, "residency.regions"),
-                        format!("unknown region `{region}`"),
-                        format!("use a catalog region; closest: {}", one_of(&closest(region, names))),
-                    );
+            // Regions by their catalog names, so that routes compare them exactly.
+            let regions: Vec<String> = r
+                .value
+                .regions
+                .iter()
+                .filter_map(|region| names.region(region, at(line, "residency.regions"), &mut problems))
+                .map(|i| catalog.regions[i].clone())
+                .collect();
+            // An origin is a region: a typo here would leave the traffic it means unconstrained.
+            for o in &r.value.origin {
+                if names.origin(o, at(line, "residency.origin"), &mut problems) {
+                    mentions.push(Mention::origin(o, at(line, "residency.origin")));
                 }
             }
             if r.value.origin.is_empty() || r.value.regions.is_empty() {
                 problems.push(at(line, "residency"), "empty `origin` or `regions` list", "list at least one of each");
             }
-            residency.push(Residency { origins: r.value.origin.clone(), regions: r.value.regions.clone() });
+            residency.push(Residency { origins: r.value.origin.clone(), regions });
         }
         let mut min_share = Vec::new();
         for (key, share) in &spec.min_share.0 {
-            match catalog.endpoint_index(key.value.trim()) {
-                Some(e) => min_share.push((e, *share)),
-                None => problems.push(
-                    at(line_of(key), "min_share"),
-                    format!("unknown endpoint `{}`", key.value),
-                    format!(
-                        "use a `model@region` from the catalog; closest: {}",
-                        one_of(&crate::catalog::suggest_endpoints(catalog, &key.value))
-                    ),
-                ),
+            if let Some(e) = names.endpoint(&key.value, at(line_of(key), "min_share"), &mut problems) {
+                min_share.push((e, *share));
             }
             check_prob(&mut problems, at(line_of(key), "min_share"), *share, false);
         }
@@ -402,6 +408,7 @@ impl Constraints {
             window_s,
             utilization,
             granularity_pct,
+            mentions,
         })
     }
 }

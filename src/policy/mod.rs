@@ -2,10 +2,12 @@
 //! timeout and an attempt limit.
 //!
 //! A policy file ([`spec::PolicySpec`]) is validated once against a catalog into a [`Policy`]
-//! (unknown endpoints named with their line and the closest valid names, negative weights, weights
-//! that do not sum to 1, unreachable rules), then bound to a trace's classes and origins as a
-//! [`RoutingTable`], the flat lookup the engine uses. Binding lists every trace class that no rule
-//! matches in one error.
+//! (unknown endpoints and origins named with their line and the closest valid names, through
+//! [`crate::names`]; negative weights, weights that do not sum to 1, unreachable rules), then
+//! bound to a trace's classes and origins as a [`RoutingTable`], the flat lookup the engine uses.
+//! Binding lists every trace class that no rule matches in one error. The classes and origins
+//! the rules match are checked against a trace by [`crate::names::Names::check`]
+//! ([`Policy::mentions`]), before binding.
 //!
 //! Deliberately absent: no sampling; the engine draws from the table.
 
@@ -15,8 +17,9 @@ use std::path::Path;
 
 use spec::{PolicySpec, RuleSpec};
 
-use crate::catalog::{Catalog, suggest_endpoints};
+use crate::catalog::Catalog;
 use crate::error::{Error, Place, Problems, Result, one_of};
+use crate::names::{Mention, Names};
 use crate::trace::Trace;
 use crate::yaml::{self, Spanned, line_of};
 
@@ -46,6 +49,15 @@ impl Rule {
     /// The fallback chain of target `t` (its own, or the rule's), before the attempt limit.
     pub fn chain_of(&self, t: usize) -> &[usize] {
         self.target_fallbacks.get(t).and_then(|f| f.as_deref()).unwrap_or(&self.fallbacks)
+    }
+
+    /// The classes and origins the rule matches, as written, to be checked against a trace
+    /// ([`Names::check`]).
+    pub fn mentions(&self, source: &str) -> Vec<Mention> {
+        let place = |field: &str| Place::file(source).maybe_line(self.line).field(format!("{}: {field}", self.name));
+        let classes = self.classes.iter().flatten().map(|c| Mention::class(c, place("match.class")));
+        let origins = self.origins.iter().flatten().map(|o| Mention::origin(o, place("match.origin")));
+        classes.chain(origins).collect()
     }
 
     pub fn matches(&self, class: &str, origin: &str) -> bool {
@@ -118,6 +130,11 @@ impl Policy {
             source: origin.display().to_string(),
             rules,
         })
+    }
+
+    /// Every class and origin the rules match, to be checked against a trace ([`Names::check`]).
+    pub fn mentions(&self) -> Vec<Mention> {
+        self.rules.iter().flat_map(|r| r.mentions(&self.source)).collect()
     }
 
     /// Bind to a trace: a rule for every (class, origin) segment that occurs, or one error listing
@@ -208,17 +225,9 @@ fn validate_rule(
     let before = problems.0.len();
     let place =
         |l: Option<usize>, field: &str| Place::file(origin).maybe_line(l.or(line)).field(format!("{name}: {field}"));
+    let names = Names::new(catalog);
     let endpoint = |s: &Spanned<String>, field: &str, problems: &mut Problems| -> Option<usize> {
-        let found = catalog.endpoint_index(s.value.trim());
-        if found.is_none() {
-            let close = suggest_endpoints(catalog, &s.value);
-            problems.push(
-                place(line_of(s), field),
-                format!("unknown endpoint `{}`", s.value),
-                format!("use a `model@region` from the catalog; closest: {}", one_of(&close)),
-            );
-        }
-        found
+        names.endpoint(&s.value, place(line_of(s), field), problems)
     };
     let mut targets = Vec::new();
     let mut target_fallbacks = Vec::new();
@@ -315,6 +324,10 @@ fn validate_rule(
                 "list at least one name, or remove the key to match any",
             );
         }
+    }
+    // An origin is a region, whatever the trace: a name that is none is a mistake even here.
+    for o in m.origin.iter().flatten() {
+        names.origin(o, place(None, "match.origin"), problems);
     }
     if problems.0.len() > before {
         return None;

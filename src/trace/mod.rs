@@ -20,6 +20,8 @@ pub mod write;
 
 pub use read::{GroupRows, ParquetGroups, ReadOptions, TraceFormat, read};
 
+use crate::error::Notice;
+
 /// Name used for the origin region when a trace has no `origin_region` column. The catalog's RTT to
 /// and from it is zero.
 pub const UNSPECIFIED_ORIGIN: &str = "unspecified";
@@ -71,6 +73,10 @@ pub struct Trace {
     pub skipped_rows: usize,
     /// True if the input was not in time order and was sorted on load (stable sort).
     pub sorted_on_load: bool,
+    /// What the reader did or saw that the user should know but that does not stop it (a column
+    /// read under a slightly different name, a column that looks like a misspelt one); the
+    /// command line prints them. The reader never prints.
+    pub notices: Vec<Notice>,
 }
 
 /// Optional recorded outcome columns; each is `None` when the column is absent, and holds `None`
@@ -258,6 +264,7 @@ impl Trace {
             recorded: Recorded::default(),
             skipped_rows: 0,
             sorted_on_load: !sorted,
+            notices: Vec::new(),
         }
     }
 }

@@ -1,8 +1,10 @@
 //! Loading a trace file into a [`Trace`]: CSV (also gzip-compressed), Parquet and NDJSON.
 //!
 //! Every format goes through the same steps: resolve the file's column names to the canonical ones
-//! (after `--map` renames), convert each row, validate it, intern class and origin names, and sort by
-//! time if needed. Every bad cell becomes a [`Problem`] naming the file, the 1-based data row (and for
+//! (after `--map` renames; a name that differs from a canonical one only by case, spaces or
+//! punctuation is read as it, with a note in [`Trace::notices`], and an unread column that looks
+//! like a misspelt one gets a warning there), convert each row, validate it, intern class and
+//! origin names, and sort by time if needed. Every bad cell becomes a [`Problem`] naming the file, the 1-based data row (and for
 //! CSV the line), the column, the value and what was expected; the first ten bad rows are reported
 //! together. With [`ReadOptions::skip_bad_rows`] they are dropped and counted instead.
 //!
@@ -45,7 +47,8 @@ use rayon::prelude::*;
 use super::{DEFAULT_CLASS, Recorded, TextColumn, Trace, UNSPECIFIED_ORIGIN, columns};
 
 mod groups;
-use crate::error::{Error, Place, Problem, Problems, Result, closest, one_of};
+use crate::error::{Error, Notice, Place, Problem, Problems, Result, closest, one_of};
+use crate::names::spelling;
 pub use groups::{GroupRows, ParquetGroups};
 
 /// File formats a trace can be read from (and written to).
@@ -744,6 +747,9 @@ struct Layout {
     source: [String; N_COLS],
     /// Number of columns in the file.
     n_fields: usize,
+    /// Columns read under a name that differs from the one written (notes), and columns not
+    /// read whose names look like a misspelt canonical one (warnings).
+    notices: Vec<Notice>,
 }
 
 impl Layout {
@@ -765,8 +771,15 @@ impl Layout {
     }
 }
 
+/// Which file column feeds each canonical column. A name is taken exactly (after `--map`), or,
+/// when no column has the exact name, a name that differs from it only by case, spaces or
+/// punctuation (` class`, `Class`, `input-tokens`; [`spelling::fold`]) is read as it with a note;
+/// two candidates for one column are an error. A `--map` source is found the same way. A column
+/// left unread whose name is a near miss of a canonical column the file lacks (`clas`, `orgin`)
+/// gets a warning, since whatever it holds is otherwise silently not used.
 fn resolve_columns(names: &[String], opts: &ReadOptions, path: &Path) -> Result<Layout> {
     let mut problems = Problems::default();
+    let mut notices = Vec::new();
     let found = || {
         let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
         if quoted.is_empty() { "(none)".to_string() } else { quoted.join(", ") }
@@ -780,31 +793,69 @@ fn resolve_columns(names: &[String], opts: &ReadOptions, path: &Path) -> Result<
             );
         }
     }
+    // The canonical name each file column is mapped to by `--map`.
+    let mut mapped: Vec<Option<&str>> = vec![None; names.len()];
     for (source, canonical) in &opts.column_map {
-        if !names.contains(source) {
-            let suggestions = closest(source, names.iter().map(|s| s.as_str()));
-            let fix = match suggestions.first() {
-                Some(best) => format!("map a column the file has, e.g. `--map {best}={canonical}`"),
-                None => "check that this is the right file".to_string(),
-            };
-            problems.push(
-                Place::file(path).field(source.clone()),
-                format!(
-                    "--map {source}={canonical} names column `{source}`, which the file does not have; columns found: {}",
-                    found()
-                ),
-                fix,
-            );
+        let loose: Vec<usize> =
+            (0..names.len()).filter(|&i| spelling::fold(&names[i]) == spelling::fold(source)).collect();
+        let hit = match names.iter().position(|n| n == source) {
+            Some(i) => Some(i),
+            None if loose.len() == 1 => {
+                notices.push(Notice::note(Problem::new(
+                    Place::file(path).field(names[loose[0]].clone()),
+                    format!(
+                        "--map {source}={canonical} applied to column `{}` (the names differ only by case, spaces or punctuation)",
+                        names[loose[0]]
+                    ),
+                    "",
+                )));
+                Some(loose[0])
+            }
+            None => None,
+        };
+        match hit {
+            Some(i) => mapped[i] = Some(canonical.as_str()),
+            None => {
+                let suggestions = closest(source, names.iter().map(|s| s.as_str()));
+                let fix = match suggestions.first() {
+                    Some(best) => format!(
+                        "map a column the file has, e.g. `--map {}`",
+                        shell_quote(&format!("{best}={canonical}"))
+                    ),
+                    None => "check that this is the right file".to_string(),
+                };
+                let which = if loose.len() > 1 {
+                    let quoted: Vec<String> = loose.iter().map(|&i| names[i].clone()).collect();
+                    format!(" (and {} differ from it only by case, spaces or punctuation)", one_of(&quoted))
+                } else {
+                    String::new()
+                };
+                problems.push(
+                    Place::file(path).field(source.clone()),
+                    format!(
+                        "--map {source}={canonical} names column `{source}`, which the file does not have{which}; columns found: {}",
+                        found()
+                    ),
+                    fix,
+                );
+            }
         }
     }
-    let effective: Vec<&str> = names
-        .iter()
-        .map(|n| opts.column_map.iter().find(|(s, _)| s == n).map_or(n.as_str(), |(_, c)| c.as_str()))
-        .collect();
+    let effective: Vec<&str> = names.iter().zip(&mapped).map(|(n, m)| m.unwrap_or(n.as_str())).collect();
+    let is_canonical = |i: usize| Col::from_name(effective[i]).is_some();
     let mut index = [None; N_COLS];
     let mut source: [String; N_COLS] = Default::default();
     for col in ALL_COLS {
         let hits: Vec<usize> = (0..names.len()).filter(|&i| effective[i] == col.name()).collect();
+        // Columns whose name is this one's but for case, spaces or punctuation (never one that
+        // `--map` renames, nor one that is another canonical column exactly).
+        let loose: Vec<usize> = (0..names.len())
+            .filter(|&i| {
+                mapped[i].is_none() && !is_canonical(i) && spelling::fold(&names[i]) == spelling::fold(col.name())
+            })
+            .collect();
+        let quoted =
+            |idx: &[usize]| idx.iter().map(|&i| format!("`{}`", names[i])).collect::<Vec<String>>().join(" and ");
         if hits.len() > 1 {
             let which: Vec<String> = hits.iter().map(|&i| names[i].clone()).collect();
             problems.push(
@@ -813,7 +864,38 @@ fn resolve_columns(names: &[String], opts: &ReadOptions, path: &Path) -> Result<
                 "map only one column to each canonical name, or rename the other column in the file",
             );
         }
-        if let Some(&i) = hits.first() {
+        let explicit = opts.column_map.iter().any(|(_, c)| c == col.name());
+        if !explicit && !loose.is_empty() && (hits.len() == 1 || loose.len() > 1) {
+            // Two columns that could each be this one: reading either would be a guess.
+            let all: Vec<usize> = hits.iter().chain(&loose).copied().collect();
+            problems.push(
+                Place::file(path).field(col.name()),
+                format!(
+                    "columns {} could each be `{}` (their names differ only by case, spaces or punctuation)",
+                    quoted(&all),
+                    col.name()
+                ),
+                format!("rename or remove all but one of them, so that exactly one is named `{}`", col.name()),
+            );
+            continue;
+        }
+        let chosen = match (hits.first(), loose.as_slice()) {
+            (Some(&i), _) => Some(i),
+            (None, [i]) if !explicit => {
+                notices.push(Notice::note(Problem::new(
+                    Place::file(path).field(names[*i].clone()),
+                    format!(
+                        "column `{}` read as `{}` (the names differ only by case, spaces or punctuation)",
+                        names[*i],
+                        col.name()
+                    ),
+                    format!("rename the column to `{}` to silence this note", col.name()),
+                )));
+                Some(*i)
+            }
+            _ => None,
+        };
+        if let Some(i) = chosen {
             index[col.idx()] = Some(i);
             source[col.idx()] = names[i].clone();
         } else if col.required() {
@@ -845,7 +927,45 @@ fn resolve_columns(names: &[String], opts: &ReadOptions, path: &Path) -> Result<
         }
     }
     problems.finish()?;
-    Ok(Layout { index, source, n_fields: names.len() })
+    // Unread columns that look like a misspelt optional column the file lacks: what they hold
+    // would otherwise be dropped without a word (every request's class `default`, say).
+    for (i, name) in names.iter().enumerate() {
+        if index.contains(&Some(i)) || mapped[i].is_some() {
+            continue;
+        }
+        let meant: Vec<String> = ALL_COLS
+            .iter()
+            .filter(|c| {
+                index[c.idx()].is_none()
+                    && (spelling::near_miss(name, c.name()) || also_meant(**c).contains(&spelling::fold(name).as_str()))
+            })
+            .map(|c| c.name().to_string())
+            .collect();
+        if let Some(first) = meant.first() {
+            notices.push(Notice::warning(Problem::new(
+                Place::file(path).field(name.clone()),
+                format!("column `{name}` is not read: did you mean {}, which the file lacks?", one_of(&meant)),
+                format!(
+                    "rename it to `{first}` or pass `--map {}`; ignore this if the column is something else",
+                    shell_quote(&format!("{name}={first}"))
+                ),
+            )));
+        }
+    }
+    Ok(Layout { index, source, n_fields: names.len(), notices })
+}
+
+/// Folded names that usually mean an optional column (the required ones have [`aliases`]), for
+/// the warning about an unread column: `origin` is not a near miss of `origin_region`, but a
+/// trace's `origin` column left unread makes every request's origin `unspecified`.
+fn also_meant(col: Col) -> &'static [&'static str] {
+    match col {
+        Col::Origin => &["origin", "originregion", "sourceregion", "clientregion", "userregion"],
+        Col::Class => &["requestclass", "category", "classname", "tasktype"],
+        Col::Cached => &["cachedtokens", "cachetokens", "promptcachedtokens", "cachereadtokens"],
+        Col::Cost => &["cost", "costdollars", "spend"],
+        _ => &[],
+    }
 }
 
 /// Names other traces use for a required column (lowercase, letters and digits only): Azure LLM
@@ -1382,6 +1502,8 @@ struct Builder<'a> {
     nums: [Vec<Option<f64>>; 3],
     bad: Vec<Problem>,
     n_bad: usize,
+    /// The layout's notices, handed to the trace.
+    notices: Vec<Notice>,
 }
 
 impl<'a> Builder<'a> {
@@ -1407,6 +1529,7 @@ impl<'a> Builder<'a> {
             nums: Default::default(),
             bad: Vec::new(),
             n_bad: 0,
+            notices: layout.notices.clone(),
         }
     }
 
@@ -1548,6 +1671,7 @@ impl<'a> Builder<'a> {
             recorded,
             skipped_rows: if opts.skip_bad_rows { self.n_bad } else { 0 },
             sorted_on_load: false,
+            notices: self.notices,
         }
     }
 
@@ -3501,6 +3625,14 @@ impl<'p> ChunkReader<'p> {
         Ok(ChunkReader { path, opts: opts.clone(), chunk_rows: chunk_rows.max(1), rows: 0, lines: 0, source })
     }
 
+    /// The notes and warnings on the file's columns ([`Trace::notices`]).
+    pub(crate) fn notices(&self) -> &[Notice] {
+        match &self.source {
+            ChunkSource::Parquet { file, .. } => &file.layout.notices,
+            ChunkSource::Csv { layout, .. } => &layout.notices,
+        }
+    }
+
     /// The next chunk, or `None` at the end of the file.
     pub(crate) fn next_chunk(&mut self) -> Result<Option<RawChunk>> {
         let path = self.path;
@@ -3645,6 +3777,51 @@ mod tests {
         assert_eq!(s(Col::Input, &["a", "b"]), None);
         assert_eq!(shell_quote("Request tokens=input_tokens"), "'Request tokens=input_tokens'");
         assert_eq!(shell_quote("tok_in=input_tokens"), "tok_in=input_tokens");
+    }
+
+    /// (header, --map) -> the file column read as `class`, the notes and warnings, or the error.
+    #[test]
+    fn columns_differing_only_by_case_spaces_or_punctuation_are_read_with_a_note() {
+        let resolve = |header: &[&str], map: &[(&str, &str)]| {
+            let names: Vec<String> = header.iter().map(|s| s.to_string()).collect();
+            let column_map = map.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+            let opts = ReadOptions { column_map, ..ReadOptions::default() };
+            resolve_columns(&names, &opts, Path::new("t.csv"))
+        };
+        let base = ["timestamp_s", "input_tokens", "output_tokens"];
+        let with = |extra: &[&'static str]| base.iter().copied().chain(extra.iter().copied()).collect::<Vec<&str>>();
+        for (header, read_as) in [(" class", 3), ("Class", 3), ("CLASS ", 3)] {
+            let layout = resolve(&with(&[header]), &[]).unwrap();
+            assert_eq!(layout.index[Col::Class.idx()], Some(read_as), "{header:?}");
+            let notes: Vec<String> = layout.notices.iter().map(Notice::to_string).collect();
+            assert!(
+                notes.len() == 1 && notes[0].starts_with("note: ") && notes[0].contains("read as `class`"),
+                "{notes:?}"
+            );
+        }
+        // `Input-Tokens` for a required column, `timestamp (s)` too.
+        let layout = resolve(&["timestamp (s)", "Input-Tokens", "output_tokens"], &[]).unwrap();
+        assert_eq!((layout.index[Col::Timestamp.idx()], layout.index[Col::Input.idx()]), (Some(0), Some(1)));
+        assert_eq!(layout.notices.len(), 2);
+        // Two candidates: an error naming both.
+        let err = resolve(&with(&["class", "Class"]), &[]).err().unwrap().to_string();
+        assert!(err.contains("`class` and `Class` could each be `class`"), "{err}");
+        let err = resolve(&with(&[" class", "Class"]), &[]).err().unwrap().to_string();
+        assert!(err.contains("` class` and `Class`"), "{err}");
+        // A --map source found the same way; an explicit map settles which column is meant.
+        let layout = resolve(&with(&[" kind"]), &[("kind", "class")]).unwrap();
+        assert_eq!(layout.index[Col::Class.idx()], Some(3));
+        assert!(layout.notices[0].to_string().contains("--map kind=class applied to column ` kind`"));
+        let layout = resolve(&with(&["kind", "Class"]), &[("kind", "class")]).unwrap();
+        assert_eq!(layout.index[Col::Class.idx()], Some(3));
+        // An unread near miss, or a usual name, of a column the file lacks: a warning.
+        let layout = resolve(&with(&["clas", "origin", "user"]), &[]).unwrap();
+        let warnings: Vec<String> = layout.notices.iter().map(Notice::to_string).collect();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("`clas` is not read: did you mean `class`"), "{warnings:?}");
+        assert!(warnings[1].contains("--map origin=origin_region"), "{warnings:?}");
+        // Nothing to say about a clean header.
+        assert!(resolve(&with(&["class", "origin_region", "user"]), &[]).unwrap().notices.is_empty());
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::path::Path;
 
 use super::read::{ChunkReader, RawChunk};
 use super::{ReadOptions, Recorded, Trace};
-use crate::error::{Error, Place, Problem, Result};
+use crate::error::{Error, Notice, Place, Problem, Result};
 
 /// Default rows per chunk: one Parquet row group as `trace::write` stores them.
 pub const DEFAULT_CHUNK_ROWS: usize = 1 << 17;
@@ -37,6 +37,8 @@ pub struct StreamShape {
     pub skipped_rows: u64,
     pub first_timestamp_s: f64,
     pub has_cached_input_tokens: bool,
+    /// The reader's notes and warnings on the file's columns (as [`Trace::notices`]).
+    pub notices: Vec<Notice>,
 }
 
 /// First pass: check every row and learn the trace's shape. `progress` is told the data rows read.
@@ -50,6 +52,7 @@ pub fn scan(path: &Path, opts: &ReadOptions, chunk_rows: usize, progress: &dyn F
     let mut last: Option<f64> = None;
     let mut first = None;
     let mut has_cached = false;
+    let notices = reader.notices().to_vec();
     while let Some(RawChunk { trace, rows: chunk_rows_read, bad: chunk_bad, n_bad: chunk_n_bad }) =
         reader.next_chunk()?
     {
@@ -128,6 +131,7 @@ pub fn scan(path: &Path, opts: &ReadOptions, chunk_rows: usize, progress: &dyn F
         skipped_rows: if opts.skip_bad_rows { n_bad as u64 } else { 0 },
         first_timestamp_s: first.unwrap_or(0.0),
         has_cached_input_tokens: has_cached,
+        notices,
     })
 }
 
@@ -153,6 +157,7 @@ impl StreamShape {
             recorded: Recorded::default(),
             skipped_rows: self.skipped_rows as usize,
             sorted_on_load: false,
+            notices: self.notices.clone(),
         }
     }
 
@@ -257,5 +262,6 @@ fn rows(trace: &Trace, range: std::ops::Range<usize>) -> Trace {
         recorded: Recorded::default(),
         skipped_rows: 0,
         sorted_on_load: false,
+        notices: Vec::new(),
     }
 }

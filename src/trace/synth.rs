@@ -609,6 +609,7 @@ pub fn synth(spec: &SynthSpec, seed: u64) -> Result<Trace> {
         recorded: Recorded::default(),
         skipped_rows: 0,
         sorted_on_load: false,
+        notices: Vec::new(),
     })
 }
 

@@ -17,6 +17,7 @@ mod export;
 mod import;
 mod litellm;
 mod lp;
+mod names;
 mod optimize;
 mod optimize_reference;
 mod portkey;

@@ -142,6 +142,7 @@ fn import_with(path: &Path, opts: &ImportOptions, fast_block: Option<usize>) -> 
         },
         skipped_rows: 0,
         sorted_on_load: false,
+        notices: Vec::new(),
     };
     sort_by_time(&mut trace);
     // The status follows from the (sorted) response tokens, so it is not moved by the sort.

@@ -116,7 +116,9 @@ impl ParquetGroups {
         let n = part.rows;
         let class = named_codes(part.has[Col::Class.idx()], part.class_dict, part.class, n, DEFAULT_CLASS);
         let origin = named_codes(part.has[Col::Origin.idx()], part.origin_dict, part.origin, n, UNSPECIFIED_ORIGIN);
-        Ok(Some(Trace::segments_only(self.path.display().to_string(), class, origin)))
+        let mut trace = Trace::segments_only(self.path.display().to_string(), class, origin);
+        trace.notices = self.file.layout.notices.clone();
+        Ok(Some(trace))
     }
 
     /// Decode every row group's timestamp and token columns, on all threads, and give each to
