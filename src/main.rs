@@ -1,20 +1,56 @@
 //! The `switchyard` command: parse the command line, run, map errors to an exit code.
+//!
+//! Exit codes (also in `switchyard --help` and docs/cli.md): 0 success; 1 a run that could not
+//! complete (a file that cannot be read or written, no routing that meets the targets, a solver
+//! that gives up); 2 bad input or usage (every flag, parse and validation error: a
+//! [`switchyard::Error::Invalid`], and clap's own usage errors, which clap exits with itself).
 
 mod cli;
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    match cli::run() {
+    // Output still buffered is written here, so that a full disk behind `>` is reported too.
+    let result = cli::run()
+        .and_then(|()| std::io::stdout().flush().map_err(|e| switchyard::Error::io("standard output", e).into()));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
+        // A reader that stopped reading (`| head`) is not a failure of the run.
+        Err(err) if broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            // Invalid input (a Problem list) exits 2; anything else (IO, internal) exits 1.
-            let invalid =
-                err.downcast_ref::<switchyard::Error>().is_some_and(|e| matches!(e, switchyard::Error::Invalid(_)));
-            eprintln!("error: {err:#}");
-            if invalid { ExitCode::from(2) } else { ExitCode::from(1) }
+            eprintln!("error: {}", render(&err));
+            ExitCode::from(exit_code(&err))
         }
     }
+}
+
+/// 2 for bad input or usage, 1 for anything else (see the module header).
+fn exit_code(err: &anyhow::Error) -> u8 {
+    let invalid = err.chain().any(|cause| matches!(cause.downcast_ref(), Some(switchyard::Error::Invalid(_))));
+    if invalid { 2 } else { 1 }
+}
+
+fn broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain()
+        .any(|cause| cause.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
+/// The error and its causes, each said once: a cause whose text its parent already shows (an IO
+/// error that prints its reason and also returns it as its source) is not repeated.
+fn render(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
 
 // polars and the engine allocate and free large buffers; mimalloc keeps freed pages for reuse

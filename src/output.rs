@@ -10,7 +10,16 @@ use std::path::Path;
 use crate::error::{Error, Result};
 
 /// Write a file atomically with `fill`, which gets a buffered writer.
+///
+/// A path that names a device or a pipe (`/dev/stdout`, `/dev/null`) is written in place instead:
+/// there is no file to replace, and renaming over it would replace the device node itself.
 pub fn write_atomic(path: &Path, fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        let file = std::fs::OpenOptions::new().write(true).open(path).map_err(|e| Error::io(path, e))?;
+        let mut w = BufWriter::new(file);
+        fill(&mut w).map_err(|e| Error::io(path, e))?;
+        return w.flush().map_err(|e| Error::io(path, e));
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -62,5 +71,16 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"old");
         let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
         assert_eq!(leftovers, 1, "temporary file was not cleaned up");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_device_is_written_in_place_and_its_errors_reported() {
+        use std::os::unix::fs::FileTypeExt;
+        // Renaming a temporary file over /dev/null would replace the device (as root, silently).
+        write_bytes(Path::new("/dev/null"), b"gone").unwrap();
+        assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+        let err = write_bytes(Path::new("/dev/full"), &[0u8; 1 << 16]).unwrap_err();
+        assert!(err.to_string().contains("/dev/full"), "{err}");
     }
 }

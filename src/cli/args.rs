@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use switchyard::trace::TraceFormat;
 
+use super::io::{Declared, OutputKind};
+
 #[derive(Debug, Parser)]
 #[command(
     name = "switchyard",
@@ -13,7 +15,11 @@ use switchyard::trace::TraceFormat;
     long_about = "Replay recorded or synthetic LLM traffic against a catalog of model endpoints (latency, \
 availability, prices, quality per region) and a routing policy, and see what the policy does to cost, \
 tail latency, quality and failed requests before it ships.\n\nStart with `switchyard demo`.",
-    after_help = "Examples:\n  switchyard demo\n  switchyard simulate --trace traces/sample.csv --policy policies/field-report.yaml\n  switchyard trace synth -o day.parquet\n  switchyard validate --policy my-policy.yaml --trace day.parquet"
+    after_help = concat!(
+        "Examples:\n  switchyard demo\n  switchyard simulate --trace traces/sample.csv --policy policies/field-report.yaml\n  switchyard trace synth -o day.parquet\n  switchyard validate --policy my-policy.yaml --trace day.parquet\n\n",
+        "Exit codes:\n  0  success\n  1  the run could not complete: a file could not be read or written, no routing meets the targets\n  2  bad input or usage: a flag, a file's contents, a name, an output that would overwrite an input\n\n",
+        "Flags: an output file is -o/--output FILE (a JSON report --json FILE), an output folder --out DIR,\n  charts --chart DIR; outputs never overwrite inputs. See docs/cli.md."
+    )
 )]
 pub struct Cli {
     /// Worker threads (default: all cores, or RAYON_NUM_THREADS). Results do not depend on it.
@@ -64,7 +70,7 @@ pub enum Command {
     /// Fit a catalog to a recorded trace: TTFT, decode speed, availability, 429 rate and outage
     /// windows per (model, region), with a goodness-of-fit table.
     #[command(
-        after_help = "Examples:\n  switchyard calibrate --trace recorded.parquet -o catalog.yaml\n  switchyard calibrate --trace spend_logs.csv --format litellm --method empirical --holdout \\\n      -o catalog.yaml --report fit.json --cdf cdf.csv --chart fit-charts"
+        after_help = "Examples:\n  switchyard calibrate --trace recorded.parquet -o catalog.yaml\n  switchyard calibrate --trace spend_logs.csv --format litellm --method empirical --holdout \\\n      -o catalog.yaml --json fit.json --cdf cdf.csv --chart fit-charts"
     )]
     Calibrate(CalibrateArgs),
     /// Work with traces: synthesize, summarise, convert.
@@ -188,9 +194,9 @@ pub struct DesFlags {
     /// .parquet; repeatable; first replicate; `--engine des`).
     #[arg(long, value_name = "FILE")]
     pub timeseries: Vec<PathBuf>,
-    /// Draw the time series (p50/p99 latency, served/failed/429s, queue) with incidents shaded to
-    /// STEM.png and STEM.svg (first replicate; `--engine des`).
-    #[arg(long, value_name = "STEM")]
+    /// Draw the time series (p50/p99 latency, served/failed/429s, queue) with incidents shaded as
+    /// DIR/timeline.png and DIR/timeline.svg (folder created if missing; first replicate; `--engine des`).
+    #[arg(long, value_name = "DIR")]
     pub chart: Option<PathBuf>,
     /// Read the trace in chunks and keep only the requests in flight (`--engine des`): memory stays
     /// bounded however long the trace. Parquet or unquoted CSV, in time order; read twice (checked
@@ -224,8 +230,8 @@ pub struct ValidateArgs {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Output folder.
-    #[arg(long, default_value = "switchyard-demo")]
+    /// Output folder (created if missing; a rerun replaces the demo's files in it and leaves others alone).
+    #[arg(long, value_name = "DIR", default_value = "switchyard-demo")]
     pub out: PathBuf,
     /// Requests in the synthetic day.
     #[arg(long, default_value_t = 1_000_000)]
@@ -242,8 +248,8 @@ pub struct CalibrateArgs {
     #[command(flatten)]
     pub input: TraceInput,
     /// Output catalog YAML.
-    #[arg(short, long, value_name = "FILE")]
-    pub out: PathBuf,
+    #[arg(short, long = "output", alias = "out", value_name = "FILE")]
+    pub output: PathBuf,
     /// Form of the fitted TTFT (and latency) written to the catalog.
     #[arg(long, value_enum, default_value = "lognormal")]
     pub method: FitMethodArg,
@@ -254,13 +260,13 @@ pub struct CalibrateArgs {
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub outage_min_run: usize,
     /// Also write the whole fit (parameters, goodness of fit, outages, warnings) as JSON.
-    #[arg(long, value_name = "FILE")]
-    pub report: Option<PathBuf>,
+    #[arg(long, alias = "report", value_name = "FILE")]
+    pub json: Option<PathBuf>,
     /// Also write observed and fitted CDFs per endpoint and quantity as a table (.csv, .parquet).
     #[arg(long, value_name = "FILE")]
     pub cdf: Option<PathBuf>,
     /// Also draw fitted-versus-observed CDF charts (PNG and SVG, one per endpoint and quantity)
-    /// into this folder.
+    /// into this folder (created if missing).
     #[arg(long, value_name = "DIR")]
     pub chart: Option<PathBuf>,
 }
@@ -286,9 +292,15 @@ pub enum TraceCommand {
         spec: Option<PathBuf>,
         #[arg(long, default_value_t = 42)]
         seed: u64,
-        /// Output file (.parquet or .csv).
-        #[arg(short, long, value_name = "FILE", required_unless_present = "print_default_spec")]
-        out: Option<PathBuf>,
+        /// Output file (.parquet, .csv, .csv.gz or .ndjson).
+        #[arg(
+            short,
+            long = "output",
+            alias = "out",
+            value_name = "FILE",
+            required_unless_present = "print_default_spec"
+        )]
+        output: Option<PathBuf>,
         /// Print the built-in spec as YAML and exit.
         #[arg(long)]
         print_default_spec: bool,
@@ -307,13 +319,14 @@ pub enum TraceCommand {
     /// Import a public trace or gateway log (Azure, BurstGPT, Mooncake, OpenTelemetry GenAI spans,
     /// LiteLLM spend logs, LLMPerf results) into a canonical trace, and say what was not mapped.
     #[command(
-        after_help = "Examples:\n  switchyard trace import --format azure AzureLLMInferenceTrace_conv.csv -o azure.parquet\n  switchyard trace import --format litellm spend_logs.csv -o recorded.parquet --report import.json\n  switchyard trace import --format mooncake mooncake_trace.jsonl --spread-ties -o mooncake.parquet"
+        after_help = "Examples:\n  switchyard trace import --format azure AzureLLMInferenceTrace_conv.csv -o azure.parquet\n  switchyard trace import --format litellm spend_logs.csv -o recorded.parquet --json import.json\n  switchyard trace import --format mooncake mooncake_trace.jsonl --spread-ties -o mooncake.parquet"
     )]
     Import {
         /// The file to import.
         file: PathBuf,
-        /// The input format.
-        #[arg(long, value_enum)]
+        /// The input format: an importer (files already in the canonical columns need no import:
+        /// `trace convert` reads and writes them).
+        #[arg(long, value_parser = importer_format())]
         format: TraceFormat,
         /// Drop bad records (counted in the report) instead of failing.
         #[arg(long)]
@@ -322,11 +335,11 @@ pub enum TraceCommand {
         #[arg(long)]
         spread_ties: bool,
         /// Output trace (.parquet, .csv, .csv.gz or .ndjson).
-        #[arg(short, long, value_name = "FILE")]
-        out: PathBuf,
+        #[arg(short, long = "output", alias = "out", value_name = "FILE")]
+        output: PathBuf,
         /// Also write the import report (what was mapped, what was not) as JSON.
-        #[arg(long, value_name = "FILE")]
-        report: Option<PathBuf>,
+        #[arg(long, alias = "report", value_name = "FILE")]
+        json: Option<PathBuf>,
     },
     /// Convert a trace between formats (validating it on the way).
     #[command(after_help = "Example:\n  switchyard trace convert trace.csv -o trace.parquet")]
@@ -334,9 +347,9 @@ pub enum TraceCommand {
         file: PathBuf,
         #[command(flatten)]
         read: ReadFlags,
-        /// Output file (.parquet, .csv or .ndjson).
-        #[arg(short, long, value_name = "FILE")]
-        out: PathBuf,
+        /// Output file (.parquet, .csv, .csv.gz or .ndjson).
+        #[arg(short, long = "output", alias = "out", value_name = "FILE")]
+        output: PathBuf,
     },
 }
 
@@ -350,13 +363,14 @@ pub enum CatalogCommand {
         /// Catalog YAML (default: the embedded field-report catalog).
         #[arg(long, value_name = "FILE")]
         catalog: Option<PathBuf>,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
+        /// Write the endpoints as JSON to FILE instead of the table (`--json` alone, or `--json -`:
+        /// to standard output).
+        #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
+        json: Option<PathBuf>,
     },
     /// Check a catalog's prices against LiteLLM's model price map, or fill them in from it.
     #[command(
-        after_help = "Examples:\n  switchyard catalog import-prices --prices model_prices_and_context_window.json --catalog catalog.yaml\n  switchyard catalog import-prices --prices prices.json --catalog calibrated.yaml --alias llama-2-70b=together_ai/meta-llama/Llama-2-70b-chat-hf \\\n      --fill -o priced.yaml --report mismatches.csv"
+        after_help = "Examples:\n  switchyard catalog import-prices --prices model_prices_and_context_window.json --catalog catalog.yaml\n  switchyard catalog import-prices --prices prices.json --catalog calibrated.yaml --alias llama-2-70b=together_ai/meta-llama/Llama-2-70b-chat-hf \\\n      --fill -o priced.yaml --checks mismatches.csv"
     )]
     ImportPrices {
         /// LiteLLM's model_prices_and_context_window.json.
@@ -372,17 +386,17 @@ pub enum CatalogCommand {
         #[arg(long, default_value_t = 0.005)]
         tolerance: f64,
         /// Write the catalog with the map's prices filled in where it has none (or zero).
-        #[arg(long, requires = "out")]
+        #[arg(long, requires = "output")]
         fill: bool,
         /// With --fill: replace every price, not only missing ones.
         #[arg(long, requires = "fill")]
         overwrite: bool,
         /// Output catalog for --fill.
-        #[arg(short, long, value_name = "FILE")]
-        out: Option<PathBuf>,
+        #[arg(short, long = "output", alias = "out", value_name = "FILE")]
+        output: Option<PathBuf>,
         /// Also write the comparison, one row per endpoint and price (.csv, .parquet, .ndjson).
-        #[arg(long, value_name = "FILE")]
-        report: Option<PathBuf>,
+        #[arg(long, alias = "report", value_name = "FILE")]
+        checks: Option<PathBuf>,
     },
     /// Print the embedded default catalog's YAML (with the source of every figure).
     #[command(after_help = "Example:\n  switchyard catalog default > my-catalog.yaml")]
@@ -403,7 +417,8 @@ pub struct OptimizeInputs {
     /// The policy in production today: marked on charts and compared with the recommendation.
     #[arg(long, value_name = "FILE")]
     pub current: Option<PathBuf>,
-    /// Output folder (created; files in it are replaced atomically).
+    /// Output folder (created if missing). A rerun replaces this command's files in it and
+    /// removes those it does not write again; other files are left alone.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
 }
@@ -458,4 +473,170 @@ pub struct FrontierArgs {
     /// The class whose bound is the x axis (default: the fleet bound, else the busiest class with one).
     #[arg(long, value_name = "CLASS")]
     pub class: Option<String>,
+}
+
+/// `trace import --format`: only the importers of [`TraceFormat`] (a file already in the
+/// canonical columns is read as it is, by every command, and converted by `trace convert`).
+fn importer_format() -> impl clap::builder::TypedValueParser<Value = TraceFormat> {
+    use clap::ValueEnum;
+    use clap::builder::TypedValueParser as _;
+    let importers: Vec<clap::builder::PossibleValue> =
+        TraceFormat::value_variants().iter().filter(|f| f.is_import()).filter_map(|f| f.to_possible_value()).collect();
+    clap::builder::PossibleValuesParser::new(importers).try_map(|name| TraceFormat::from_str(&name, true))
+}
+
+impl Command {
+    /// What the command reads and writes, by flag: the one declaration [`Declared::check`] checks
+    /// before any work (no output over an input, every output writable, output folders staged).
+    /// A new path flag is declared here (the test below fails until it is).
+    pub fn io(&self) -> Declared {
+        use OutputKind::{File, Folder, Table};
+        match self {
+            Command::Demo(a) => Declared::new("demo").output("--out", Folder { owns: super::demo::owns }, [&a.out]),
+            Command::Simulate(a) => Declared::new("simulate")
+                .input("--trace", &a.input.trace)
+                .input("--catalog", a.catalog.as_ref())
+                .input("--policy", a.policy.as_ref())
+                .input("--reprice", a.reprice.as_ref())
+                .input("--scenario", a.des.scenario.as_ref())
+                .output("--json", File, &a.json)
+                .output("--per-request", Table, &a.per_request)
+                .output("--timeseries", Table, &a.des.timeseries)
+                .output("--chart", Folder { owns: super::des::owns_chart }, &a.des.chart),
+            Command::Validate(a) => Declared::new("validate")
+                .input("--catalog", a.catalog.as_ref())
+                .input("--policy", a.policy.as_ref())
+                .input("--trace", a.trace.as_ref()),
+            Command::Optimize(a) => optimize_inputs("optimize", &a.inputs, super::optimize::owns_optimize)
+                .input("--scenario", a.scenario.as_ref())
+                .output("--dump-lp", File, &a.dump_lp),
+            Command::Frontier(a) => optimize_inputs("frontier", &a.inputs, super::optimize::owns_frontier),
+            Command::Calibrate(a) => Declared::new("calibrate")
+                .input("--trace", &a.input.trace)
+                .output("--output", File, [&a.output])
+                .output("--json", File, &a.json)
+                .output("--cdf", Table, &a.cdf)
+                .output("--chart", Folder { owns: super::commands::owns_cdf_chart }, &a.chart),
+            Command::Trace(TraceCommand::Synth { spec, output, .. }) => {
+                Declared::new("trace synth").input("--spec", spec.as_ref()).output("--output", Table, output)
+            }
+            Command::Trace(TraceCommand::Stats { file, json, .. }) => {
+                Declared::new("trace stats").input("FILE", file).output("--json", File, json)
+            }
+            Command::Trace(TraceCommand::Import { file, output, json, .. }) => Declared::new("trace import")
+                .input("FILE", file)
+                .output("--output", Table, [output])
+                .output("--json", File, json),
+            Command::Trace(TraceCommand::Convert { file, output, .. }) => {
+                Declared::new("trace convert").input("FILE", file).output("--output", Table, [output])
+            }
+            Command::Catalog(CatalogCommand::Show { catalog, json }) => Declared::new("catalog show")
+                .input("--catalog", catalog.as_ref())
+                .output("--json", File, json.iter().filter(|p| p.as_os_str() != "-")),
+            Command::Catalog(CatalogCommand::ImportPrices { prices, catalog, output, checks, .. }) => {
+                Declared::new("catalog import-prices")
+                    .input("--prices", prices)
+                    .input("--catalog", catalog.as_ref())
+                    .output("--output", File, output)
+                    .output("--checks", Table, checks)
+            }
+            Command::Catalog(CatalogCommand::Default) => Declared::new("catalog default"),
+        }
+    }
+}
+
+fn optimize_inputs(command: &'static str, i: &OptimizeInputs, owns: fn(&str) -> bool) -> Declared {
+    Declared::new(command)
+        .input("--trace", &i.input.trace)
+        .input("--catalog", i.catalog.as_ref())
+        .input("--constraints", &i.constraints)
+        .input("--current", i.current.as_ref())
+        .output("--out", OutputKind::Folder { owns }, [&i.out])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every flag or argument that takes a path is declared by `Command::io`: each is given a
+    /// path of its own on a command line that otherwise has only the required arguments, and the
+    /// declaration must name it.
+    #[test]
+    fn every_path_flag_is_declared_as_an_input_or_an_output() {
+        let path_type = clap::builder::ValueParser::path_buf().type_id();
+        let cli = Cli::command();
+        let mut leaves: Vec<(Vec<String>, clap::Command)> = Vec::new();
+        for sub in cli.get_subcommands() {
+            if sub.has_subcommands() {
+                for leaf in sub.get_subcommands() {
+                    leaves.push((vec![sub.get_name().into(), leaf.get_name().into()], leaf.clone()));
+                }
+            } else {
+                leaves.push((vec![sub.get_name().into()], sub.clone()));
+            }
+        }
+        let mut checked = 0;
+        for (names, leaf) in &leaves {
+            let value_of = |arg: &clap::Arg, n: usize| -> String {
+                if arg.get_value_parser().type_id() == path_type {
+                    format!("/declared/{}/{n}.csv", arg.get_id())
+                } else {
+                    arg.get_possible_values().first().map_or("1".to_string(), |v| v.get_name().to_string())
+                }
+            };
+            let push = |argv: &mut Vec<String>, arg: &clap::Arg, n: usize| {
+                if arg.is_positional() {
+                    argv.push(value_of(arg, n));
+                } else {
+                    argv.push(format!("--{}", arg.get_long().expect("a long name")));
+                    argv.push(value_of(arg, n));
+                }
+            };
+            let required: Vec<&clap::Arg> = leaf.get_arguments().filter(|a| a.is_required_set()).collect();
+            for (n, arg) in leaf.get_arguments().enumerate() {
+                if arg.get_value_parser().type_id() != path_type {
+                    continue;
+                }
+                let mut argv = vec!["switchyard".to_string()];
+                argv.extend(names.iter().cloned());
+                for r in &required {
+                    if r.get_id() != arg.get_id() {
+                        push(&mut argv, r, 1000);
+                    }
+                }
+                push(&mut argv, arg, n);
+                // Arguments required only without another (simulate's --policy unless --reprice,
+                // trace synth's --output unless --print-default-spec).
+                let conditional =
+                    [&[][..], &["--policy", "/declared/base/policy.yaml"], &["--output", "/declared/base/out.csv"]];
+                let cli = conditional
+                    .iter()
+                    .map(|extra| Cli::try_parse_from(argv.iter().map(String::as_str).chain(extra.iter().copied())))
+                    .find(Result::is_ok)
+                    .unwrap_or_else(|| Cli::try_parse_from(&argv))
+                    .unwrap_or_else(|e| panic!("{argv:?} does not parse: {e}"));
+                let wanted = PathBuf::from(value_of(arg, n));
+                let declared = cli.command.io();
+                assert!(
+                    declared.paths().contains(&wanted.as_path()),
+                    "`switchyard {}` does not declare {} (`{}`) in Command::io",
+                    names.join(" "),
+                    arg.get_id(),
+                    wanted.display()
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= 40, "only {checked} path flags found: is the test still finding them?");
+    }
+
+    #[test]
+    fn trace_import_lists_only_importers() {
+        let cli = Cli::command();
+        let import = cli.find_subcommand("trace").and_then(|t| t.find_subcommand("import")).unwrap();
+        let format = import.get_arguments().find(|a| a.get_id() == "format").unwrap();
+        let names: Vec<String> = format.get_possible_values().iter().map(|v| v.get_name().to_string()).collect();
+        assert_eq!(names, ["azure", "burstgpt", "mooncake", "otel", "litellm", "llmperf"]);
+    }
 }

@@ -16,7 +16,8 @@ use switchyard::trace::write::{ColumnData, Table};
 use switchyard::trace::{self, ReadOptions, Trace};
 
 use super::args::*;
-use super::progress;
+use super::io::Outputs;
+use super::{progress, usage};
 
 /// Phase timer for `--timing` (stderr only, so reports stay byte-identical). Each lap also
 /// shows the page faults the phase took where the kernel reports them (Linux): on fresh
@@ -60,19 +61,23 @@ fn minor_faults() -> Option<u64> {
     stat[stat.rfind(')')? + 1..].split_whitespace().nth(7)?.parse().ok()
 }
 
-pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
+/// Run a command that has passed `Command::io`'s checks, writing its outputs where `outputs` says,
+/// and make its output folders this run's when it succeeds.
+pub fn dispatch(cli: Cli, mut outputs: Outputs) -> anyhow::Result<()> {
     let quiet = cli.quiet;
     let timer = Timer::new(cli.timing);
+    let out = &mut outputs;
     match cli.command {
-        Command::Demo(a) => super::demo::run(&a, quiet),
-        Command::Simulate(a) => simulate(&a, quiet, timer),
+        Command::Demo(a) => super::demo::run(&a, quiet, out),
+        Command::Simulate(a) => simulate(&a, quiet, timer, out),
         Command::Validate(a) => validate(&a),
-        Command::Optimize(a) => super::optimize::optimize(&a, quiet, timer),
-        Command::Frontier(a) => super::optimize::frontier(&a, quiet, timer),
-        Command::Calibrate(a) => calibrate(&a),
-        Command::Trace(t) => trace_command(t, timer),
-        Command::Catalog(c) => catalog_command(c),
-    }
+        Command::Optimize(a) => super::optimize::optimize(&a, quiet, timer, out),
+        Command::Frontier(a) => super::optimize::frontier(&a, quiet, timer, out),
+        Command::Calibrate(a) => calibrate(&a, out),
+        Command::Trace(t) => trace_command(t, timer, out),
+        Command::Catalog(c) => catalog_command(c, out),
+    }?;
+    outputs.commit()
 }
 
 pub fn read_options(flags: &ReadFlags) -> anyhow::Result<ReadOptions> {
@@ -239,33 +244,51 @@ fn replay_fused(
     Ok(summary)
 }
 
-fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<()> {
+/// The flags of `simulate` that do not go together, as usage errors (exit code 2).
+fn check_simulate_flags(a: &SimulateArgs) -> anyhow::Result<()> {
     if a.des.stream {
         if a.des.engine != EngineKind::Des {
-            anyhow::bail!("--stream belongs to the discrete-event engine; add `--engine des`");
+            return Err(usage("--stream", "belongs to the discrete-event engine", "add `--engine des`"));
         }
         if a.reprice.is_some() || a.counterfactual {
-            anyhow::bail!("--reprice and --counterfactual read the whole trace; drop --stream");
+            let flag = if a.reprice.is_some() { "--reprice" } else { "--counterfactual" };
+            return Err(usage(flag, "reads the whole trace, which --stream does not keep", "drop --stream"));
         }
-        return super::des::simulate_des_stream(a, quiet, timer);
+        if a.per_request.is_some() {
+            return Err(usage(
+                "--per-request",
+                "needs every request's outcome, which --stream does not keep",
+                "drop --per-request or --stream",
+            ));
+        }
     }
     if a.des.engine == EngineKind::Replay {
-        if a.des.scenario.is_some()
-            || a.des.concurrency.is_some()
-            || !a.des.timeseries.is_empty()
-            || a.des.chart.is_some()
-        {
-            anyhow::bail!(
-                "--scenario, --concurrency, --timeseries and --chart belong to the discrete-event engine; add `--engine des`"
-            );
+        let des_only = [
+            ("--scenario", a.des.scenario.is_some()),
+            ("--concurrency", a.des.concurrency.is_some()),
+            ("--timeseries", !a.des.timeseries.is_empty()),
+            ("--chart", a.des.chart.is_some()),
+        ];
+        if let Some((flag, _)) = des_only.iter().find(|(_, given)| *given) {
+            return Err(usage(flag, "belongs to the discrete-event engine", "add `--engine des`"));
         }
     } else if a.counterfactual {
-        anyhow::bail!("--counterfactual works with the replay engine; drop `--engine des`");
+        return Err(usage("--counterfactual", "works with the replay engine only", "drop `--engine des`"));
     }
     if a.counterfactual && a.quantiles == QuantileMethod::Sketch {
-        anyhow::bail!(
-            "--counterfactual keeps every request's outcome (recorded or sampled) and reports exact quantiles; drop `--quantiles sketch`"
-        );
+        return Err(usage(
+            "--counterfactual",
+            "keeps every request's outcome (recorded or sampled) and reports exact quantiles",
+            "drop `--quantiles sketch`",
+        ));
+    }
+    Ok(())
+}
+
+fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer, out: &Outputs) -> anyhow::Result<()> {
+    check_simulate_flags(a)?;
+    if a.des.stream {
+        return super::des::simulate_des_stream(a, quiet, timer, out);
     }
     let read_opts = read_options(&a.input.read)?;
     // The common case of a large trace (a Parquet file, one replicate, no per-request output)
@@ -288,17 +311,18 @@ fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<(
     trace.notices.iter().for_each(emit);
     timer.lap("read");
     if let Some(prices) = &a.reprice {
-        return reprice(a, &trace, prices);
+        return reprice(a, &trace, prices, out);
     }
     let (catalog, catalog_name) = load_catalog(a.catalog.as_deref())?;
-    let policy_path = a.policy.as_deref().context("--policy is required (unless --reprice)")?;
+    let policy_path =
+        a.policy.as_deref().ok_or_else(|| usage("--policy", "is required", "name a policy YAML, or use --reprice"))?;
     let policy = Policy::load(policy_path, &catalog)?;
     let name_warnings = check_names(&catalog, &trace, &policy.mentions())?;
     let mut table = policy.bind(&catalog, &trace)?;
     timer.lap("bind");
     if a.des.engine == EngineKind::Des {
         name_warnings.iter().for_each(emit);
-        return super::des::simulate_des(a, &catalog, catalog_name, &trace, &table, quiet, timer);
+        return super::des::simulate_des(a, &catalog, catalog_name, &trace, &table, quiet, timer, out);
     }
     let mut replayed = None;
     if let Some(groups) = &groups {
@@ -351,20 +375,22 @@ fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<(
         quantiles: a.quantiles.label().into(),
     };
     let mut report = report::simulate_json(&meta, &summaries);
-    print!("{}", report::render_text(&report));
+    say!("{}", report::render_text(&report));
     if let Some(kept) = kept {
-        println!(
+        sayln!(
             "counterfactual: {} requests kept their recorded latency and outcome (same endpoint); {} re-routed and {} without a usable record were sampled from the catalog (first replicate)",
-            kept.kept, kept.sampled_rerouted, kept.sampled_unrecorded
+            kept.kept,
+            kept.sampled_rerouted,
+            kept.sampled_unrecorded
         );
         report["counterfactual"] = serde_json::to_value(kept)?;
     }
     if let Some(path) = &a.json {
-        write_json(path, &report)?;
+        write_json(&out.at(path), &report)?;
         eprintln!("wrote {}", path.display());
     }
     if let (Some(path), Some(outcomes)) = (&a.per_request, first) {
-        write_per_request(path, &catalog, &table, &trace, &outcomes)?;
+        write_per_request(&out.at(path), &catalog, &table, &trace, &outcomes)?;
         eprintln!("wrote {}", path.display());
     }
     timer.lap("write");
@@ -395,14 +421,14 @@ fn counterfactual_replicates(
 }
 
 /// `simulate --reprice`: the recorded trace's cost at other prices; no policy, no sampling.
-fn reprice(a: &SimulateArgs, trace: &Trace, prices: &Path) -> anyhow::Result<()> {
+fn reprice(a: &SimulateArgs, trace: &Trace, prices: &Path, out: &Outputs) -> anyhow::Result<()> {
     use switchyard::recorded::reprice as rp;
     let repricing = rp::load(prices)?;
     let rows = rp::reprice(trace, &repricing)?;
-    print!("{}", rp::render(&rows, repricing.serve_as.as_deref()));
+    say!("{}", rp::render(&rows, repricing.serve_as.as_deref()));
     if let Some(path) = &a.json {
         write_json(
-            path,
+            &out.at(path),
             &json!({ "trace": a.input.trace.display().to_string(), "prices": prices.display().to_string(), "serve_as": repricing.serve_as, "models": rows }),
         )?;
         eprintln!("wrote {}", path.display());
@@ -529,78 +555,84 @@ fn validate(a: &ValidateArgs) -> anyhow::Result<()> {
     .collect();
     // Every problem found, in one error (exit code 2).
     problems.finish()?;
-    println!("ok: {}", checked.join(", "));
+    sayln!("ok: {}", checked.join(", "));
     if let Some(c) = &catalog {
-        println!("  {} endpoints ({} models x {} regions)", c.endpoints.len(), c.models.len(), c.regions.len());
+        sayln!("  {} endpoints ({} models x {} regions)", c.endpoints.len(), c.models.len(), c.regions.len());
     }
     if let Some(p) = &policy {
-        println!("  {} rules", p.rules.len());
+        sayln!("  {} rules", p.rules.len());
     }
     if let Some(k) = &constraints {
-        println!("  {} classes with targets, {} residency rules", k.classes.len(), k.residency.len());
+        sayln!("  {} classes with targets, {} residency rules", k.classes.len(), k.residency.len());
     }
     if let Some(t) = &trace {
-        println!("  {} requests, {} classes, {} origins", t.len(), t.class_names.len(), t.origin_names.len());
+        sayln!("  {} requests, {} classes, {} origins", t.len(), t.class_names.len(), t.origin_names.len());
     }
     if !warnings.is_empty() {
-        println!("  {} warning{} (above)", warnings.len(), if warnings.len() == 1 { "" } else { "s" });
+        sayln!("  {} warning{} (above)", warnings.len(), if warnings.len() == 1 { "" } else { "s" });
     }
     Ok(())
 }
 
-fn trace_command(t: TraceCommand, mut timer: Timer) -> anyhow::Result<()> {
+fn trace_command(t: TraceCommand, mut timer: Timer, out: &Outputs) -> anyhow::Result<()> {
     match t {
-        TraceCommand::Synth { spec, seed, out, print_default_spec } => {
+        TraceCommand::Synth { spec, seed, output, print_default_spec } => {
             if print_default_spec {
-                print!("{}", trace::synth::default_spec_yaml());
+                say!("{}", trace::synth::default_spec_yaml());
                 return Ok(());
             }
             let spec = match &spec {
                 Some(p) => trace::synth::load_spec(p)?,
                 None => trace::synth::SynthSpec::default(),
             };
-            let out = out.context("--out is required")?;
+            let output = output.ok_or_else(|| usage("--output", "is required", "add `-o day.parquet`"))?;
             let tr = trace::synth::synth(&spec, seed)?;
-            trace::write::write(&tr, &out, None)?;
-            eprintln!("wrote {} requests to {}", tr.len(), out.display());
+            trace::write::write(&tr, &out.at(&output), None)?;
+            eprintln!("wrote {} requests to {}", tr.len(), output.display());
             Ok(())
         }
         TraceCommand::Stats { file, read, json } => {
             let tr = load_trace(&file, &read_options(&read)?)?;
             timer.lap("read");
             let stats = trace::stats::stats(&tr);
-            print!("{}", stats.render_text());
+            say!("{}", stats.render_text());
             if let Some(path) = json {
-                write_json(&path, &serde_json::to_value(&stats)?)?;
+                write_json(&out.at(&path), &serde_json::to_value(&stats)?)?;
             }
             timer.lap("stats");
             Ok(())
         }
-        TraceCommand::Import { file, format, skip_bad_rows, spread_ties, out, report } => {
+        TraceCommand::Import { file, format, skip_bad_rows, spread_ties, output, json } => {
             let opts = trace::import::ImportOptions { skip_bad_rows, spread_ties };
             let (tr, import_report) = trace::import::import(&file, format, &opts)?;
             timer.lap("read");
-            print!("{}", import_report.render_text());
-            trace::write::write(&tr, &out, None)?;
+            say!("{}", import_report.render_text());
+            trace::write::write(&tr, &out.at(&output), None)?;
             timer.lap("write");
-            if let Some(path) = report {
-                write_json(&path, &serde_json::to_value(&import_report)?)?;
+            if let Some(path) = json {
+                write_json(&out.at(&path), &serde_json::to_value(&import_report)?)?;
             }
-            eprintln!("wrote {} requests to {}", tr.len(), out.display());
+            eprintln!("wrote {} requests to {}", tr.len(), output.display());
             Ok(())
         }
-        TraceCommand::Convert { file, read, out } => {
+        TraceCommand::Convert { file, read, output } => {
             let tr = load_trace(&file, &read_options(&read)?)?;
             timer.lap("read");
-            trace::write::write(&tr, &out, None)?;
+            trace::write::write(&tr, &out.at(&output), None)?;
             timer.lap("write");
-            eprintln!("wrote {} requests to {}", tr.len(), out.display());
+            eprintln!("wrote {} requests to {}", tr.len(), output.display());
             Ok(())
         }
     }
 }
 
-fn calibrate(a: &CalibrateArgs) -> anyhow::Result<()> {
+/// The CDF charts `calibrate --chart` draws: `<endpoint>-<quantity>.png` and `.svg`.
+pub fn owns_cdf_chart(rel: &str) -> bool {
+    let stem = rel.strip_suffix(".png").or_else(|| rel.strip_suffix(".svg"));
+    !rel.contains('/') && stem.is_some_and(|s| ["-ttft", "-decode", "-latency"].iter().any(|q| s.ends_with(q)))
+}
+
+fn calibrate(a: &CalibrateArgs, out: &Outputs) -> anyhow::Result<()> {
     use switchyard::calibrate::{self as cal, CalibrateOptions, FitMethod};
     let trace = load_trace(&a.input.trace, &read_options(&a.input.read)?)?;
     let method = match a.method {
@@ -609,17 +641,17 @@ fn calibrate(a: &CalibrateArgs) -> anyhow::Result<()> {
     };
     let opts = CalibrateOptions { method, holdout: a.holdout, outage_min_run: a.outage_min_run };
     let fit = cal::calibrate(&trace, &opts)?;
-    print!("{}", fit.render_table());
+    say!("{}", fit.render_table());
     for w in &fit.warnings {
         eprintln!("warning: {w}");
     }
     let yaml = switchyard::calibrate::catalog_yaml(&fit.catalog_spec())?;
     // The catalog must load as written; a failure here is a bug, reported rather than written.
-    Catalog::from_yaml_str(&yaml, &a.out).context("the calibrated catalog does not validate")?;
-    output::write_bytes(&a.out, yaml.as_bytes())?;
-    eprintln!("wrote {} endpoints to {}", fit.endpoints.len(), a.out.display());
-    if let Some(path) = &a.report {
-        write_json(path, &serde_json::to_value(&fit)?)?;
+    Catalog::from_yaml_str(&yaml, &a.output).context("the calibrated catalog does not validate")?;
+    output::write_bytes(&out.at(&a.output), yaml.as_bytes())?;
+    eprintln!("wrote {} endpoints to {}", fit.endpoints.len(), a.output.display());
+    if let Some(path) = &a.json {
+        write_json(&out.at(path), &serde_json::to_value(&fit)?)?;
     }
     if let Some(path) = &a.cdf {
         let (mut endpoint, mut quantity, mut value) = (Vec::new(), Vec::new(), Vec::new());
@@ -643,27 +675,36 @@ fn calibrate(a: &CalibrateArgs) -> anyhow::Result<()> {
             .with("observed_cdf", ColumnData::F64(observed))
             .with("lognormal_cdf", ColumnData::F64(lognormal))
             .with("empirical_cdf", ColumnData::F64(empirical));
-        trace::write::write_table(&table, path)?;
+        trace::write::write_table(&table, &out.at(path))?;
     }
     if let Some(dir) = &a.chart {
         let charts = fit.cdf_charts();
         for (stem, chart) in &charts {
-            switchyard::chart::render_frontier(chart, &dir.join(stem))?;
+            switchyard::chart::render_frontier(chart, &out.at(dir).join(stem))?;
         }
         eprintln!("wrote {} CDF charts (PNG and SVG) to {}", charts.len(), dir.display());
     }
     Ok(())
 }
 
-fn catalog_command(c: CatalogCommand) -> anyhow::Result<()> {
+fn catalog_command(c: CatalogCommand, out: &Outputs) -> anyhow::Result<()> {
     match c {
-        CatalogCommand::ImportPrices { prices, catalog, alias, tolerance, fill, overwrite, out, report } => {
+        CatalogCommand::ImportPrices {
+            prices,
+            catalog,
+            alias,
+            tolerance,
+            fill,
+            overwrite,
+            output,
+            checks: checks_path,
+        } => {
             use switchyard::catalog::prices;
             let map = prices::load_price_map(&prices)?;
             let mut aliases = Vec::new();
             for a in &alias {
-                let (m, k) = a.split_once('=').with_context(|| {
-                    format!("--alias `{a}` is not MODEL=KEY (e.g. --alias glm-5=openrouter/z-ai/glm-5)")
+                let (m, k) = a.split_once('=').ok_or_else(|| {
+                    usage("--alias", format!("`{a}` is not MODEL=KEY"), "e.g. --alias glm-5=openrouter/z-ai/glm-5")
                 })?;
                 aliases.push((m.trim().to_string(), k.trim().to_string()));
             }
@@ -675,8 +716,8 @@ fn catalog_command(c: CatalogCommand) -> anyhow::Result<()> {
             }
             unknown.finish()?;
             let checks = prices::check(&cat, &map, &aliases, tolerance);
-            print!("{}", prices::render_checks(&checks));
-            if let Some(path) = report {
+            say!("{}", prices::render_checks(&checks));
+            if let Some(path) = &checks_path {
                 let col = |f: &dyn Fn(&prices::PriceCheck) -> String| ColumnData::Str(checks.iter().map(f).collect());
                 let table = Table::new()
                     .with("endpoint", col(&|c| c.endpoint.clone()))
@@ -689,10 +730,10 @@ fn catalog_command(c: CatalogCommand) -> anyhow::Result<()> {
                         ColumnData::OptF64(checks.iter().map(|c| c.relative_difference).collect()),
                     )
                     .with("status", col(&|c| c.status.clone()));
-                trace::write::write_table(&table, &path)?;
+                trace::write::write_table(&table, &out.at(path))?;
             }
             if fill {
-                let out = out.context("--fill needs -o")?;
+                let output = output.ok_or_else(|| usage("--fill", "needs an output file", "add `-o priced.yaml`"))?;
                 let mut spec: switchyard::catalog::spec::CatalogSpec = match &catalog {
                     Some(p) => switchyard::yaml::read(p)?,
                     None => {
@@ -703,14 +744,14 @@ fn catalog_command(c: CatalogCommand) -> anyhow::Result<()> {
                     eprintln!("{change}");
                 }
                 let yaml = switchyard::calibrate::catalog_yaml(&spec)?;
-                Catalog::from_yaml_str(&yaml, &out).context("the filled catalog does not validate")?;
-                output::write_bytes(&out, yaml.as_bytes())?;
-                eprintln!("wrote {}", out.display());
+                Catalog::from_yaml_str(&yaml, &output).context("the filled catalog does not validate")?;
+                output::write_bytes(&out.at(&output), yaml.as_bytes())?;
+                eprintln!("wrote {}", output.display());
             }
             Ok(())
         }
         CatalogCommand::Default => {
-            print!("{}", switchyard::catalog::DEFAULT_CATALOG_YAML);
+            say!("{}", switchyard::catalog::DEFAULT_CATALOG_YAML);
             Ok(())
         }
         CatalogCommand::Show { catalog, json } => {
@@ -735,10 +776,11 @@ fn catalog_command(c: CatalogCommand) -> anyhow::Result<()> {
                     })
                 })
                 .collect();
-            if json {
-                println!("{}", serde_json::to_string_pretty(&json!({"catalog": name, "endpoints": rows}))?);
-            } else {
-                print!("{}", render_catalog(&cat, &name));
+            let value = json!({"catalog": name, "endpoints": rows});
+            match &json {
+                Some(path) if path.as_os_str() == "-" => sayln!("{}", serde_json::to_string_pretty(&value)?),
+                Some(path) => write_json(&out.at(path), &value)?,
+                None => say!("{}", render_catalog(&cat, &name)),
             }
             Ok(())
         }

@@ -11,7 +11,8 @@ use switchyard::trace;
 
 use super::args::{DemoArgs, QuantileMethod};
 use super::commands::{DEFAULT_CATALOG_LABEL, Timer, run_replicates, write_json, write_per_request};
-use super::optimize::{Inputs, Sweep, run_frontier, run_optimize};
+use super::io::Outputs;
+use super::optimize::{Inputs, Sweep, owns_frontier, owns_optimize, run_frontier, run_optimize};
 
 /// The demo's policy, shaped like the field report's gateway.
 pub const FIELD_REPORT_POLICY: &str = include_str!("../../policies/field-report.yaml");
@@ -23,7 +24,19 @@ const DEMO_SWEEP: (f64, f64) = (0.8, 2.0);
 /// Gateway formats the demo exports the recommendation to.
 const DEMO_EXPORTS: [&str; 4] = ["litellm", "portkey", "envoy", "openrouter"];
 
-pub fn run(a: &DemoArgs, quiet: bool) -> anyhow::Result<()> {
+/// The files the demo writes at the top of its folder; `optimize/` and `frontier/` hold what
+/// those commands write.
+const DEMO_FILES: [&str; 5] = ["trace.parquet", "policy.yaml", "report.json", "requests.parquet", "constraints.yaml"];
+
+/// The files `demo --out` writes.
+pub fn owns(rel: &str) -> bool {
+    DEMO_FILES.contains(&rel)
+        || rel.strip_prefix("optimize/").is_some_and(owns_optimize)
+        || rel.strip_prefix("frontier/").is_some_and(owns_frontier)
+}
+
+pub fn run(a: &DemoArgs, quiet: bool, out: &Outputs) -> anyhow::Result<()> {
+    let dest = out.dest(&a.out);
     let catalog = Catalog::default_catalog();
     let mut spec = trace::synth::SynthSpec::default();
     spec.mean_rate_per_s = a.requests as f64 / spec.duration_s;
@@ -56,18 +69,18 @@ pub fn run(a: &DemoArgs, quiet: bool) -> anyhow::Result<()> {
         quantiles: QuantileMethod::Exact.label().into(),
     };
     let report = report::simulate_json(&meta, &summaries);
-    print!("{}", report::render_text(&report));
+    say!("{}", report::render_text(&report));
 
     let trace_path = a.out.join("trace.parquet");
     let json_path = a.out.join("report.json");
     let per_request_path = a.out.join("requests.parquet");
-    trace::write::write(&tr, &trace_path, None)?;
-    switchyard::output::write_bytes(&policy_path, FIELD_REPORT_POLICY.as_bytes())?;
-    write_json(&json_path, &report)?;
+    trace::write::write(&tr, &dest.write("trace.parquet"), None)?;
+    switchyard::output::write_bytes(&dest.write("policy.yaml"), FIELD_REPORT_POLICY.as_bytes())?;
+    write_json(&dest.write("report.json"), &report)?;
     if let Some(outcomes) = first {
-        write_per_request(&per_request_path, &catalog, &table, &tr, &outcomes)?;
+        write_per_request(&dest.write("requests.parquet"), &catalog, &table, &tr, &outcomes)?;
     }
-    println!(
+    sayln!(
         "wrote {}, {}, {} and {}",
         trace_path.display(),
         policy_path.display(),
@@ -77,7 +90,7 @@ pub fn run(a: &DemoArgs, quiet: bool) -> anyhow::Result<()> {
 
     // 2. The cheapest routing that meets the targets, checked by replay, exported for gateways.
     let constraints_path = a.out.join("constraints.yaml");
-    switchyard::output::write_bytes(&constraints_path, DEFAULT_CONSTRAINTS.as_bytes())?;
+    switchyard::output::write_bytes(&dest.write("constraints.yaml"), DEFAULT_CONSTRAINTS.as_bytes())?;
     let constraints = Constraints::from_yaml_str(DEFAULT_CONSTRAINTS, &constraints_path, &catalog)
         .context("the embedded demo constraints")?;
     let inputs = Inputs {
@@ -89,12 +102,9 @@ pub fn run(a: &DemoArgs, quiet: bool) -> anyhow::Result<()> {
         current: Some(policy),
         current_label: Some(policy_path.display().to_string()),
     };
-    let opt_dir = a.out.join("optimize");
-    let frontier_dir = a.out.join("frontier");
-    for d in [&opt_dir, &frontier_dir] {
-        std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
-    }
-    println!("\n== optimize: the cheapest routing meeting {} ==", constraints_path.display());
+    let opt_dir = dest.join("optimize");
+    let frontier_dir = dest.join("frontier");
+    sayln!("\n== optimize: the cheapest routing meeting {} ==", constraints_path.display());
     let opts = Options {
         seed: a.seed + 1,
         replicates: 3,
@@ -107,24 +117,20 @@ pub fn run(a: &DemoArgs, quiet: bool) -> anyhow::Result<()> {
     let rec = run_optimize(&inputs, &opts, &opt_dir, &exports, None, true, &mut Timer::new(false))?;
 
     // 3. What tighter or looser latency bounds would cost.
-    println!("\n== frontier: cost against every latency bound x{} to x{} ==", DEMO_SWEEP.0, DEMO_SWEEP.1);
+    sayln!("\n== frontier: cost against every latency bound x{} to x{} ==", DEMO_SWEEP.0, DEMO_SWEEP.1);
     let sweep = Sweep { from: DEMO_SWEEP.0, to: DEMO_SWEEP.1, points: a.points as usize, class: None };
     run_frontier(&inputs, &sweep, &frontier_dir, &mut Timer::new(false))?;
 
-    println!("\nnext:");
-    println!(
-        "  switchyard simulate --trace {} --policy {} --replicates 5",
-        trace_path.display(),
-        policy_path.display()
-    );
+    sayln!("\nnext:");
+    sayln!("  switchyard simulate --trace {} --policy {} --replicates 5", trace_path.display(), policy_path.display());
     if rec.policy.is_some() {
-        println!(
+        sayln!(
             "  switchyard simulate --trace {} --policy {}   # the recommendation",
             trace_path.display(),
-            opt_dir.join("policy.yaml").display()
+            opt_dir.shown("policy.yaml").display()
         );
     }
-    println!(
+    sayln!(
         "  switchyard optimize --trace {} --constraints {} --current {} --out my-run --export litellm",
         trace_path.display(),
         constraints_path.display(),

@@ -13,10 +13,19 @@ use switchyard::trace::{self, Trace};
 
 use super::args::{EngineKind, OptimizeArgs, QuantileMethod, SimulateArgs};
 use super::commands::{Timer, check_names, emit, load_catalog, read_options, write_json, write_per_request};
-use super::progress;
-use anyhow::Context as _;
+use super::io::Outputs;
+use super::{progress, usage};
 use switchyard::policy::Policy;
 
+/// The stem of the timeline `simulate --chart DIR` draws (DIR/timeline.png and .svg).
+const TIMELINE: &str = "timeline";
+
+/// The files `simulate --chart DIR` writes in DIR.
+pub fn owns_chart(rel: &str) -> bool {
+    rel == "timeline.png" || rel == "timeline.svg"
+}
+
+#[allow(clippy::too_many_arguments)]
 pub fn simulate_des(
     a: &SimulateArgs,
     catalog: &Catalog,
@@ -25,6 +34,7 @@ pub fn simulate_des(
     table: &RoutingTable,
     quiet: bool,
     mut timer: Timer,
+    out: &Outputs,
 ) -> anyhow::Result<()> {
     let mut scenario = match &a.des.scenario {
         Some(p) => Scenario::load(p, catalog)?,
@@ -77,33 +87,30 @@ pub fn simulate_des(
     let ids: Vec<String> = catalog.endpoints.iter().map(|e| e.id.clone()).collect();
     let stats: Vec<des::DesStats> = runs.iter().map(|r| r.stats.clone()).collect();
     report::add_des(&mut json, &stats, &ids, trace.len() as u64);
-    print!("{}", report::render_text(&json));
-    print!("{}", report::render_des_text(&json));
+    say!("{}", report::render_text(&json));
+    say!("{}", report::render_des_text(&json));
     if let Some(path) = &a.json {
-        write_json(path, &json)?;
+        write_json(&out.at(path), &json)?;
         eprintln!("wrote {}", path.display());
     }
     if let Some(path) = &a.per_request {
-        write_per_request(path, catalog, table, trace, &runs[0].outcomes)?;
+        write_per_request(&out.at(path), catalog, table, trace, &runs[0].outcomes)?;
         eprintln!("wrote {}", path.display());
     }
     let incidents = &runs[0].incidents;
-    write_series(a, &runs[0].series, &runs[0].stats, incidents, &scenario.name)?;
+    write_series(a, &runs[0].series, &runs[0].stats, incidents, &scenario.name, out)?;
     timer.lap("write");
     Ok(())
 }
 
 /// `simulate --engine des --stream`: the trace read in chunks (checked in a first pass), each
 /// replicate its own reader and engine, metrics collected as requests finish (quantiles sketched).
-pub fn simulate_des_stream(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<()> {
-    if a.per_request.is_some() {
-        anyhow::bail!("--per-request needs every request's outcome, which --stream does not keep; drop one of them");
-    }
+pub fn simulate_des_stream(a: &SimulateArgs, quiet: bool, mut timer: Timer, out: &Outputs) -> anyhow::Result<()> {
     let path = &a.input.trace;
     let opts = read_options(&a.input.read)?;
     let chunk_rows = usize::try_from(a.des.chunk_rows).unwrap_or(usize::MAX);
     let (catalog, catalog_name) = load_catalog(a.catalog.as_deref())?;
-    let policy_path = a.policy.as_deref().context("--policy is required")?;
+    let policy_path = a.policy.as_deref().ok_or_else(|| usage("--policy", "is required", "name a policy YAML"))?;
     let policy = Policy::load(policy_path, &catalog)?;
     let mut scenario = match &a.des.scenario {
         Some(p) => Scenario::load(p, &catalog)?,
@@ -161,14 +168,14 @@ pub fn simulate_des_stream(a: &SimulateArgs, quiet: bool, mut timer: Timer) -> a
     let ids: Vec<String> = catalog.endpoints.iter().map(|e| e.id.clone()).collect();
     let stats: Vec<des::DesStats> = runs.iter().map(|(_, r)| r.stats.clone()).collect();
     report::add_des(&mut json, &stats, &ids, shape.n_rows);
-    print!("{}", report::render_text(&json));
-    print!("{}", report::render_des_text(&json));
+    say!("{}", report::render_text(&json));
+    say!("{}", report::render_des_text(&json));
     if let Some(path) = &a.json {
-        write_json(path, &json)?;
+        write_json(&out.at(path), &json)?;
         eprintln!("wrote {}", path.display());
     }
     let first = &runs[0].1;
-    write_series(a, &first.series, &first.stats, &first.incidents, &scenario.name)?;
+    write_series(a, &first.series, &first.stats, &first.incidents, &scenario.name, out)?;
     timer.lap("write");
     Ok(())
 }
@@ -180,14 +187,16 @@ fn write_series(
     stats: &des::DesStats,
     incidents: &[(String, f64, f64)],
     scenario_name: &str,
+    out: &Outputs,
 ) -> anyhow::Result<()> {
     for path in &a.des.timeseries {
-        trace::write::write_table(&series.to_table(), path)?;
+        trace::write::write_table(&series.to_table(), &out.at(path))?;
         eprintln!("wrote {}", path.display());
     }
-    if let Some(stem) = &a.des.chart {
-        let (png, svg) = chart::render_timeline(&timeline(series, stats, incidents, scenario_name), stem)?;
-        eprintln!("wrote {} and {}", png.display(), svg.display());
+    if let Some(dir) = &a.des.chart {
+        chart::render_timeline(&timeline(series, stats, incidents, scenario_name), &out.at(dir).join(TIMELINE))?;
+        let shown = dir.join(TIMELINE);
+        eprintln!("wrote {}.png and {}.svg", shown.display(), shown.display());
     }
     Ok(())
 }
@@ -242,10 +251,9 @@ fn timeline(
 /// The scenario of `optimize --verify-engine des` (None for the replay engine).
 pub fn verify_scenario(a: &OptimizeArgs, catalog: &Catalog) -> anyhow::Result<Option<Scenario>> {
     if a.verify_engine != EngineKind::Des {
-        if a.scenario.is_some() || a.concurrency.is_some() {
-            anyhow::bail!(
-                "--scenario and --concurrency belong to the discrete-event verification; add `--verify-engine des`"
-            );
+        let flag = if a.scenario.is_some() { Some("--scenario") } else { a.concurrency.map(|_| "--concurrency") };
+        if let Some(flag) = flag {
+            return Err(usage(flag, "belongs to the discrete-event verification", "add `--verify-engine des`"));
         }
         return Ok(None);
     }

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use serde_json::{Value, json};
 use switchyard::catalog::Catalog;
 use switchyard::optimize::frontier::{self, FrontierPoint};
@@ -11,11 +10,42 @@ use switchyard::optimize::recommend::{self, Options, Recommendation};
 use switchyard::optimize::{self, Constraints, model};
 use switchyard::output;
 use switchyard::policy::Policy;
+use switchyard::report::{Unit, with_unit};
 use switchyard::trace::Trace;
 use switchyard::trace::write::{ColumnData, Table};
 
 use super::args::{FrontierArgs, OptimizeArgs, OptimizeInputs};
 use super::commands::{Timer, check_names, load_catalog, load_trace, read_options, write_json};
+use super::io::{Dest, Outputs};
+use super::usage;
+
+/// The file `optimize` always writes in its folder; the gateway configs are the exporters' files.
+const RECOMMENDATION: &str = "recommendation.json";
+
+/// The files `optimize --out` writes: the recommendation and every export format's file.
+pub fn owns_optimize(rel: &str) -> bool {
+    rel == RECOMMENDATION
+        || switchyard::export::FORMATS
+            .iter()
+            .filter_map(|f| switchyard::export::exporter(f))
+            .any(|e| e.file_name() == rel)
+}
+
+/// The files `frontier --out` writes.
+pub const FRONTIER_FILES: [&str; 8] = [
+    "frontier.csv",
+    "frontier-quality.csv",
+    "frontier-budget.csv",
+    "frontier.json",
+    "frontier-cost-latency.png",
+    "frontier-cost-latency.svg",
+    "frontier-cost-quality.png",
+    "frontier-cost-quality.svg",
+];
+
+pub fn owns_frontier(rel: &str) -> bool {
+    FRONTIER_FILES.contains(&rel)
+}
 
 /// Everything `optimize` and `frontier` read, loaded and checked (the demo builds one in memory).
 pub struct Inputs {
@@ -40,7 +70,6 @@ fn load(i: &OptimizeInputs, timer: &mut Timer) -> anyhow::Result<Inputs> {
     if let Some(p) = &current {
         p.bind(&catalog, &trace)?;
     }
-    std::fs::create_dir_all(&i.out).with_context(|| format!("creating {}", i.out.display()))?;
     timer.lap("read");
     Ok(Inputs {
         catalog,
@@ -53,7 +82,7 @@ fn load(i: &OptimizeInputs, timer: &mut Timer) -> anyhow::Result<Inputs> {
     })
 }
 
-pub fn optimize(a: &OptimizeArgs, _quiet: bool, mut timer: Timer) -> anyhow::Result<()> {
+pub fn optimize(a: &OptimizeArgs, _quiet: bool, mut timer: Timer, out: &mut Outputs) -> anyhow::Result<()> {
     if !a.export.is_empty() {
         // Check the list before any work is done.
         switchyard::export::parse_formats(&a.export.join(","))?;
@@ -67,52 +96,55 @@ pub fn optimize(a: &OptimizeArgs, _quiet: bool, mut timer: Timer) -> anyhow::Res
         current: inp.current.clone(),
         des: super::des::verify_scenario(a, &inp.catalog)?,
     };
-    let rec = run_optimize(&inp, &opts, &a.inputs.out, &a.export, a.dump_lp.as_deref(), false, &mut timer)?;
+    let dest = out.dest(&a.inputs.out);
+    let dump_lp = a.dump_lp.as_ref().map(|p| Dest { write: out.at(p), shown: p.clone() });
+    let rec = run_optimize(&inp, &opts, &dest, &a.export, dump_lp.as_ref(), false, &mut timer)?;
     if rec.routing.is_none() {
-        anyhow::bail!(
-            "no routing meets every target (details above and in {})",
-            a.inputs.out.join("recommendation.json").display()
-        );
+        // The folder says so too: its recommendation.json is "infeasible", and no policy or
+        // gateway config of an earlier run stays beside it.
+        out.commit()?;
+        anyhow::bail!("no routing meets every target (details above and in {})", dest.shown(RECOMMENDATION).display());
     }
     Ok(())
 }
 
-/// Recommend, print, and write recommendation.json, the policy and the gateway configs in `out`.
-/// `brief_exports`: count what each format cannot express instead of listing it (the list is in
-/// recommendation.json either way).
+/// Recommend, print, and write recommendation.json, the policy and the gateway configs in `out`
+/// (`dump_lp`: the LP's file, its `write` path the file itself). `brief_exports`: count what each
+/// format cannot express instead of listing it (the list is in recommendation.json either way).
 pub fn run_optimize(
     inp: &Inputs,
     opts: &Options,
-    out: &Path,
+    out: &Dest,
     export: &[String],
-    dump_lp: Option<&Path>,
+    dump_lp: Option<&Dest>,
     brief_exports: bool,
     timer: &mut Timer,
 ) -> anyhow::Result<Recommendation> {
     let rec = recommend::recommend(&inp.catalog, &inp.constraints, &inp.trace, opts)?;
     timer.lap("optimize");
-    if let Some(path) = dump_lp {
+    if let Some(lp_file) = dump_lp {
         let m = model::build(&rec.instance, &inp.catalog, &inp.constraints, &rec.targets);
-        output::write_atomic(path, |w| optimize::lp::write_lp(&m.lp, w))?;
-        eprintln!("wrote the LP to {}", path.display());
+        output::write_atomic(&lp_file.write, |w| optimize::lp::write_lp(&m.lp, w))?;
+        eprintln!("wrote the LP to {}", lp_file.shown.display());
     }
-    print_recommendation(&rec, &inp.catalog, opts.des.is_some());
+    print_recommendation(&rec, &inp.catalog, opts.des.is_some())?;
     let mut exported = Vec::new();
     if let Some(policy) = &rec.policy {
         let mut formats = vec!["switchyard".to_string()];
         formats.extend(export.iter().filter(|f| f.as_str() != "switchyard").cloned());
         let exporters = switchyard::export::parse_formats(&formats.join(","))?;
-        for (path, export) in switchyard::export::write_exports(policy, &inp.catalog, &exporters, out)? {
+        for (path, export) in switchyard::export::write_exports(policy, &inp.catalog, &exporters, &out.write)? {
+            let path = out.shown(&path);
             if brief_exports && !export.lost.is_empty() {
-                println!(
+                sayln!(
                     "wrote {} ({} things the format cannot express: in recommendation.json)",
                     path.display(),
                     export.lost.len()
                 );
             } else {
-                println!("wrote {}", path.display());
+                sayln!("wrote {}", path.display());
                 for lost in &export.lost {
-                    println!("  not expressible there: {lost}");
+                    sayln!("  not expressible there: {lost}");
                 }
             }
             exported.push(json!({"file": path.display().to_string(), "not_expressible": export.lost}));
@@ -124,8 +156,8 @@ pub fn run_optimize(
         None => json!("replay"),
         Some(scenario) => json!({"des": scenario.name}),
     };
-    write_json(&out.join("recommendation.json"), &report)?;
-    println!("wrote {}", out.join("recommendation.json").display());
+    write_json(&out.write(RECOMMENDATION), &report)?;
+    sayln!("wrote {}", out.shown(RECOMMENDATION).display());
     timer.lap("write");
     Ok(rec)
 }
@@ -186,16 +218,16 @@ fn recommendation_json(rec: &Recommendation, inp: &Inputs) -> Value {
     })
 }
 
-fn print_recommendation(rec: &Recommendation, catalog: &Catalog, des: bool) {
+fn print_recommendation(rec: &Recommendation, catalog: &Catalog, des: bool) -> anyhow::Result<()> {
     let inst = &rec.instance;
     let Some(routing) = &rec.routing else {
-        println!("no routing meets every target:");
+        sayln!("no routing meets every target:");
         for c in &rec.conflicts {
-            println!("  - {}  [{}]", c.message, c.constraint);
+            sayln!("  - {}  [{}]", c.message, c.constraint);
         }
-        return;
+        return Ok(());
     };
-    println!(
+    sayln!(
         "recommended routing: objective {:.2} ({} segments, {} candidate routes, {} in {:.3} s)",
         routing.objective,
         inst.segments.len(),
@@ -208,66 +240,70 @@ fn print_recommendation(rec: &Recommendation, catalog: &Catalog, des: bool) {
             .iter()
             .map(|&(k, w)| format!("{:.0}% {}", w * 100.0, model::route_name(catalog, &inst.routes[s][k].route.chain)))
             .collect();
-        println!("  {:<28} {}", seg.name, parts.join(", "));
+        sayln!("  {:<28} {}", seg.name, parts.join(", "));
     }
     if let Some(r) = &rec.rounded {
-        println!("rounding: {} to {}% (objective {:+.4})", r.method, r.granularity_pct, r.objective_change);
+        sayln!("rounding: {} to {}% (objective {:+.4})", r.method, r.granularity_pct, r.objective_change);
         if let Some(note) = &r.note {
-            println!("  {note}");
+            sayln!("  {note}");
         }
     }
     if let Some(round) = rec.rounds.last() {
         let engine = if des { "discrete-event engine" } else { "replay" };
-        println!("verification ({engine}, 95% CI over replicates):");
-        println!("  {:<12} {:<14} {:>10} {:>10} {:>18}  met", "class", "figure", "target", "predicted", "simulated");
+        sayln!("verification ({engine}, 95% CI over replicates):");
+        sayln!("  {:<12} {:<14} {:>10} {:>10} {:>22}  met", "class", "figure", "target", "predicted", "simulated");
         for c in &round.checks {
-            println!(
-                "  {:<12} {:<14} {:>10.4} {:>10} {:>10.4} ± {:<6.4}  {}",
+            let unit = figure_unit(&c.figure);
+            sayln!(
+                "  {:<12} {:<14} {:>10} {:>10} {:>22}  {}",
                 c.class,
                 c.figure,
-                c.target,
-                c.predicted.map_or("-".into(), |p| format!("{p:.4}")),
-                c.simulated,
-                c.ci95,
+                with_unit(c.target, None, unit),
+                c.predicted.map_or("-".into(), |p| with_unit(p, None, unit)),
+                with_unit(c.simulated, Some(c.ci95), unit),
                 if c.met { "yes" } else { "NO" }
             );
         }
         for r in &rec.rounds {
             for t in &r.tightened {
-                println!("  round {}: tightened {t}", r.round);
+                sayln!("  round {}: tightened {t}", r.round);
             }
         }
     }
     if let Some(sp) = &rec.shadow {
         for (c, v) in &sp.per_100ms_tighter {
             match v {
-                Some(v) => println!("shadow price: {c} bound 100 ms tighter changes the objective by {v:+.2}"),
-                None => println!("shadow price: {c} bound 100 ms tighter is infeasible"),
+                Some(v) => sayln!("shadow price: {c} bound 100 ms tighter changes the objective by {v:+.2}"),
+                None => sayln!("shadow price: {c} bound 100 ms tighter is infeasible"),
             }
         }
         for (e, v) in &sp.per_rps_capacity {
-            println!("shadow price: one more request/s of {e} capacity changes the objective by {v:+.2}");
+            sayln!("shadow price: one more request/s of {e} capacity changes the objective by {v:+.2}");
         }
     }
     if let Some(d) = &rec.diff {
         let cost = |m: &std::collections::BTreeMap<String, optimize::verify::Simulated>| {
             m.get("all").map_or(0.0, |a| a.cost_usd.mean)
         };
-        println!(
+        sayln!(
             "against the current policy: cost ${:.2} -> ${:.2}, traffic moved {:.1}%",
             cost(&d.current),
             cost(&d.recommended),
             d.traffic_moved * 100.0
         );
-        println!(
+        sayln!(
             "  {:<12} {:>21} {:>21} {:>15} {:>17}",
-            "class", "cost $ (now -> rec)", "bounded q s", "quality", "success"
+            "class",
+            "cost $ (now -> rec)",
+            "bounded q s",
+            "quality",
+            "success"
         );
         for (class, now) in &d.current {
             let Some(rec) = d.recommended.get(class) else { continue };
             let q =
                 |s: &optimize::verify::Simulated| s.latency_quantile_s.map_or("-".into(), |e| format!("{:.2}", e.mean));
-            println!(
+            sayln!(
                 "  {:<12} {:>9.2} -> {:<9.2} {:>9} -> {:<9} {:>6.3} -> {:<6.3} {:>7.4} -> {:<7.4}",
                 class,
                 now.cost_usd.mean,
@@ -283,19 +319,36 @@ fn print_recommendation(rec: &Recommendation, catalog: &Catalog, des: bool) {
         let mut moved: Vec<(&String, &(f64, f64))> =
             d.primary_share.iter().filter(|(_, (a, b))| (a - b).abs() >= 0.005).collect();
         moved.sort_by(|x, y| (y.1.1 - y.1.0).abs().total_cmp(&(x.1.1 - x.1.0).abs()).then(x.0.cmp(y.0)));
-        println!("  primary share per endpoint (moves of 0.5 points or more, largest first):");
+        sayln!("  primary share per endpoint (moves of 0.5 points or more, largest first):");
         for (endpoint, (a, b)) in moved {
-            println!("    {:<36} {:>6.1}% -> {:>5.1}%", endpoint, a * 100.0, b * 100.0);
+            sayln!("    {:<36} {:>6.1}% -> {:>5.1}%", endpoint, a * 100.0, b * 100.0);
         }
     }
     for n in &rec.notes {
-        println!("note: {n}");
+        sayln!("note: {n}");
+    }
+    Ok(())
+}
+
+/// The unit of a verified figure (`recommend::Check::figure`): a latency quantile in seconds
+/// (`p99_s`), a share of requests (`within_bound`, `success`), or a quality score.
+fn figure_unit(figure: &str) -> Unit {
+    if figure.ends_with("_s") {
+        Unit::Seconds
+    } else if figure == "within_bound" || figure == "success" {
+        Unit::Fraction
+    } else {
+        Unit::Score
     }
 }
 
-pub fn frontier(a: &FrontierArgs, _quiet: bool, mut timer: Timer) -> anyhow::Result<()> {
+pub fn frontier(a: &FrontierArgs, _quiet: bool, mut timer: Timer, out: &Outputs) -> anyhow::Result<()> {
     if !(a.from > 0.0 && a.to > a.from) {
-        anyhow::bail!("--from {} --to {}: need 0 < from < to", a.from, a.to);
+        return Err(usage(
+            "--from",
+            format!("--from {} --to {}: the sweep needs 0 < from < to", a.from, a.to),
+            "e.g. --from 0.5 --to 2",
+        ));
     }
     let inp = load(&a.inputs, &mut timer)?;
     if let Some(class) = &a.class {
@@ -303,7 +356,7 @@ pub fn frontier(a: &FrontierArgs, _quiet: bool, mut timer: Timer) -> anyhow::Res
         switchyard::names::Names::with_trace(&inp.catalog, &inp.trace).trace_class(class, place)?;
     }
     let sweep = Sweep { from: a.from, to: a.to, points: a.points as usize, class: a.class.clone() };
-    run_frontier(&inp, &sweep, &a.inputs.out, &mut timer)?;
+    run_frontier(&inp, &sweep, &out.dest(&a.inputs.out), &mut timer)?;
     Ok(())
 }
 
@@ -321,7 +374,7 @@ pub struct Sweep {
 
 /// Solve the latency and quality frontiers, print them, and write their tables and charts in `out`.
 /// Returns the latency frontier.
-pub fn run_frontier(inp: &Inputs, sweep: &Sweep, out: &Path, timer: &mut Timer) -> anyhow::Result<Vec<FrontierPoint>> {
+pub fn run_frontier(inp: &Inputs, sweep: &Sweep, out: &Dest, timer: &mut Timer) -> anyhow::Result<Vec<FrontierPoint>> {
     let mults = frontier::geomspace(sweep.from, sweep.to, sweep.points);
     let mut all = mults.clone();
     all.push(1.0);
@@ -329,7 +382,12 @@ pub fn run_frontier(inp: &Inputs, sweep: &Sweep, out: &Path, timer: &mut Timer) 
     timer.lap("statistics");
     let headline = frontier::headline_class(&inst, &inp.constraints, sweep.class.as_deref());
     if let (Some(class), None) = (&sweep.class, headline) {
-        anyhow::bail!("--class {class}: no such class in the trace");
+        let names = switchyard::error::closest(class, inst.class_names.iter().map(String::as_str));
+        return Err(usage(
+            "--class",
+            format!("`{class}` is not a class of the trace"),
+            format!("use one of its classes, e.g. {}", switchyard::error::one_of(&names)),
+        ));
     }
     let points = frontier::latency_frontier(&inst, &inp.catalog, &inp.constraints, &mults, headline)?;
     let shifts: Vec<f64> = (0..=20).map(|k| -0.10 + 0.01 * k as f64).collect();
@@ -345,11 +403,11 @@ pub fn run_frontier(inp: &Inputs, sweep: &Sweep, out: &Path, timer: &mut Timer) 
     };
     let budget = frontier::budget_frontier(&inst, &inp.catalog, &inp.constraints, &budgets)?;
     timer.lap("solve");
-    write_points(&out.join("frontier.csv"), &points)?;
-    write_points(&out.join("frontier-quality.csv"), &quality)?;
-    write_points(&out.join("frontier-budget.csv"), &budget)?;
+    write_points(&out.write("frontier.csv"), &points)?;
+    write_points(&out.write("frontier-quality.csv"), &quality)?;
+    write_points(&out.write("frontier-budget.csv"), &budget)?;
     write_json(
-        &out.join("frontier.json"),
+        &out.write("frontier.json"),
         &json!({
             "schema": "switchyard.frontier.v1",
             "headline_class": headline.map(|c| inst.class_names[c].clone()),
@@ -365,19 +423,19 @@ pub fn run_frontier(inp: &Inputs, sweep: &Sweep, out: &Path, timer: &mut Timer) 
     let at_one = frontier::latency_frontier(&inst, &inp.catalog, &inp.constraints, &[1.0], headline)?.remove(0);
     let charts = draw_frontiers(&inst, inp, headline, &points, &quality, &budget, current.as_ref(), &at_one, out)?;
     let feasible = points.iter().filter(|p| p.feasible).count();
-    println!("{feasible} of {} points feasible", points.len());
+    sayln!("{feasible} of {} points feasible", points.len());
     for p in &points {
-        println!(
+        sayln!(
             "  x{:<7.3} bound {:>9}  {}",
             p.parameter,
             p.bound_s.map_or("-".into(), |b| format!("{b:.3} s")),
             p.cost_usd.map_or("infeasible".into(), |c| format!("${c:.2}"))
         );
     }
-    println!(
+    sayln!(
         "wrote {}, {} and {}",
-        out.join("frontier.csv").display(),
-        out.join("frontier.json").display(),
+        out.shown("frontier.csv").display(),
+        out.shown("frontier.json").display(),
         charts.join(", ")
     );
     timer.lap("write");
@@ -433,7 +491,7 @@ fn draw_frontiers(
     budget: &[FrontierPoint],
     current: Option<&Current>,
     at_one: &FrontierPoint,
-    out: &Path,
+    out: &Dest,
 ) -> anyhow::Result<Vec<String>> {
     use switchyard::chart::{FrontierChart, Marker, Series, render_frontier};
     let mut written = Vec::new();
@@ -490,8 +548,8 @@ fn draw_frontiers(
                 _ => None,
             },
         };
-        let (png, svg) = render_frontier(&chart, &out.join("frontier-cost-latency"))?;
-        written.extend([png.display().to_string(), svg.display().to_string()]);
+        let (png, svg) = render_frontier(&chart, &out.write("frontier-cost-latency"))?;
+        written.extend([out.shown(&png).display().to_string(), out.shown(&svg).display().to_string()]);
     }
     let q_points = feasible_points(quality, |p| p.mean_quality);
     let zero = quality.iter().find(|p| p.parameter.abs() < 1e-9);
@@ -518,8 +576,8 @@ fn draw_frontiers(
             _ => None,
         }),
     };
-    let (png, svg) = render_frontier(&chart, &out.join("frontier-cost-quality"))?;
-    written.extend([png.display().to_string(), svg.display().to_string()]);
+    let (png, svg) = render_frontier(&chart, &out.write("frontier-cost-quality"))?;
+    written.extend([out.shown(&png).display().to_string(), out.shown(&svg).display().to_string()]);
     Ok(written)
 }
 

@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 use crate::metrics::{GroupStats, LatencySummary, Summary};
 
 pub use des::{add_des, render_des_text};
-pub use table::render_text;
+pub use table::{Unit, render_text, with_unit};
 
 /// Layout identifier written into every JSON report.
 pub const SCHEMA: &str = "switchyard.simulate.v1";

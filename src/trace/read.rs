@@ -143,6 +143,30 @@ pub struct ReadOptions {
     pub spread_ties: bool,
 }
 
+/// The `switchyard trace convert` command that rewrites `path` as a Parquet trace in time order
+/// (conversion sorts) beside it, reading it with the same options: a fix that runs as printed.
+pub fn convert_command(path: &Path, opts: &ReadOptions) -> String {
+    let name = path.file_name().map_or_else(|| "trace".into(), |n| n.to_string_lossy().into_owned());
+    let stem = name.split('.').next().filter(|s| !s.is_empty()).unwrap_or("trace");
+    let sorted = path.with_file_name(format!("{stem}-sorted.parquet"));
+    let word = |text: &str| shlex::try_quote(text).map_or_else(|_| format!("'{text}'"), |q| q.into_owned());
+    let mut command = format!("switchyard trace convert {}", word(&path.to_string_lossy()));
+    if let Some(format) = opts.format {
+        command.push_str(&format!(" --format {}", format.name()));
+    }
+    for (source, canonical) in &opts.column_map {
+        command.push_str(&format!(" --map {}", word(&format!("{source}={canonical}"))));
+    }
+    if opts.skip_bad_rows {
+        command.push_str(" --skip-bad-rows");
+    }
+    if opts.spread_ties {
+        command.push_str(" --spread-ties");
+    }
+    command.push_str(&format!(" -o {}", word(&sorted.to_string_lossy())));
+    command
+}
+
 /// Every canonical column name, in the order of [`columns`].
 pub const CANONICAL_COLUMNS: [&str; N_COLS] = [
     columns::TIMESTAMP_S,
@@ -2598,9 +2622,18 @@ fn parse_piece(buf: &[u8], layout: &Layout, roles: &[Option<Col>], pool: &ChunkP
 // ---------------------------------------------------------------------------------------------
 // polars path: Parquet, NDJSON, and CSV the fast parser does not take.
 
+/// A file polars cannot read as `what` is bad input (exit code 2), not a failed run.
 fn polars_err<'a>(path: &'a Path, what: &str) -> impl Fn(polars::prelude::PolarsError) -> Error + 'a {
     let what = what.to_string();
-    move |e| Error::Format { path: path.to_path_buf(), message: format!("cannot read as {what}: {e}") }
+    move |e| unreadable(path, &what, &e.to_string())
+}
+
+fn unreadable(path: &Path, what: &str, why: &str) -> Error {
+    Error::one(Problem::new(
+        Place::file(path),
+        format!("cannot read as {what}: {why}"),
+        "check that the file is whole and in the format its name (or --format) says",
+    ))
 }
 
 fn csv_polars(bytes: Vec<u8>, path: &Path, opts: &ReadOptions) -> Result<Trace> {
@@ -2908,7 +2941,7 @@ fn parquet_series(
 }
 
 fn parquet_broken(path: &Path, what: String) -> Error {
-    Error::Format { path: path.to_path_buf(), message: format!("cannot read as Parquet: {what}") }
+    unreadable(path, "Parquet", &what)
 }
 
 /// Read one column chunk (the column of `field` in row group `group`) and decode it as `field`
@@ -3577,7 +3610,10 @@ impl<'p> ChunkReader<'p> {
             Error::one(Problem::new(
                 Place::file(path),
                 format!("{what} cannot be streamed (read in chunks)"),
-                "convert it once with `switchyard trace convert FILE day.parquet` (sorting it by time), or run without --stream",
+                format!(
+                    "convert it once (sorting it by time) with `{}`, or run without --stream",
+                    convert_command(path, opts)
+                ),
             ))
         };
         let source = match format {
@@ -3671,7 +3707,10 @@ impl<'p> ChunkReader<'p> {
                     return Err(Error::one(Problem::new(
                         Place::file(path).line(self.lines + 2),
                         "a quoted CSV field cannot be streamed (read in chunks): quotes may hide line breaks",
-                        "convert the file once with `switchyard trace convert FILE day.parquet`, or run without --stream",
+                        format!(
+                            "convert the file once with `{}`, or run without --stream",
+                            convert_command(path, &self.opts)
+                        ),
                     )));
                 }
                 let roles = layout.roles();

@@ -80,7 +80,10 @@ pub fn scan(path: &Path, opts: &ReadOptions, chunk_rows: usize, progress: &dyn F
                 format!(
                     "{at} is earlier than the row before it ({before}){counted}; a streamed trace must be in time order"
                 ),
-                "sort it once with `switchyard trace convert FILE sorted.parquet` (which sorts by time), or run without --stream (which sorts in memory)",
+                format!(
+                    "sort it once with `{}` (conversion sorts by time), or run without --stream (which sorts in memory)",
+                    super::read::convert_command(path, opts)
+                ),
             )));
         }
         last = trace.timestamp_s.last().copied();
