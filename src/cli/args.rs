@@ -6,6 +6,9 @@ use clap::{Args, Parser, Subcommand};
 use switchyard::trace::TraceFormat;
 
 use super::io::{Declared, OutputKind};
+/// The most worker threads `--threads` (or RAYON_NUM_THREADS) may ask for: far more than any
+/// machine has cores, far fewer than the thousands of thread stacks that exhaust memory.
+pub const MAX_THREADS: u16 = 1024;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -22,9 +25,10 @@ tail latency, quality and failed requests before it ships.\n\nStart with `switch
     )
 )]
 pub struct Cli {
-    /// Worker threads (default: all cores, or RAYON_NUM_THREADS). Results do not depend on it.
-    #[arg(long, global = true, value_name = "N")]
-    pub threads: Option<usize>,
+    /// Worker threads, 1 to 1024; 0 or absent: all cores (or RAYON_NUM_THREADS). Results do not
+    /// depend on it.
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=MAX_THREADS as i64))]
+    pub threads: Option<u16>,
     /// No progress bars.
     #[arg(long, short, global = true)]
     pub quiet: bool,

@@ -31,8 +31,12 @@ pub use args::Cli;
 
 pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if cli.threads.unwrap_or(0) == 0 {
+        check_rayon_env()?;
+    }
     if let Some(threads) = cli.threads {
-        rayon::ThreadPoolBuilder::new().num_threads(threads).build_global()?;
+        // 0 is rayon's "as many as the cores (or RAYON_NUM_THREADS)".
+        rayon::ThreadPoolBuilder::new().num_threads(usize::from(threads)).build_global()?;
     }
     // Before any work: no output over an input, every output writable, output folders staged.
     let outputs = cli.command.io().check()?;
@@ -43,4 +47,19 @@ pub fn run() -> anyhow::Result<()> {
 pub fn usage(flag: &str, message: impl Into<String>, fix: impl Into<String>) -> anyhow::Error {
     let place = switchyard::error::Place::default().field(flag);
     switchyard::Error::one(switchyard::error::Problem::new(place, message, fix)).into()
+}
+
+/// RAYON_NUM_THREADS sizes the thread pool when `--threads` does not: held to the same bound, so a
+/// stray value refuses to run instead of aborting while it spawns threads.
+fn check_rayon_env() -> Result<(), switchyard::Error> {
+    use switchyard::error::{Place, Problem};
+    let Ok(value) = std::env::var("RAYON_NUM_THREADS") else { return Ok(()) };
+    match value.trim().parse::<u64>() {
+        Ok(n) if n > u64::from(args::MAX_THREADS) => Err(switchyard::Error::one(Problem::new(
+            Place { field: Some("RAYON_NUM_THREADS".into()), ..Place::default() },
+            format!("is {n}; at most {} worker threads are allowed", args::MAX_THREADS),
+            "unset RAYON_NUM_THREADS, or set it (or --threads) to a number from 1 to the cores you have",
+        ))),
+        _ => Ok(()),
+    }
 }

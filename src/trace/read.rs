@@ -2622,7 +2622,8 @@ fn parse_piece(buf: &[u8], layout: &Layout, roles: &[Option<Col>], pool: &ChunkP
 // ---------------------------------------------------------------------------------------------
 // polars path: Parquet, NDJSON, and CSV the fast parser does not take.
 
-/// A file polars cannot read as `what` is bad input (exit code 2), not a failed run.
+/// A file polars cannot read is bad input: a problem naming the file (polars' message says where
+/// in it, when it knows).
 fn polars_err<'a>(path: &'a Path, what: &str) -> impl Fn(polars::prelude::PolarsError) -> Error + 'a {
     let what = what.to_string();
     move |e| unreadable(path, &what, &e.to_string())
@@ -2632,7 +2633,7 @@ fn unreadable(path: &Path, what: &str, why: &str) -> Error {
     Error::one(Problem::new(
         Place::file(path),
         format!("cannot read as {what}: {why}"),
-        "check that the file is whole and in the format its name (or --format) says",
+        format!("check that the file is complete (not cut short) and really is {what}; --format names its format"),
     ))
 }
 
@@ -2655,14 +2656,129 @@ fn csv_polars(bytes: Vec<u8>, path: &Path, opts: &ReadOptions) -> Result<Trace> 
 }
 
 fn read_ndjson(path: &Path, opts: &ReadOptions) -> Result<Trace> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(Error::one(Problem::new(
+    let mut bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
+    let empty = || {
+        Error::one(Problem::new(
             Place::file(path),
             "is empty; expected one JSON object per line",
             "write one object per request, e.g. {\"timestamp_s\": 0.5, \"input_tokens\": 800, \"output_tokens\": 300}",
-        )));
+        ))
+    };
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(empty());
     }
+    // polars' NDJSON reader panics on some malformed lines (a line cut short before its closing
+    // brace slices past its buffer: polars-io 0.55.2 ndjson/core.rs), so every line is checked
+    // here first, and polars only ever sees lines that are whole JSON objects.
+    let bad_lines = ndjson_bad_lines(&bytes);
+    if !bad_lines.is_empty() {
+        if !opts.skip_bad_rows {
+            return Err(Error::Invalid(ndjson_problems(path, &bad_lines)));
+        }
+        let skipped = bad_lines.len();
+        bytes = ndjson_without(&bytes, &bad_lines);
+        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            return Err(Error::one(Problem::new(
+                Place::file(path),
+                format!("all {skipped} lines are bad, so no rows are left"),
+                "run without --skip-bad-rows to see which lines are bad and why",
+            )));
+        }
+        let mut trace = ndjson_frame(bytes, path, opts)?;
+        trace.skipped_rows += skipped;
+        return Ok(trace);
+    }
+    ndjson_frame(bytes, path, opts)
+}
+
+/// An NDJSON line that is not one JSON object: (1-based line number, what is wrong).
+type BadLine = (usize, String);
+
+/// Every line of `bytes` that is neither blank nor a whole JSON object, checked on all threads.
+fn ndjson_bad_lines(bytes: &[u8]) -> Vec<BadLine> {
+    let pieces = split_lines(bytes, rayon::current_num_threads() * 4);
+    let checked: Vec<(usize, Vec<BadLine>)> = pieces
+        .par_iter()
+        .map(|piece| {
+            let mut bad = Vec::new();
+            let mut n = 0;
+            for (i, line) in piece.split(|&b| b == b'\n').enumerate() {
+                n = i + 1;
+                if let Some(why) = ndjson_line_error(line) {
+                    bad.push((i, why));
+                }
+            }
+            // A piece ends with its newline, which `split` counts as one more (empty) line.
+            if piece.last() == Some(&b'\n') {
+                n -= 1;
+            }
+            (n, bad)
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut base = 0;
+    for (n, bad) in checked {
+        out.extend(bad.into_iter().map(|(i, why)| (base + i + 1, why)));
+        base += n;
+    }
+    out
+}
+
+/// Why one NDJSON line is not a JSON object, or `None` if it is one (or is blank).
+fn ndjson_line_error(line: &[u8]) -> Option<String> {
+    let text = line.strip_suffix(b"\r").unwrap_or(line);
+    let start = text.iter().position(|b| !b.is_ascii_whitespace())?;
+    if text[start] != b'{' {
+        let shown: String = String::from_utf8_lossy(&text[start..]).chars().take(20).collect();
+        return Some(format!("starts with `{shown}`; each line must be one JSON object `{{...}}`"));
+    }
+    match serde_json::from_slice::<serde::de::IgnoredAny>(text) {
+        Ok(_) => None,
+        Err(e) => {
+            // serde_json says "... at line 1 column C"; the line is ours, the column is what helps.
+            let full = e.to_string();
+            let what = full.rsplit_once(" at line ").map_or(full.as_str(), |(w, _)| w);
+            Some(format!("is not a whole JSON object: {what} at column {}", e.column()))
+        }
+    }
+}
+
+fn ndjson_problems(path: &Path, bad: &[BadLine]) -> Vec<Problem> {
+    let fix = "close or correct the object on that line, or delete the line; --skip-bad-rows drops such lines (they are counted in the summary)";
+    let mut out: Vec<Problem> = bad
+        .iter()
+        .take(MAX_REPORTED)
+        .map(|(line, why)| Problem::new(Place::file(path).line(*line), why.clone(), fix))
+        .collect();
+    if bad.len() > MAX_REPORTED {
+        out.push(Problem::new(
+            Place::file(path),
+            format!("... and {} more lines that are not JSON objects", bad.len() - MAX_REPORTED),
+            "pass --skip-bad-rows to drop them all",
+        ));
+    }
+    out
+}
+
+/// `bytes` without the lines listed in `bad` (sorted, 1-based).
+fn ndjson_without(bytes: &[u8], bad: &[BadLine]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut drop = bad.iter().map(|b| b.0).peekable();
+    for (i, line) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
+        if drop.peek() == Some(&(i + 1)) {
+            drop.next();
+        } else {
+            out.extend_from_slice(line);
+        }
+    }
+    out
+}
+
+/// NDJSON whose every non-blank line is a JSON object, through polars into a trace.
+fn ndjson_frame(bytes: Vec<u8>, path: &Path, opts: &ReadOptions) -> Result<Trace> {
     let typed = JsonReader::new(Cursor::new(bytes.as_slice()))
         .with_json_format(JsonFormat::JsonLines)
         .infer_schema_len(None)
