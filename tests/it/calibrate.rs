@@ -214,3 +214,54 @@ fn llmperf_held_out_latency_error() {
 const MEDIAN_P50_BOUND: f64 = 0.02;
 const LOGNORMAL_MEDIAN_P99_BOUND: f64 = 0.08;
 const EMPIRICAL_MEDIAN_P99_BOUND: f64 = 0.05;
+
+/// The fixture calibration.ipynb falls back to (tests/fixtures/notebooks/llmperf/, drawn by
+/// make_llmperf_fixture.py beside it): each made-up provider's fit gives back the parameters it was
+/// drawn from, so the notebook's fallback shows a fit that can be read against the truth.
+#[test]
+fn notebook_llmperf_fixture_gives_back_its_providers() {
+    // (file stem, TTFT median s, TTFT sigma, decode median tok/s, decode sigma, 429 share, failed share):
+    // the generator's PROVIDERS.
+    const TRUTH: [(&str, f64, f64, f64, f64, f64, f64); 3] = [
+        ("fast_7b", 0.25, 0.30, 90.0, 0.15, 0.00, 0.00),
+        ("steady_13b", 0.60, 0.20, 45.0, 0.10, 0.00, 0.02),
+        ("flaky_70b", 1.20, 0.60, 25.0, 0.25, 0.08, 0.04),
+    ];
+    // Tolerances in standard errors of the estimate at the fixture's size (about 200 requests each):
+    // log median sigma/sqrt(n), sigma sigma/sqrt(2n), a share sqrt(p(1-p)/n) (at least that of p = 0.02).
+    const STANDARD_ERRORS: f64 = 4.0;
+    let dir = root().join("tests/fixtures/notebooks/llmperf");
+    for (stem, ttft_median, ttft_sigma, decode_median, decode_sigma, limited, failed) in TRUTH {
+        let (t, _) =
+            import(&dir.join(format!("{stem}.json")), TraceFormat::Llmperf, &ImportOptions::default()).unwrap();
+        let fit = calibrate(&t, &CalibrateOptions::default()).unwrap();
+        assert_eq!(fit.endpoints.len(), 1, "{stem}: one endpoint");
+        let e = &fit.endpoints[0];
+        let n = e.requests as f64;
+        let share_tol = |p: f64| STANDARD_ERRORS * (p.max(0.02) * (1.0 - p.max(0.02)) / n).sqrt();
+        let got_limited = e.rate_limited as f64 / n;
+        let got_failed = e.failed as f64 / n;
+        assert!(
+            (got_limited - limited).abs() <= share_tol(limited),
+            "{stem}: 429 share {got_limited}, truth {limited}"
+        );
+        assert!((got_failed - failed).abs() <= share_tol(failed), "{stem}: failed share {got_failed}, truth {failed}");
+        for (what, q, median, sigma) in [
+            ("ttft", e.ttft.as_ref().unwrap(), ttft_median, ttft_sigma),
+            ("decode", e.decode_tps.as_ref().unwrap(), decode_median, decode_sigma),
+        ] {
+            let k = q.n_fit as f64;
+            let (mu_tol, sigma_tol) = (STANDARD_ERRORS * sigma / k.sqrt(), STANDARD_ERRORS * sigma / (2.0 * k).sqrt());
+            assert!(
+                (q.mu - median.ln()).abs() <= mu_tol,
+                "{stem} {what}: median {}, truth {median} (log tolerance {mu_tol})",
+                q.mu.exp()
+            );
+            assert!(
+                (q.sigma - sigma).abs() <= sigma_tol,
+                "{stem} {what}: sigma {}, truth {sigma} (tolerance {sigma_tol})",
+                q.sigma
+            );
+        }
+    }
+}
