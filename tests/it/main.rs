@@ -12,6 +12,7 @@ mod cli;
 mod default_catalog;
 mod des;
 mod des_reference;
+mod docs;
 mod engine;
 mod export;
 mod import;
