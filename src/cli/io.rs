@@ -30,6 +30,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
+use anyhow::Context as _;
 use switchyard::error::{Error, Place, Problems};
 
 /// The prefix of everything switchyard itself keeps in an output folder while it works: the
@@ -221,7 +222,11 @@ fn check_file(out: &Output, problems: &mut Problems) -> anyhow::Result<()> {
     let parent = parent_of(&out.path);
     match fs::metadata(parent) {
         Ok(m) if m.is_dir() => {
-            tempfile::Builder::new().prefix(OWN_PREFIX).tempfile_in(parent).map_err(|e| Error::io(parent, e))?;
+            tempfile::Builder::new()
+                .prefix(OWN_PREFIX)
+                .tempfile_in(parent)
+                .map_err(|e| Error::io(parent, e))
+                .with_context(|| format!("cannot write {} in this folder", out.flag))?;
         }
         Ok(_) => problems.push(
             place(),
@@ -400,8 +405,9 @@ struct Staged {
     /// Its canonical path.
     id: PathBuf,
     staging: tempfile::TempDir,
-    /// The topmost folder this run created (removed again, if empty, when the run fails).
-    created: Option<PathBuf>,
+    /// The topmost folder this run created (removed again, if empty, when the run fails), as
+    /// the system and as the user name it.
+    created: Option<(PathBuf, PathBuf)>,
     owns: fn(&str) -> bool,
     committed: bool,
 }
@@ -416,17 +422,22 @@ impl Staged {
     ) -> anyhow::Result<Staged> {
         let mut created = None;
         if !id.exists() {
+            // The topmost folder that is missing, as the system and as the user name it.
             let mut top = id.to_path_buf();
             while top.parent().is_some_and(|p| !p.exists()) {
                 top.pop();
             }
-            fs::create_dir_all(id).map_err(|e| Error::io(declared, e))?;
-            created = Some(top);
+            let shown = declared.ancestors().take_while(|p| !p.as_os_str().is_empty() && !p.exists()).last();
+            fs::create_dir_all(id)
+                .map_err(|e| Error::io(declared, e))
+                .with_context(|| format!("cannot create the folder for {flag}"))?;
+            created = Some((top, shown.unwrap_or(declared).to_path_buf()));
         }
         let staging = tempfile::Builder::new()
             .prefix(&format!("{OWN_PREFIX}staging-"))
             .tempdir_in(id)
-            .map_err(|e| Error::io(declared, e))?;
+            .map_err(|e| Error::io(declared, e))
+            .with_context(|| format!("cannot write in the folder for {flag}"))?;
         Ok(Staged {
             command,
             flag,
@@ -464,8 +475,8 @@ impl Staged {
             }
             fs::rename(self.staging.path().join(rel), &to).map_err(|e| Error::io(self.declared.join(rel), e))?;
         }
-        if let Some(top) = &self.created {
-            eprintln!("created the folder {} ({} {})", top.display(), self.command, self.flag);
+        if let Some((_, shown)) = &self.created {
+            eprintln!("created the folder {} ({} {})", shown.display(), self.command, self.flag);
         }
         if !stale.is_empty() {
             let names: Vec<String> = stale.iter().map(|r| shown(r)).collect();
@@ -492,7 +503,7 @@ impl Drop for Staged {
         // with `TempDir`'s own drop, after this. A folder this run created goes if nothing else
         // was put in it meanwhile (`remove_dir` takes only empty folders).
         if !self.committed
-            && let Some(top) = &self.created
+            && let Some((top, _)) = &self.created
         {
             let _ = fs::remove_dir_all(self.staging.path());
             let mut at = self.id.clone();

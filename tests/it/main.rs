@@ -19,6 +19,7 @@ mod litellm;
 mod lp;
 mod optimize;
 mod optimize_reference;
+mod outputs;
 mod prices;
 mod recorded;
 mod reference;
