@@ -456,8 +456,10 @@ impl Staged {
         }
         self.committed = true;
         let shown = |rel: &str| self.declared.join(rel).display().to_string();
-        let new = files_in(self.staging.path()).map_err(|e| Error::io(self.staging.path(), e))?;
-        let before = files_in(&self.id).map_err(|e| Error::io(&self.declared, e))?;
+        let new = files_in(self.staging.path(), &|_| true).map_err(|e| Error::io(self.staging.path(), e))?;
+        // Into the folder's subfolders only where this run writes (`--out .` does not walk a home).
+        let ours = |sub: &str| new.iter().any(|rel| rel.strip_prefix(sub).is_some_and(|r| r.starts_with('/')));
+        let before = files_in(&self.id, &ours).map_err(|e| Error::io(&self.declared, e))?;
         // Earlier runs' files first, so that at no moment does a file of this run sit beside a
         // stale one of an earlier run (a new "infeasible" beside an old policy.yaml).
         let stale: Vec<&String> = before.iter().filter(|rel| (self.owns)(rel) && !new.contains(*rel)).collect();
@@ -475,6 +477,9 @@ impl Staged {
             }
             fs::rename(self.staging.path().join(rel), &to).map_err(|e| Error::io(self.declared.join(rel), e))?;
         }
+        // Only empty folders are left in the staging folder now; `TempDir` would remove it on
+        // drop, but the folder should be clean as soon as it is committed.
+        let _ = fs::remove_dir_all(self.staging.path());
         if let Some((_, shown)) = &self.created {
             eprintln!("created the folder {} ({} {})", shown.display(), self.command, self.flag);
         }
@@ -517,8 +522,9 @@ impl Drop for Staged {
 }
 
 /// Files under `dir`, relative, `/`-separated, sorted; switchyard's own working files
-/// (`.switchyard-*`) and what is under them left out. Symlinks are listed, not followed.
-fn files_in(dir: &Path) -> std::io::Result<BTreeSet<String>> {
+/// (`.switchyard-*`) and what is under them left out. Symlinks are listed, not followed. A
+/// subfolder is listed as `name/` unless `descend` says to list what is in it.
+fn files_in(dir: &Path, descend: &dyn Fn(&str) -> bool) -> std::io::Result<BTreeSet<String>> {
     let mut out = BTreeSet::new();
     let mut stack = vec![(dir.to_path_buf(), String::new())];
     while let Some((at, prefix)) = stack.pop() {
@@ -530,7 +536,11 @@ fn files_in(dir: &Path) -> std::io::Result<BTreeSet<String>> {
             }
             let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
             if entry.file_type()?.is_dir() {
-                stack.push((entry.path(), rel));
+                if descend(&rel) {
+                    stack.push((entry.path(), rel));
+                } else {
+                    out.insert(format!("{rel}/"));
+                }
             } else {
                 out.insert(rel);
             }
@@ -568,6 +578,50 @@ mod tests {
         // Not there yet: the existing part resolved, the rest appended.
         let new = identity(&dir.path().join("sub/./new/../b.json"));
         assert_eq!(new, identity(&dir.path().join("sub")).join("b.json"));
+    }
+
+    fn owns_a_and_b(rel: &str) -> bool {
+        rel == "a.json" || rel == "b.yaml" || rel == "sub/c.csv"
+    }
+
+    #[test]
+    fn a_commit_replaces_the_commands_files_and_leaves_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("run");
+        fs::create_dir_all(out.join("mine")).unwrap();
+        fs::write(out.join("a.json"), "old").unwrap();
+        fs::write(out.join("b.yaml"), "stale").unwrap();
+        fs::write(out.join("notes.txt"), "my notes").unwrap();
+        fs::write(out.join("mine/x"), "").unwrap();
+        let folder = OutputKind::Folder { owns: owns_a_and_b };
+        let mut outputs = Declared::new("test").output("--out", folder, [&out]).check().unwrap();
+        let staging = outputs.at(&out);
+        assert!(staging.starts_with(identity(&out)) && staging != identity(&out), "{}", staging.display());
+        fs::write(staging.join("a.json"), "new").unwrap();
+        fs::create_dir(staging.join("sub")).unwrap();
+        fs::write(staging.join("sub/c.csv"), "new").unwrap();
+        assert_eq!(fs::read_to_string(out.join("a.json")).unwrap(), "old", "written before the commit");
+        outputs.commit().unwrap();
+        assert_eq!(fs::read_to_string(out.join("a.json")).unwrap(), "new");
+        assert_eq!(fs::read_to_string(out.join("sub/c.csv")).unwrap(), "new");
+        assert!(!out.join("b.yaml").exists(), "a file of an earlier run was kept");
+        assert_eq!(fs::read_to_string(out.join("notes.txt")).unwrap(), "my notes");
+        assert!(out.join("mine/x").exists());
+        let left: Vec<String> =
+            fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+        assert!(left.iter().all(|n| !n.starts_with(OWN_PREFIX)), "{left:?}");
+    }
+
+    #[test]
+    fn a_run_that_does_not_commit_leaves_no_folder_it_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("a/b");
+        let folder = OutputKind::Folder { owns: owns_a_and_b };
+        let outputs = Declared::new("test").output("--out", folder, [&out]).check().unwrap();
+        fs::write(outputs.at(&out).join("a.json"), "half").unwrap();
+        assert!(out.exists());
+        drop(outputs);
+        assert!(!dir.path().join("a").exists(), "the folders created for the run are still there");
     }
 
     #[test]
