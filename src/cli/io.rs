@@ -113,13 +113,14 @@ impl Declared {
         for (k, (out, id)) in outputs.iter().enumerate() {
             for (input, input_id) in &inputs {
                 if id == input_id {
+                    // The input's own spelling only where it differs (`./p.yaml`, a symlink).
+                    let spelt =
+                        if input.path == out.path { String::new() } else { format!(" ({})", input.path.display()) };
                     problems.push(
                         Place::file(&out.path).field(out.flag),
                         format!(
-                            "is the file `{}` reads ({}): writing {} would destroy that input",
-                            input.flag,
-                            input.path.display(),
-                            out.flag
+                            "is the file {} reads{spelt}: writing {} would destroy that input",
+                            input.flag, out.flag
                         ),
                         format!("write {} to another path", out.flag),
                     );
