@@ -25,10 +25,12 @@ fn main() -> ExitCode {
     }
 }
 
-/// 2 for bad input or usage, 1 for anything else (see the module header).
+/// 2 for bad input or usage, 1 for anything else (see the module header). Only the outermost
+/// error counts: a problem wrapped in context by the CLI is the CLI's own failure (an embedded
+/// input or a written catalog that does not validate is a bug, not the user's input).
 fn exit_code(err: &anyhow::Error) -> u8 {
-    let invalid = err.chain().any(|cause| matches!(cause.downcast_ref(), Some(switchyard::Error::Invalid(_))));
-    if invalid { 2 } else { 1 }
+    let outermost = err.chain().next().and_then(|e| e.downcast_ref::<switchyard::Error>());
+    if matches!(outermost, Some(switchyard::Error::Invalid(_))) { 2 } else { 1 }
 }
 
 fn broken_pipe(err: &anyhow::Error) -> bool {

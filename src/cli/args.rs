@@ -240,6 +240,7 @@ pub struct DemoArgs {
     /// Requests in the synthetic day.
     #[arg(long, default_value_t = 1_000_000)]
     pub requests: u64,
+    /// Random seed of the synthetic day and the replays; the same seed gives the same files.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Points on the demo's cost-latency frontier (one LP each).
@@ -294,6 +295,7 @@ pub enum TraceCommand {
         /// Spec YAML (default: built-in, see --print-default-spec).
         #[arg(long, value_name = "FILE")]
         spec: Option<PathBuf>,
+        /// Random seed; the same spec and seed give the same trace.
         #[arg(long, default_value_t = 42)]
         seed: u64,
         /// Output file (.parquet, .csv, .csv.gz or .ndjson).

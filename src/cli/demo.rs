@@ -11,7 +11,7 @@ use switchyard::trace;
 
 use super::args::{DemoArgs, QuantileMethod};
 use super::commands::{DEFAULT_CATALOG_LABEL, Timer, run_replicates, write_json, write_per_request};
-use super::io::Outputs;
+use super::io::{Outputs, quote};
 use super::optimize::{Inputs, Sweep, owns_frontier, owns_optimize, run_frontier, run_optimize};
 
 /// The demo's policy, shaped like the field report's gateway.
@@ -121,20 +121,21 @@ pub fn run(a: &DemoArgs, quiet: bool, out: &Outputs) -> anyhow::Result<()> {
     let sweep = Sweep { from: DEMO_SWEEP.0, to: DEMO_SWEEP.1, points: a.points as usize, class: None };
     run_frontier(&inputs, &sweep, &frontier_dir, &mut Timer::new(false))?;
 
+    // Commands that run as printed: paths quoted for the shell where they need it.
     sayln!("\nnext:");
-    sayln!("  switchyard simulate --trace {} --policy {} --replicates 5", trace_path.display(), policy_path.display());
+    sayln!("  switchyard simulate --trace {} --policy {} --replicates 5", quote(&trace_path), quote(&policy_path));
     if rec.policy.is_some() {
         sayln!(
             "  switchyard simulate --trace {} --policy {}   # the recommendation",
-            trace_path.display(),
-            opt_dir.shown("policy.yaml").display()
+            quote(&trace_path),
+            quote(&opt_dir.shown("policy.yaml"))
         );
     }
     sayln!(
         "  switchyard optimize --trace {} --constraints {} --current {} --out my-run --export litellm",
-        trace_path.display(),
-        constraints_path.display(),
-        policy_path.display()
+        quote(&trace_path),
+        quote(&constraints_path),
+        quote(&policy_path)
     );
     Ok(())
 }

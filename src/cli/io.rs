@@ -30,6 +30,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
+use anyhow::Context as _;
 use switchyard::error::{Error, Place, Problems};
 
 /// The prefix of everything switchyard itself keeps in an output folder while it works: the
@@ -112,13 +113,14 @@ impl Declared {
         for (k, (out, id)) in outputs.iter().enumerate() {
             for (input, input_id) in &inputs {
                 if id == input_id {
+                    // The input's own spelling only where it differs (`./p.yaml`, a symlink).
+                    let spelt =
+                        if input.path == out.path { String::new() } else { format!(" ({})", input.path.display()) };
                     problems.push(
                         Place::file(&out.path).field(out.flag),
                         format!(
-                            "is the file `{}` reads ({}): writing {} would destroy that input",
-                            input.flag,
-                            input.path.display(),
-                            out.flag
+                            "is the file {} reads{spelt}: writing {} would destroy that input",
+                            input.flag, out.flag
                         ),
                         format!("write {} to another path", out.flag),
                     );
@@ -221,7 +223,11 @@ fn check_file(out: &Output, problems: &mut Problems) -> anyhow::Result<()> {
     let parent = parent_of(&out.path);
     match fs::metadata(parent) {
         Ok(m) if m.is_dir() => {
-            tempfile::Builder::new().prefix(OWN_PREFIX).tempfile_in(parent).map_err(|e| Error::io(parent, e))?;
+            tempfile::Builder::new()
+                .prefix(OWN_PREFIX)
+                .tempfile_in(parent)
+                .map_err(|e| Error::io(parent, e))
+                .with_context(|| format!("cannot write {} in this folder", out.flag))?;
         }
         Ok(_) => problems.push(
             place(),
@@ -400,8 +406,9 @@ struct Staged {
     /// Its canonical path.
     id: PathBuf,
     staging: tempfile::TempDir,
-    /// The topmost folder this run created (removed again, if empty, when the run fails).
-    created: Option<PathBuf>,
+    /// The topmost folder this run created (removed again, if empty, when the run fails), as
+    /// the system and as the user name it.
+    created: Option<(PathBuf, PathBuf)>,
     owns: fn(&str) -> bool,
     committed: bool,
 }
@@ -416,17 +423,22 @@ impl Staged {
     ) -> anyhow::Result<Staged> {
         let mut created = None;
         if !id.exists() {
+            // The topmost folder that is missing, as the system and as the user name it.
             let mut top = id.to_path_buf();
             while top.parent().is_some_and(|p| !p.exists()) {
                 top.pop();
             }
-            fs::create_dir_all(id).map_err(|e| Error::io(declared, e))?;
-            created = Some(top);
+            let shown = declared.ancestors().take_while(|p| !p.as_os_str().is_empty() && !p.exists()).last();
+            fs::create_dir_all(id)
+                .map_err(|e| Error::io(declared, e))
+                .with_context(|| format!("cannot create the folder for {flag}"))?;
+            created = Some((top, shown.unwrap_or(declared).to_path_buf()));
         }
         let staging = tempfile::Builder::new()
             .prefix(&format!("{OWN_PREFIX}staging-"))
             .tempdir_in(id)
-            .map_err(|e| Error::io(declared, e))?;
+            .map_err(|e| Error::io(declared, e))
+            .with_context(|| format!("cannot write in the folder for {flag}"))?;
         Ok(Staged {
             command,
             flag,
@@ -445,8 +457,10 @@ impl Staged {
         }
         self.committed = true;
         let shown = |rel: &str| self.declared.join(rel).display().to_string();
-        let new = files_in(self.staging.path()).map_err(|e| Error::io(self.staging.path(), e))?;
-        let before = files_in(&self.id).map_err(|e| Error::io(&self.declared, e))?;
+        let new = files_in(self.staging.path(), &|_| true).map_err(|e| Error::io(self.staging.path(), e))?;
+        // Into the folder's subfolders only where this run writes (`--out .` does not walk a home).
+        let ours = |sub: &str| new.iter().any(|rel| rel.strip_prefix(sub).is_some_and(|r| r.starts_with('/')));
+        let before = files_in(&self.id, &ours).map_err(|e| Error::io(&self.declared, e))?;
         // Earlier runs' files first, so that at no moment does a file of this run sit beside a
         // stale one of an earlier run (a new "infeasible" beside an old policy.yaml).
         let stale: Vec<&String> = before.iter().filter(|rel| (self.owns)(rel) && !new.contains(*rel)).collect();
@@ -464,8 +478,11 @@ impl Staged {
             }
             fs::rename(self.staging.path().join(rel), &to).map_err(|e| Error::io(self.declared.join(rel), e))?;
         }
-        if let Some(top) = &self.created {
-            eprintln!("created the folder {} ({} {})", top.display(), self.command, self.flag);
+        // Only empty folders are left in the staging folder now; `TempDir` would remove it on
+        // drop, but the folder should be clean as soon as it is committed.
+        let _ = fs::remove_dir_all(self.staging.path());
+        if let Some((_, shown)) = &self.created {
+            eprintln!("created the folder {} ({} {})", shown.display(), self.command, self.flag);
         }
         if !stale.is_empty() {
             let names: Vec<String> = stale.iter().map(|r| shown(r)).collect();
@@ -492,7 +509,7 @@ impl Drop for Staged {
         // with `TempDir`'s own drop, after this. A folder this run created goes if nothing else
         // was put in it meanwhile (`remove_dir` takes only empty folders).
         if !self.committed
-            && let Some(top) = &self.created
+            && let Some((top, _)) = &self.created
         {
             let _ = fs::remove_dir_all(self.staging.path());
             let mut at = self.id.clone();
@@ -506,8 +523,9 @@ impl Drop for Staged {
 }
 
 /// Files under `dir`, relative, `/`-separated, sorted; switchyard's own working files
-/// (`.switchyard-*`) and what is under them left out. Symlinks are listed, not followed.
-fn files_in(dir: &Path) -> std::io::Result<BTreeSet<String>> {
+/// (`.switchyard-*`) and what is under them left out. Symlinks are listed, not followed. A
+/// subfolder is listed as `name/` unless `descend` says to list what is in it.
+fn files_in(dir: &Path, descend: &dyn Fn(&str) -> bool) -> std::io::Result<BTreeSet<String>> {
     let mut out = BTreeSet::new();
     let mut stack = vec![(dir.to_path_buf(), String::new())];
     while let Some((at, prefix)) = stack.pop() {
@@ -519,7 +537,11 @@ fn files_in(dir: &Path) -> std::io::Result<BTreeSet<String>> {
             }
             let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
             if entry.file_type()?.is_dir() {
-                stack.push((entry.path(), rel));
+                if descend(&rel) {
+                    stack.push((entry.path(), rel));
+                } else {
+                    out.insert(format!("{rel}/"));
+                }
             } else {
                 out.insert(rel);
             }
@@ -557,6 +579,50 @@ mod tests {
         // Not there yet: the existing part resolved, the rest appended.
         let new = identity(&dir.path().join("sub/./new/../b.json"));
         assert_eq!(new, identity(&dir.path().join("sub")).join("b.json"));
+    }
+
+    fn owns_a_and_b(rel: &str) -> bool {
+        rel == "a.json" || rel == "b.yaml" || rel == "sub/c.csv"
+    }
+
+    #[test]
+    fn a_commit_replaces_the_commands_files_and_leaves_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("run");
+        fs::create_dir_all(out.join("mine")).unwrap();
+        fs::write(out.join("a.json"), "old").unwrap();
+        fs::write(out.join("b.yaml"), "stale").unwrap();
+        fs::write(out.join("notes.txt"), "my notes").unwrap();
+        fs::write(out.join("mine/x"), "").unwrap();
+        let folder = OutputKind::Folder { owns: owns_a_and_b };
+        let mut outputs = Declared::new("test").output("--out", folder, [&out]).check().unwrap();
+        let staging = outputs.at(&out);
+        assert!(staging.starts_with(identity(&out)) && staging != identity(&out), "{}", staging.display());
+        fs::write(staging.join("a.json"), "new").unwrap();
+        fs::create_dir(staging.join("sub")).unwrap();
+        fs::write(staging.join("sub/c.csv"), "new").unwrap();
+        assert_eq!(fs::read_to_string(out.join("a.json")).unwrap(), "old", "written before the commit");
+        outputs.commit().unwrap();
+        assert_eq!(fs::read_to_string(out.join("a.json")).unwrap(), "new");
+        assert_eq!(fs::read_to_string(out.join("sub/c.csv")).unwrap(), "new");
+        assert!(!out.join("b.yaml").exists(), "a file of an earlier run was kept");
+        assert_eq!(fs::read_to_string(out.join("notes.txt")).unwrap(), "my notes");
+        assert!(out.join("mine/x").exists());
+        let left: Vec<String> =
+            fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+        assert!(left.iter().all(|n| !n.starts_with(OWN_PREFIX)), "{left:?}");
+    }
+
+    #[test]
+    fn a_run_that_does_not_commit_leaves_no_folder_it_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("a/b");
+        let folder = OutputKind::Folder { owns: owns_a_and_b };
+        let outputs = Declared::new("test").output("--out", folder, [&out]).check().unwrap();
+        fs::write(outputs.at(&out).join("a.json"), "half").unwrap();
+        assert!(out.exists());
+        drop(outputs);
+        assert!(!dir.path().join("a").exists(), "the folders created for the run are still there");
     }
 
     #[test]

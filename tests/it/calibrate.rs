@@ -141,7 +141,7 @@ fn cli_calibrates_a_litellm_log_into_a_catalog_that_loads() {
         .arg(root().join("tests/fixtures/import/litellm_spend.csv"))
         .arg("-o")
         .arg(&out)
-        .arg("--report")
+        .arg("--json")
         .arg(&report)
         .arg("--cdf")
         .arg(&cdf)

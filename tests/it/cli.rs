@@ -134,7 +134,7 @@ fn simulate_prints_a_table_and_writes_the_documented_json() {
         .arg("--per-request")
         .arg(&per_request));
     let text = stdout(&out);
-    for needle in ["requests", "latency s", "p99", "class", "endpoint", "deepseek-v4-flash@us-east-1"] {
+    for needle in ["requests", "latency  p50", "p99", "class", "endpoint", "deepseek-v4-flash@us-east-1"] {
         assert!(text.contains(needle), "table lacks {needle:?}:\n{text}");
     }
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
@@ -265,6 +265,8 @@ fn demo_writes_its_outputs() {
     // `optimize` and `frontier` on the demo's files, on one thread, give byte for byte what the
     // demo wrote on all of them (the demo verifies with seed 43, 3 replicates, 2 rounds).
     let again = tmp.path().join("again");
+    // An output file's folder must exist (`--out` folders are created by the command).
+    std::fs::create_dir(&again).unwrap();
     let demo_file = |f: &str| out_dir.join(f);
     ok(bin()
         .args(["optimize", "--quiet", "--threads", "1", "--seed", "43", "--replicates", "3", "--rounds", "2"])

@@ -549,8 +549,8 @@ fn cli_des_report_is_byte_identical_at_any_thread_count_and_writes_series_and_ch
     assert_eq!(column(1) + column(2), report["n_requests"].as_u64().unwrap());
     let parquet = std::fs::read(tmp.path().join("series.parquet")).unwrap();
     assert_eq!(&parquet[..4], b"PAR1");
-    assert_eq!(&std::fs::read(tmp.path().join("timeline.png")).unwrap()[1..4], b"PNG");
-    assert!(std::fs::read_to_string(tmp.path().join("timeline.svg")).unwrap().contains("ap-southeast-1 down"));
+    assert_eq!(&std::fs::read(tmp.path().join("timeline/timeline.png")).unwrap()[1..4], b"PNG");
+    assert!(std::fs::read_to_string(tmp.path().join("timeline/timeline.svg")).unwrap().contains("ap-southeast-1 down"));
 }
 
 // ---------------------------------------------------------------- optimize --verify-engine des

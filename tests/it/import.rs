@@ -209,7 +209,7 @@ fn cli_imports_writes_parquet_and_simulates_an_import_directly() {
         .arg(fixture("burstgpt_v2.csv"))
         .arg("-o")
         .arg(&out)
-        .arg("--report")
+        .arg("--json")
         .arg(&report)
         .output()
         .unwrap();

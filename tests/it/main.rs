@@ -21,6 +21,7 @@ mod lp;
 mod names;
 mod optimize;
 mod optimize_reference;
+mod outputs;
 mod portkey;
 mod prices;
 mod recorded;

@@ -116,7 +116,7 @@ fn cli_import_prices_writes_the_report_and_the_filled_catalog() {
         .arg(&catalog)
         .args(["--fill", "--overwrite", "-o"])
         .arg(&out)
-        .arg("--report")
+        .arg("--checks")
         .arg(&report)
         .output()
         .unwrap();

@@ -201,7 +201,11 @@ pub fn import(path: &Path, format: TraceFormat, opts: &ImportOptions) -> Result<
         return Err(Error::one(Problem::new(
             Place::file(path),
             format!("`{}` is a table format, not an importer", format.name()),
-            "use `switchyard trace convert` for csv, parquet and ndjson files, or pick an importer: azure, burstgpt, mooncake, otel, litellm, llmperf",
+            format!(
+                "every command reads a {} file as it is; to rewrite it as Parquet, run `{}`; or pick an importer: azure, burstgpt, mooncake, otel, litellm, llmperf",
+                format.name(),
+                super::read::convert_command(path, &super::ReadOptions { format: Some(format), ..Default::default() })
+            ),
         )));
     };
     let mut imported = imp.import(path, opts)?;
