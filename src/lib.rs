@@ -54,6 +54,7 @@
 pub mod calibrate;
 pub mod catalog;
 pub mod chart;
+pub mod compare;
 pub mod des;
 pub mod engine;
 pub mod error;
