@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use super::figure::{Figure, Unit};
+use super::figure::{Direction, Figure, Unit};
 use super::paired::{Basis, Interval};
 use super::power::Power;
 use super::requests::RequestView;
@@ -119,7 +119,7 @@ fn change_sentence(f: &FigureResult) -> String {
     );
     if let Some(j) = &f.judgement {
         let limit = match f.direction {
-            super::figure::Direction::HigherIsBetter => -j.limit,
+            Direction::HigherIsBetter => -j.limit,
             _ => j.limit,
         };
         let _ = write!(s, "; allowed {} ({}): {}", j.allowed.render(f.figure.metric), change(f.unit, limit), j.outcome);
