@@ -56,6 +56,7 @@
 pub mod calibrate;
 pub mod catalog;
 pub mod chart;
+pub mod compare;
 pub mod des;
 pub mod engine;
 pub mod error;
