@@ -512,6 +512,7 @@ impl Command {
             Command::Validate(a) => Declared::new("validate")
                 .input("--catalog", a.catalog.as_ref())
                 .input("--policy", a.policy.as_ref())
+                .input("--constraints", a.constraints.as_ref())
                 .input("--trace", a.trace.as_ref()),
             Command::Optimize(a) => optimize_inputs("optimize", &a.inputs, super::optimize::owns_optimize)
                 .input("--scenario", a.scenario.as_ref())
