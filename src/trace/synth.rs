@@ -233,7 +233,7 @@ pub fn default_spec_yaml() -> String {
 
 /// Read and validate a spec file; all problems are reported at once, with YAML lines.
 pub fn load_spec(path: &Path) -> Result<SynthSpec> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::error::read_text(path)?;
     let spec: SynthSpec = crate::yaml::from_str(&text, path)?;
     spec.check(Some((path, &text)))?;
     Ok(spec)
