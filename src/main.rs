@@ -5,6 +5,14 @@ mod cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A panic inside polars while it reads an input file is caught and reported as a problem with
+    // that file (switchyard::trace::read::guard); printing it as a crash as well would mislead.
+    let report_panic = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !switchyard::trace::read::guarding() {
+            report_panic(info);
+        }
+    }));
     match cli::run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
