@@ -14,6 +14,7 @@ mod des;
 mod des_reference;
 mod engine;
 mod export;
+mod fuzz;
 mod import;
 mod litellm;
 mod lp;
