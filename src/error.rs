@@ -155,6 +155,28 @@ impl Error {
     pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
         Error::Io { path: path.as_ref().to_path_buf(), source }
     }
+    /// An error reading input `path`. Bytes the format cannot take (text that is not UTF-8, a
+    /// corrupt or cut-short gzip stream) are a problem with the file, reported as bad input;
+    /// anything else (a missing file, no permission, a failing disk) stays an IO error.
+    pub fn read(path: impl AsRef<Path>, source: std::io::Error) -> Self {
+        use std::io::ErrorKind;
+        let path = path.as_ref();
+        match source.kind() {
+            ErrorKind::InvalidData | ErrorKind::InvalidInput | ErrorKind::UnexpectedEof => {
+                let text = source.to_string();
+                let (message, fix) = if text.contains("UTF-8") {
+                    ("is not UTF-8 text".to_string(), "save the file as UTF-8")
+                } else {
+                    (
+                        format!("is corrupt or cut short ({text})"),
+                        "check that the file was copied whole (for a .gz file, `gzip -t FILE` tests it)",
+                    )
+                };
+                Error::one(Problem::new(Place::file(path), message, fix))
+            }
+            _ => Error::io(path, source),
+        }
+    }
     pub fn problems(&self) -> &[Problem] {
         match self {
             Error::Invalid(p) => p,
@@ -175,6 +197,23 @@ fn render_problems(problems: &[Problem]) -> String {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Read an input text file. Bytes that are not UTF-8 are a problem naming the line and column of
+/// the first of them (`read_to_string` would say only "stream did not contain valid UTF-8").
+pub fn read_text(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let at = e.utf8_error().valid_up_to();
+        let line_start = bytes[..at].iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+        let line = 1 + bytes[..line_start].iter().filter(|&&b| b == b'\n').count();
+        Error::one(Problem::new(
+            Place::file(path).line(line),
+            format!("is not UTF-8 text: byte {} of the line (0x{:02x}) is not UTF-8", at - line_start + 1, bytes[at]),
+            "save the file as UTF-8",
+        ))
+    })
+}
 
 /// Collects problems during validation; `finish` turns them into an error if there were any.
 #[derive(Debug, Default)]

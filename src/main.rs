@@ -11,6 +11,14 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A panic inside polars while it reads an input file is caught and reported as a problem with
+    // that file (switchyard::trace::read::guard); printing it as a crash as well would mislead.
+    let report_panic = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !switchyard::trace::read::guarding() {
+            report_panic(info);
+        }
+    }));
     // Output still buffered is written here, so that a full disk behind `>` is reported too.
     let result = cli::run()
         .and_then(|()| std::io::stdout().flush().map_err(|e| switchyard::Error::io("standard output", e).into()));

@@ -35,7 +35,7 @@ pub fn from_str<T: DeserializeOwned>(text: &str, origin: &Path) -> Result<T> {
 
 /// Read and parse a YAML file.
 pub fn read<T: DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::error::read_text(path)?;
     from_str(&text, path)
 }
 

@@ -19,7 +19,7 @@ use std::path::Path;
 pub use dist::{DecodeDist, LatencyDist};
 use spec::{CatalogSpec, DecodeSpec, LatencySpec, LimitsSpec, ModelSpec, PricesSpec};
 
-use crate::error::{Error, Place, Problems, Result, one_of};
+use crate::error::{Place, Problems, Result, one_of};
 use crate::yaml::{self, Spanned, line_of};
 
 /// The embedded default catalog's YAML.
@@ -116,7 +116,7 @@ impl Catalog {
 
     /// Read and validate a catalog file.
     pub fn load(path: &Path) -> Result<Catalog> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::error::read_text(path)?;
         Catalog::from_yaml_str(&text, path)
     }
 

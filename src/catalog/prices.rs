@@ -47,7 +47,7 @@ pub struct PriceMap {
 
 /// Read a LiteLLM price map. Non-numeric prices are problems naming the key and field.
 pub fn load_price_map(path: &Path) -> Result<PriceMap> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::error::read_text(path)?;
     let value: Value = serde_json::from_str(&text).map_err(|e| {
         Error::one(Problem::new(
             Place::file(path).line(e.line()),

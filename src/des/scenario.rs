@@ -33,7 +33,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Limits};
-use crate::error::{Error, Place, Problems, Result};
+use crate::error::{Place, Problems, Result};
 use crate::names::Names;
 use crate::yaml::{self, OrderedMap, Spanned, line_of};
 
@@ -337,7 +337,7 @@ impl Scenario {
     }
 
     pub fn load(path: &Path, catalog: &Catalog) -> Result<Scenario> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::error::read_text(path)?;
         Scenario::from_yaml_str(&text, path, catalog)
     }
 

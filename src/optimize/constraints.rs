@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
-use crate::error::{Error, Place, Problems, Result};
+use crate::error::{Place, Problems, Result};
 use crate::names::{Mention, Names};
 use crate::yaml::{self, OrderedMap, Spanned, line_of};
 
@@ -217,7 +217,7 @@ pub const DEFAULT_QUANTILE: f64 = 0.99;
 
 impl Constraints {
     pub fn load(path: &Path, catalog: &Catalog) -> Result<Constraints> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::error::read_text(path)?;
         Constraints::from_yaml_str(&text, path, catalog)
     }
 

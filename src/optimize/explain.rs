@@ -59,9 +59,13 @@ pub fn explain(
                     asked,
                     feasible: fastest,
                     message: match fastest {
-                        Some(t) => format!(
-                            "{class} {label} <= {asked:.3} s is out of reach with this catalog; the fastest feasible is {t:.3} s"
-                        ),
+                        Some(t) => {
+                            let (a, f) = distinct(asked, t, 3);
+                            format!(
+                                "{class} {label} <= {a} s is out of reach with this catalog; the fastest feasible is {f} s ({} s slower)",
+                                significant(t - asked)
+                            )
+                        }
                         None => format!("{class} {label} <= {asked:.3} s is out of reach even at 100x the bound"),
                     },
                 }
@@ -89,7 +93,13 @@ pub fn explain(
                     asked,
                     feasible: best,
                     message: match best {
-                        Some(v) => format!("{class} {what} >= {asked:.4} is out of reach; the best feasible is {v:.4}"),
+                        Some(v) => {
+                            let (a, b) = distinct(asked, v, 4);
+                            format!(
+                                "{class} {what} >= {a} is out of reach; the best feasible is {b} ({} short)",
+                                significant(asked - v)
+                            )
+                        }
                         None => format!("{class} {what} >= {asked:.4} is out of reach even relaxed to 0"),
                     },
                 }
@@ -108,9 +118,10 @@ pub fn explain(
                     asked,
                     feasible: least,
                     message: match least {
-                        Some(v) => format!(
-                            "the budget ${asked:.2} is too small; the least cost meeting the targets is ${v:.2}"
-                        ),
+                        Some(v) => {
+                            let (a, l) = distinct(asked, v, 2);
+                            format!("the budget ${a} is too small; the least cost meeting the targets is ${l}")
+                        }
                         None => format!("the budget ${asked:.2} is too small, and no budget meets the other targets"),
                     },
                 }
@@ -118,14 +129,14 @@ pub fn explain(
             RowKind::Rpm(e) | RowKind::Tpm(e) => {
                 let rhs = model.lp.rows[row].rhs;
                 let unit = if matches!(kind, RowKind::Rpm(_)) { "requests/s at peak" } else { "tokens/min at peak" };
+                let (limit, need) = distinct(rhs, rhs + slack, 1);
                 Conflict {
                     constraint: name,
                     asked: rhs,
                     feasible: Some(rhs + slack),
                     message: format!(
-                        "{} would need {:.1} {unit} (its limit allows {rhs:.1}) to meet the other targets",
+                        "{} would need {need} {unit} (its limit allows {limit}) to meet the other targets",
                         catalog.endpoints[*e].id,
-                        rhs + slack
                     ),
                 }
             }
@@ -142,31 +153,58 @@ pub fn explain(
                     ),
                 }
             }
-            RowKind::Provider(n) | RowKind::Family(n) => Conflict {
-                constraint: name,
-                asked: model.lp.rows[row].rhs,
-                feasible: Some(model.lp.rows[row].rhs + slack),
-                message: format!(
-                    "the share cap on `{n}` ({:.1}%) conflicts with the other targets; {:.1}% would do",
-                    100.0 * model.lp.rows[row].rhs,
-                    100.0 * (model.lp.rows[row].rhs + slack)
-                ),
-            },
-            RowKind::Canary(e) => Conflict {
-                constraint: name,
-                asked: model.lp.rows[row].rhs,
-                feasible: Some((model.lp.rows[row].rhs - slack).max(0.0)),
-                message: format!(
-                    "the canary share of {} conflicts with the other targets; at most {:.2}% fits",
-                    catalog.endpoints[*e].id,
-                    100.0 * (model.lp.rows[row].rhs - slack).max(0.0)
-                ),
-            },
+            RowKind::Provider(n) | RowKind::Family(n) => {
+                let rhs = model.lp.rows[row].rhs;
+                let (cap, would) = distinct(100.0 * rhs, 100.0 * (rhs + slack), 1);
+                Conflict {
+                    constraint: name,
+                    asked: rhs,
+                    feasible: Some(rhs + slack),
+                    message: format!(
+                        "the share cap on `{n}` ({cap}%) conflicts with the other targets; {would}% would do"
+                    ),
+                }
+            }
+            RowKind::Canary(e) => {
+                let rhs = model.lp.rows[row].rhs;
+                let fits = (rhs - slack).max(0.0);
+                let (asked, at_most) = distinct(100.0 * rhs, 100.0 * fits, 2);
+                Conflict {
+                    constraint: name,
+                    asked: rhs,
+                    feasible: Some(fits),
+                    message: format!(
+                        "the canary share of {} ({asked}%) conflicts with the other targets; at most {at_most}% fits",
+                        catalog.endpoints[*e].id,
+                    ),
+                }
+            }
             RowKind::Share(_) => continue,
         };
         out.push(conflict);
     }
     Ok(out)
+}
+
+/// `asked` and `got` with `min` decimals, or as many more (up to 12) as it takes for them to read
+/// differently: a message never says "asked 0.9990, the best is 0.9990" about two values that
+/// differ in the fifth decimal.
+fn distinct(asked: f64, got: f64, min: usize) -> (String, String) {
+    let mut d = min;
+    while d < 12 && format!("{asked:.d$}") == format!("{got:.d$}") {
+        d += 1;
+    }
+    (format!("{asked:.d$}"), format!("{got:.d$}"))
+}
+
+/// A positive difference to two significant digits (`0.00031`, `1.2`, `35`).
+fn significant(x: f64) -> String {
+    let x = x.abs();
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let decimals = (1 - x.log10().floor() as i32).max(0) as usize;
+    format!("{x:.decimals$}")
 }
 
 /// `p99`, `p95`, `p99.9`.
@@ -295,4 +333,30 @@ fn elastic_rows(lp: &LinearProgram, kinds: &[RowKind]) -> Result<Vec<(usize, f64
         .filter(|&(i, s)| sol.x[s] > SLACK_TOL * e.rows[i].rhs.abs().max(1.0))
         .map(|(i, s)| (i, sol.x[s]))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asked_and_best_never_read_the_same() {
+        // The demo once said "reasoning success rate >= 0.9990 is out of reach; the best feasible
+        // is 0.9990" about 0.999 and 0.99897.
+        assert_eq!(distinct(0.999, 0.9989699, 4), ("0.99900".to_string(), "0.99897".to_string()));
+        assert_eq!(distinct(30.0, 30.072, 3), ("30.000".to_string(), "30.072".to_string()));
+        assert_eq!(distinct(30.0, 30.0004, 3), ("30.0000".to_string(), "30.0004".to_string()));
+        // Values that differ at the asked precision keep it.
+        assert_eq!(distinct(0.88, 0.8512, 4), ("0.8800".to_string(), "0.8512".to_string()));
+        // Equal values stop at 12 decimals instead of looping.
+        assert_eq!(distinct(0.5, 0.5, 2).0.len(), "0.".len() + 12);
+    }
+
+    #[test]
+    fn shortfalls_have_two_significant_digits() {
+        assert_eq!(significant(0.999 - 0.9989699), "0.000030");
+        assert_eq!(significant(0.58), "0.58");
+        assert_eq!(significant(1.234), "1.2");
+        assert_eq!(significant(35.2), "35");
+    }
 }

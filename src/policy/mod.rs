@@ -76,7 +76,7 @@ pub struct Policy {
 
 impl Policy {
     pub fn load(path: &Path, catalog: &Catalog) -> Result<Policy> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::error::read_text(path)?;
         Policy::from_yaml_str(&text, path, catalog)
     }
 

@@ -47,9 +47,12 @@ use rayon::prelude::*;
 use super::{DEFAULT_CLASS, Recorded, TextColumn, Trace, UNSPECIFIED_ORIGIN, columns};
 
 mod groups;
+mod guard;
 use crate::error::{Error, Notice, Place, Problem, Problems, Result, closest, one_of};
 use crate::names::spelling;
 pub use groups::{GroupRows, ParquetGroups};
+use guard::guarded;
+pub use guard::guarding;
 
 /// File formats a trace can be read from (and written to).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -2090,7 +2093,7 @@ fn gunzip(path: &Path) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     flate2::read::MultiGzDecoder::new(BufReader::new(open(path)?))
         .read_to_end(&mut out)
-        .map_err(|e| Error::io(path, e))?;
+        .map_err(|e| Error::read(path, e))?;
     Ok(out)
 }
 
@@ -2151,7 +2154,8 @@ fn csv_fast<R: Read + Send>(
     size_hint: u64,
     block: usize,
 ) -> Result<Fast<Trace>> {
-    let io = |e| Error::io(path, e);
+    // `src` may be a gzip decoder: a corrupt or cut-short stream is a problem with the file.
+    let io = |e| Error::read(path, e);
     let threads = rayon::current_num_threads().max(1);
     let want = block * threads;
     let mut batch = read_batch(&mut src, &[], want, Vec::new()).map_err(io)?;
@@ -2638,6 +2642,10 @@ fn unreadable(path: &Path, what: &str, why: &str) -> Error {
 }
 
 fn csv_polars(bytes: Vec<u8>, path: &Path, opts: &ReadOptions) -> Result<Trace> {
+    guarded(path, "CSV", || csv_polars_unguarded(bytes, path, opts))
+}
+
+fn csv_polars_unguarded(bytes: Vec<u8>, path: &Path, opts: &ReadOptions) -> Result<Trace> {
     // Every column as text: the cell conversions decide what is valid, with exact messages.
     let df = CsvReadOptions::default()
         .with_infer_schema_length(Some(0))
@@ -2736,7 +2744,11 @@ fn ndjson_line_error(line: &[u8]) -> Option<String> {
         return Some(format!("starts with `{shown}`; each line must be one JSON object `{{...}}`"));
     }
     match serde_json::from_slice::<serde::de::IgnoredAny>(text) {
-        Ok(_) => None,
+        Ok(_) => ndjson_wide_integer(text).map(|n| {
+            format!(
+                "holds the integer {n}, beyond what the NDJSON reader takes (-2^63 to 2^63-1); write it as a decimal number, or correct it"
+            )
+        }),
         Err(e) => {
             // serde_json says "... at line 1 column C"; the line is ours, the column is what helps.
             let full = e.to_string();
@@ -2744,6 +2756,40 @@ fn ndjson_line_error(line: &[u8]) -> Option<String> {
             Some(format!("is not a whole JSON object: {what} at column {}", e.column()))
         }
     }
+}
+
+/// The first integer literal of a valid JSON line that does not fit in an i64 (outside strings).
+/// polars infers a 128-bit integer column for one and then panics on that type (polars 0.55.2:
+/// "Arrow datatype Int128 not supported by Polars").
+fn ndjson_wide_integer(text: &[u8]) -> Option<String> {
+    let mut i = 0;
+    while i < text.len() {
+        match text[i] {
+            b'"' => {
+                // Skip the string, escapes included (the line is valid JSON, so it is closed).
+                i += 1;
+                while i < text.len() && text[i] != b'"' {
+                    i += if text[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < text.len() && matches!(text[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9') {
+                    i += 1;
+                }
+                let literal = &text[start..i];
+                let integer = !literal.iter().any(|b| matches!(b, b'.' | b'e' | b'E'));
+                // ASCII digits and signs only, so the conversion cannot fail.
+                let literal = std::str::from_utf8(literal).unwrap_or_default();
+                if integer && literal.parse::<i64>().is_err() {
+                    return Some(literal.chars().take(40).collect());
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 fn ndjson_problems(path: &Path, bad: &[BadLine]) -> Vec<Problem> {
@@ -2779,6 +2825,10 @@ fn ndjson_without(bytes: &[u8], bad: &[BadLine]) -> Vec<u8> {
 
 /// NDJSON whose every non-blank line is a JSON object, through polars into a trace.
 fn ndjson_frame(bytes: Vec<u8>, path: &Path, opts: &ReadOptions) -> Result<Trace> {
+    guarded(path, "NDJSON", || ndjson_frame_unguarded(bytes, path, opts))
+}
+
+fn ndjson_frame_unguarded(bytes: Vec<u8>, path: &Path, opts: &ReadOptions) -> Result<Trace> {
     let typed = JsonReader::new(Cursor::new(bytes.as_slice()))
         .with_json_format(JsonFormat::JsonLines)
         .infer_schema_len(None)
@@ -2861,12 +2911,12 @@ struct ParquetFile {
 impl ParquetFile {
     fn open(path: &Path, opts: &ReadOptions) -> Result<ParquetFile> {
         let err = polars_err(path, "Parquet");
-        let (schema, metadata) = {
+        let (schema, metadata) = guarded(path, "Parquet", || {
             let mut reader = ParquetReader::new(open(path)?);
             let schema = reader.schema().map_err(&err)?;
             let metadata = reader.get_metadata().map_err(&err)?.clone();
-            (schema, metadata)
-        };
+            Ok((schema, metadata))
+        })?;
         let names: Vec<String> = schema.iter_names().map(|s| s.to_string()).collect();
         let layout = resolve_columns(&names, opts, path)?;
         let groups: Vec<usize> =
@@ -3019,6 +3069,17 @@ fn parquet_column(
     group: usize,
     field: &ArrowField,
     col: Col,
+    out: Out<'_, u16>,
+) -> Result<(ColReport, LocalDict)> {
+    guarded(path, "Parquet", || parquet_column_unguarded(path, metadata, group, field, col, out))
+}
+
+fn parquet_column_unguarded(
+    path: &Path,
+    metadata: &FileMetadata,
+    group: usize,
+    field: &ArrowField,
+    col: Col,
     mut out: Out<'_, u16>,
 ) -> Result<(ColReport, LocalDict)> {
     if let Out::Code(codes) = &mut out
@@ -3042,7 +3103,7 @@ fn parquet_series(
 ) -> Result<Series> {
     let err = polars_err(path, "Parquet");
     let arrays = parquet_arrays(path, metadata, group, field)?.map_err(&err)?;
-    let series = Series::try_from((field, arrays)).map_err(&err)?;
+    let series = guarded(path, "Parquet", || Series::try_from((field, arrays)).map_err(&err))?;
     if series.len() != rows {
         return Err(parquet_broken(
             path,
@@ -3087,7 +3148,7 @@ fn parquet_arrays(
         }
         columns.push((chunk, bytes.into()));
     }
-    Ok(to_deserializer(columns, field.clone(), None).map(|(arrays, _)| arrays))
+    guarded(path, "Parquet", || Ok(to_deserializer(columns, field.clone(), None).map(|(arrays, _)| arrays)))
 }
 
 /// A class or origin column chunk coded from its dictionary indices, when it is dictionary-encoded
@@ -3746,7 +3807,7 @@ impl<'p> ChunkReader<'p> {
                 } else {
                     Box::new(file)
                 };
-                let first = read_batch(&mut src, &[], 1 << 16, Vec::new()).map_err(|e| Error::io(path, e))?;
+                let first = read_batch(&mut src, &[], 1 << 16, Vec::new()).map_err(|e| Error::read(path, e))?;
                 let bom = if first.buf.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
                 let data = &first.buf[bom.min(first.cut)..first.cut];
                 if data.iter().all(|b| b.is_ascii_whitespace()) {
@@ -3816,7 +3877,7 @@ impl<'p> ChunkReader<'p> {
                     let cut = buf.len();
                     Batch { buf, cut, eof: true }
                 } else {
-                    read_batch(src, carry, want, std::mem::take(spare)).map_err(|e| Error::io(path, e))?
+                    read_batch(src, carry, want, std::mem::take(spare)).map_err(|e| Error::read(path, e))?
                 };
                 let body = &batch.buf[..batch.cut];
                 if body.contains(&b'"') {

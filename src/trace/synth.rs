@@ -233,7 +233,7 @@ pub fn default_spec_yaml() -> String {
 
 /// Read and validate a spec file; all problems are reported at once, with YAML lines.
 pub fn load_spec(path: &Path) -> Result<SynthSpec> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::error::read_text(path)?;
     let spec: SynthSpec = crate::yaml::from_str(&text, path)?;
     spec.check(Some((path, &text)))?;
     Ok(spec)
@@ -244,7 +244,26 @@ const SHARE_TOLERANCE: f64 = 1e-6;
 /// Specs expecting more requests than this are refused (memory).
 const MAX_EXPECTED_REQUESTS: f64 = 1e9;
 
+/// Requests a day that the default catalog's rate limits carry with room to spare: its main
+/// endpoints' quotas are sized for a 1M-request day (about 1,000 requests/min at the peak), and
+/// at about 5M a day the limits start to bind (slower routes take the overflow, and at 20M a day
+/// no routing meets `policies/constraints.yaml`). [`SynthSpec::default_for`] spreads more
+/// requests than this over more days.
+pub const DEFAULT_DAY_MAX_REQUESTS: u64 = 2_000_000;
+
 impl SynthSpec {
+    /// The built-in spec with `requests` expected requests: one day, or, past
+    /// [`DEFAULT_DAY_MAX_REQUESTS`], as many whole days as keep each day at or below it. More
+    /// requests make more days rather than a busier one, so the default catalog can carry them
+    /// at any size (`switchyard demo --requests N`).
+    pub fn default_for(requests: u64) -> SynthSpec {
+        let mut spec = SynthSpec::default();
+        let days = requests.div_ceil(DEFAULT_DAY_MAX_REQUESTS).max(1);
+        spec.duration_s = DAY_S * days as f64;
+        spec.mean_rate_per_s = requests as f64 / spec.duration_s;
+        spec
+    }
+
     /// Check the spec's values; all problems at once.
     pub fn validate(&self) -> Result<()> {
         self.check(None)

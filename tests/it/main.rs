@@ -15,6 +15,7 @@ mod des_reference;
 mod docs;
 mod engine;
 mod export;
+mod fuzz;
 mod import;
 mod litellm;
 mod lp;

@@ -244,3 +244,90 @@ fn the_budget_sweep_is_the_quality_sweep_read_the_other_way() {
         assert!(w[1].mean_quality >= w[0].mean_quality, "more money bought less quality: {w:?}");
     }
 }
+
+/// Sizes and seeds the demo's optimize step is run at: the (200,000 requests with seeds 7
+/// and 42; 500,000), the smallest size promised (100,000, where one day's sample varies most), the
+/// default (1,000,000, seed 42) and a size past one day's worth (spread over two days). Whether
+/// the whole frontier is solved (16 LPs, about 12 s each case in the dev profile) or only the
+/// targets and the margin below them.
+const DEMO_DAYS: [(u64, u64, bool); 9] = [
+    (100_000, 7, false),
+    (100_000, 42, false),
+    (100_000, 1, false),
+    (100_000, 2, false),
+    (200_000, 7, true),
+    (200_000, 42, true),
+    (500_000, 7, true),
+    (1_000_000, 42, false),
+    (2_500_000, 3, false),
+];
+
+#[test]
+fn the_demo_finds_a_routing_at_any_size_and_seed() {
+    // `switchyard demo --requests 200000` (the example in its --help) found no routing and 0 of
+    // 16 frontier points, and so did 500,000: vision's p99 <= 30 s and reasoning's 99.9% success
+    // under a 300 s timeout sat on the edge of what the default catalog can do, so one day's
+    // sample decided them. This runs the demo's optimize step (src/cli/demo.rs: the built-in
+    // traffic for --requests N, the embedded policies/constraints.yaml, the frontier's sweep of
+    // every latency bound x0.6 to x2 in 16 points); the full demo adds replays, too slow here.
+    let catalog = Catalog::default_catalog();
+    let path = crate::root().join("policies/constraints.yaml");
+    let k = Constraints::from_yaml_str(&std::fs::read_to_string(&path).unwrap(), &path, &catalog).unwrap();
+    let sweep = optimize::frontier::geomspace(0.6, 2.0, 16);
+    for (n, seed, whole_frontier) in DEMO_DAYS {
+        let spec = switchyard::trace::synth::SynthSpec::default_for(n);
+        let tr = switchyard::trace::synth::synth(&spec, seed).unwrap();
+        // Every point from x0.8 up is feasible (the margin the constraints file promises, so that
+        // no day's sample decides), and the points below x0.75 are not (the chart's infeasible
+        // region).
+        let mults = if whole_frontier { sweep.clone() } else { vec![0.6, 0.8] };
+        let mut all = mults.clone();
+        all.push(1.0);
+        let inst = optimize::instance(&catalog, &k, &tr, &all, false).unwrap();
+        // The recommendation: the targets as written are feasible.
+        let targets = inst.targets(&k, 1.0);
+        if model::solve_targets(&inst, &catalog, &k, &targets).unwrap() == Solved::Infeasible {
+            let why: Vec<String> =
+                explain::explain(&inst, &catalog, &k, &tr, &targets).unwrap().into_iter().map(|c| c.message).collect();
+            panic!("{n} requests, seed {seed}: no routing meets policies/constraints.yaml: {why:#?}");
+        }
+        let points = optimize::frontier::latency_frontier(&inst, &catalog, &k, &mults, None).unwrap();
+        let shown: Vec<String> =
+            points.iter().map(|p| format!("x{:.2} {}", p.parameter, if p.feasible { "ok" } else { "-" })).collect();
+        for p in &points {
+            if p.parameter >= 0.8 - 1e-9 {
+                assert!(p.feasible, "{n} requests, seed {seed}: x{:.3} infeasible: {shown:?}", p.parameter);
+            }
+            if p.parameter < 0.75 {
+                assert!(!p.feasible, "{n} requests, seed {seed}: x{:.3} feasible: {shown:?}", p.parameter);
+            }
+        }
+        if whole_frontier {
+            // 12 points from x0.827 up, 3 below x0.75, and x0.763 either way.
+            let feasible = points.iter().filter(|p| p.feasible).count();
+            assert!((12..=13).contains(&feasible), "{n} requests, seed {seed}: {feasible} of 16 feasible: {shown:?}");
+        }
+    }
+}
+
+#[test]
+fn the_demo_spreads_more_than_a_days_worth_over_more_days() {
+    use switchyard::trace::synth::{DEFAULT_DAY_MAX_REQUESTS, SynthSpec};
+    for (n, days) in [
+        (1, 1.0),
+        (1_000_000, 1.0),
+        (DEFAULT_DAY_MAX_REQUESTS, 1.0),
+        (DEFAULT_DAY_MAX_REQUESTS + 1, 2.0),
+        (10_000_000, 5.0),
+    ] {
+        let spec = SynthSpec::default_for(n);
+        assert_eq!(spec.duration_s, days * 86_400.0, "{n} requests");
+        let expected = spec.duration_s * spec.mean_rate_per_s;
+        assert!((expected - n as f64).abs() <= 1e-6 * n as f64, "{n} requests: {expected} expected");
+        assert!(
+            expected / days <= DEFAULT_DAY_MAX_REQUESTS as f64 * (1.0 + 1e-12),
+            "{n} requests: {} a day",
+            expected / days
+        );
+    }
+}

@@ -317,7 +317,7 @@ const FAST_BLOCK: usize = 1 << 20;
 /// (quoted fields may hide commas and line ends), a `\r` that does not end a line (the `csv` crate
 /// ends records there too), or bytes that are not UTF-8 (the `csv` crate names the record).
 fn read_fast(path: &Path, layout: &Layout, headers: &[String], columns: &mut Columns, block: usize) -> Result<bool> {
-    let io = |e| Error::io(path, e);
+    let io = |e| Error::read(path, e);
     let file = std::fs::File::open(path).map_err(io)?;
     let gz = path.to_string_lossy().to_ascii_lowercase().ends_with(".gz");
     let file_len = if gz { 0 } else { file.metadata().map_or(0, |m| m.len()) as usize };

@@ -275,7 +275,7 @@ fn read_records(path: &Path) -> Result<Vec<Record>> {
         }
         return Ok(out);
     }
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::error::read_text(path)?;
     let not_object = |line: Option<usize>, what: &str| {
         Error::one(Problem::new(
             Place::file(path).maybe_line(line),

@@ -25,7 +25,7 @@ impl Importer for LlmPerf {
     }
 
     fn import(&self, path: &Path, opts: &ImportOptions) -> Result<Imported> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::error::read_text(path)?;
         let items = match serde_json::from_str::<Value>(&text) {
             Ok(Value::Array(items)) => items,
             Ok(_) => {

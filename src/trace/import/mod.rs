@@ -527,7 +527,7 @@ pub(crate) fn open_csv(path: &Path) -> Result<(CsvReader, Vec<String>)> {
 pub(crate) fn csv_error(path: &Path, e: csv::Error) -> Error {
     let line = e.position().map(|p| p.line() as usize);
     match e.into_kind() {
-        csv::ErrorKind::Io(io) => Error::io(path, io),
+        csv::ErrorKind::Io(io) => Error::read(path, io),
         kind => Error::one(Problem::new(
             Place::file(path).maybe_line(line),
             format!("is not valid CSV: {kind:?}"),

@@ -74,7 +74,7 @@ fn import_with(path: &Path, opts: &ImportOptions, piece: Option<usize>) -> Resul
     let (mut lines, mut records, mut unnamed) = (0, 0, 0);
     for part in parts {
         if part.not_utf8 {
-            return Err(Error::io(path, not_utf8()));
+            return Err(Error::read(path, not_utf8()));
         }
         if records == 0 && part.records > 0 {
             extra_fields = part.first_extra;
@@ -159,7 +159,7 @@ fn read_serde(path: &Path) -> Result<Part> {
     let mut part = Part::default();
     let mut ids = Vec::new();
     for line in reader.lines() {
-        let line = line.map_err(|e| Error::io(path, e))?;
+        let line = line.map_err(|e| Error::read(path, e))?;
         part.lines += 1;
         part.slow_line(line.as_bytes(), &mut ids);
     }

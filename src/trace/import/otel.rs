@@ -54,7 +54,7 @@ impl Importer for Otel {
     }
 
     fn import(&self, path: &Path, opts: &ImportOptions) -> Result<Imported> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::error::read_text(path)?;
         let spans = parse_spans(&text, path)?;
         let mut report = ImportReport::new(TraceFormat::Otel, path);
         report.records = spans.len();
