@@ -228,8 +228,8 @@ pub struct DemoArgs {
     /// Output folder.
     #[arg(long, default_value = "switchyard-demo")]
     pub out: PathBuf,
-    /// Requests in the synthetic traffic: one day, or past 2,000,000 (what the default catalog's
-    /// quotas carry in a day) as many days as keep each day at or below that.
+    /// Requests in the synthetic traffic: one day, or past 1,500,000 (what the default catalog's
+    /// quotas carry in a day with room to spare) as many days as keep each day at or below that.
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
     pub requests: u64,
     #[arg(long, default_value_t = 42)]
