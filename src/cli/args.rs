@@ -237,8 +237,8 @@ pub struct DemoArgs {
     /// Output folder (created if missing; a rerun replaces the demo's files in it and leaves others alone).
     #[arg(long, value_name = "DIR", default_value = "switchyard-demo")]
     pub out: PathBuf,
-    /// Requests in the synthetic traffic: one day, or past 2,000,000 (what the default catalog's
-    /// quotas carry in a day) as many days as keep each day at or below that.
+    /// Requests in the synthetic traffic: one day, or past 1,500,000 (what the default catalog's
+    /// quotas carry in a day with room to spare) as many days as keep each day at or below that.
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
     pub requests: u64,
     /// Random seed of the synthetic day and the replays; the same seed gives the same files.

@@ -2634,6 +2634,9 @@ fn polars_err<'a>(path: &'a Path, what: &str) -> impl Fn(polars::prelude::Polars
 }
 
 fn unreadable(path: &Path, what: &str, why: &str) -> Error {
+    // polars' CSV messages go on with advice for its Python API ("You might want to try:
+    // increasing `infer_schema_length`"); the first paragraph says what is wrong.
+    let why = why.split("\n\n").next().unwrap_or(why);
     Error::one(Problem::new(
         Place::file(path),
         format!("cannot read as {what}: {why}"),
@@ -2647,12 +2650,16 @@ fn csv_polars(bytes: Vec<u8>, path: &Path, opts: &ReadOptions) -> Result<Trace> 
 
 fn csv_polars_unguarded(bytes: Vec<u8>, path: &Path, opts: &ReadOptions) -> Result<Trace> {
     // Every column as text: the cell conversions decide what is valid, with exact messages.
-    let df = CsvReadOptions::default()
+    let read = CsvReadOptions::default()
         .with_infer_schema_length(Some(0))
         .with_raise_if_empty(false)
-        .into_reader_with_file_handle(Cursor::new(bytes))
-        .finish()
-        .map_err(polars_err(path, "CSV"))?;
+        .into_reader_with_file_handle(Cursor::new(bytes.as_slice()))
+        .finish();
+    let df = match read {
+        Ok(df) => df,
+        // polars names a byte offset and options of its Python API; the csv crate finds the line.
+        Err(e) => return Err(csv_locate(&bytes, path).unwrap_or_else(|| polars_err(path, "CSV")(e))),
+    };
     if df.width() == 0 {
         return Err(Error::one(Problem::new(
             Place::file(path),
@@ -2661,6 +2668,43 @@ fn csv_polars_unguarded(bytes: Vec<u8>, path: &Path, opts: &ReadOptions) -> Resu
         )));
     }
     frame_to_trace(df, path, opts, Some(1))
+}
+
+/// Where a CSV file that polars refused goes wrong, as a problem naming its line: a CSV syntax
+/// error, or the first row with more fields than the header or with a quote opened and never
+/// closed (which swallows the lines after it into one field), or else the first row with fewer
+/// fields (polars reads those as empty cells, but not always); `None` if all rows look whole.
+fn csv_locate(bytes: &[u8], path: &Path) -> Option<Error> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    let width = match reader.byte_headers() {
+        Ok(header) => header.len(),
+        Err(e) => return Some(super::import::csv_error(path, e)),
+    };
+    let ragged = |record: &csv::ByteRecord, unclosed: bool| {
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        let why = if unclosed { "; a quote opened on this line is not closed before the line ends" } else { "" };
+        Error::one(Problem::new(
+            Place::file(path).line(line),
+            format!("has {} fields where the header has {width}{why}", record.len()),
+            "close the quote (a field holding a comma or a line break is written in double quotes, a quote inside it doubled), or give the row as many fields as the header",
+        ))
+    };
+    let mut short = None;
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => return short,
+            Ok(true) if record.len() != width => {
+                let unclosed = record.iter().any(|field| field.contains(&b'\n'));
+                if unclosed || record.len() > width {
+                    return Some(ragged(&record, unclosed));
+                }
+                short = short.or_else(|| Some(ragged(&record, false)));
+            }
+            Ok(true) => {}
+            Err(e) => return Some(super::import::csv_error(path, e)),
+        }
+    }
 }
 
 fn read_ndjson(path: &Path, opts: &ReadOptions) -> Result<Trace> {

@@ -923,6 +923,20 @@ fn input_file_that_is_not_utf8_names_the_line() {
     }
 }
 
+#[test]
+fn quoted_csv_with_an_unclosed_quote_names_the_line() {
+    // polars refused it with a byte offset and advice for its Python API ("increasing
+    // `infer_schema_length`", "setting `ignore_errors` to `True`").
+    let text = "timestamp_s,class,input_tokens,output_tokens\n1,\"chat,10,5\n2,chat,10,5\n";
+    let msg = table_error("t.csv", text.as_bytes(), false);
+    assert!(msg.contains("t.csv:2") && msg.contains("not closed") && msg.contains("fix:"), "{msg}");
+    assert!(!msg.contains("infer_schema_length"), "{msg}");
+    // A short row is read with an empty cell (and reported as one); a long one is named.
+    let ragged = "timestamp_s,class,input_tokens,output_tokens\n1,\"chat\",10,5\n2,\"chat\",10\n3,chat,10,5,7\n";
+    let msg = table_error("t.csv", ragged.as_bytes(), false);
+    assert!(msg.contains("t.csv:4") && msg.contains("has 5 fields where the header has 4"), "{msg}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Thread counts.
 

@@ -318,7 +318,7 @@ fn the_demo_spreads_more_than_a_days_worth_over_more_days() {
         (1_000_000, 1.0),
         (DEFAULT_DAY_MAX_REQUESTS, 1.0),
         (DEFAULT_DAY_MAX_REQUESTS + 1, 2.0),
-        (10_000_000, 5.0),
+        (10_000_000, 7.0),
     ] {
         let spec = SynthSpec::default_for(n);
         assert_eq!(spec.duration_s, days * 86_400.0, "{n} requests");
