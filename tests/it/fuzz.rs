@@ -829,6 +829,35 @@ fn ndjson_line_without_its_closing_brace_is_skipped_with_skip_bad_rows() {
 }
 
 #[test]
+fn ndjson_line_without_its_closing_brace_exits_2_in_simulate_and_validate() {
+    // The case, through the binary: each command panicked inside polars (exit 101).
+    let tmp = tempfile::tempdir().unwrap();
+    let trace = tmp.path().join("broken.ndjson");
+    let text = format!(
+        "{TWO_ROWS}{{\"timestamp_s\":2,\"class\":\"chat\",\"input_tokens\":10,\"output_tokens\":5\n{}",
+        TWO_ROWS.replace(":1,", ":3,")
+    );
+    std::fs::write(&trace, &text).unwrap();
+    let policy = crate::root().join("policies/field-report.yaml");
+    let (trace_arg, policy_arg) = (trace.to_str().unwrap(), policy.to_str().unwrap());
+    for (args, want) in [
+        (vec!["simulate", "--quiet", "--trace", trace_arg, "--policy", policy_arg], 2),
+        (vec!["validate", "--trace", trace_arg, "--policy", policy_arg], 2),
+        (vec!["simulate", "--quiet", "--skip-bad-rows", "--trace", trace_arg, "--policy", policy_arg], 0),
+    ] {
+        let (code, stderr) = switchyard(&args, None);
+        assert_eq!(code, Some(want), "{args:?}: {stderr}");
+        if want == 2 {
+            assert!(stderr.contains("broken.ndjson:2") && stderr.contains("fix:"), "{args:?}: {stderr}");
+        } else {
+            assert!(stderr.contains("skipped 1"), "{args:?}: {stderr}");
+        }
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(std::fs::read_to_string(&trace).unwrap(), text, "{args:?} changed its input");
+    }
+}
+
+#[test]
 fn ndjson_line_that_is_not_an_object_is_a_located_error() {
     let text = format!("{TWO_ROWS}[1, 2]\n");
     let msg = table_error("t.ndjson", text.as_bytes(), false);
