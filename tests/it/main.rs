@@ -16,6 +16,7 @@ mod docs;
 mod engine;
 mod export;
 mod fuzz;
+mod golden;
 mod import;
 mod litellm;
 mod lp;
