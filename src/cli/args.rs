@@ -152,25 +152,8 @@ pub struct SimulateArgs {
     pub des: DesFlags,
 }
 
-/// How `simulate` computes latency quantiles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum QuantileMethod {
-    /// Exact type 7 (numpy's default): keeps every served latency for a selection pass.
-    #[default]
-    Exact,
-    /// A quantile sketch, within a relative 2^-11 (0.049%) of exact: no per-request memory.
-    Sketch,
-}
-
-impl QuantileMethod {
-    /// As the JSON report's `inputs.quantiles` names it.
-    pub fn label(self) -> &'static str {
-        match self {
-            QuantileMethod::Exact => "exact",
-            QuantileMethod::Sketch => "sketch",
-        }
-    }
-}
+/// How `simulate` computes latency quantiles (the library's type).
+pub use switchyard::run::Quantiles as QuantileMethod;
 
 /// Which engine `simulate` runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

@@ -5,19 +5,20 @@ use std::path::Path;
 use anyhow::Context;
 use serde_json::{Value, json};
 use switchyard::catalog::Catalog;
-use switchyard::engine::{self, Keep, NOT_SERVED, Outcomes, ReplayOptions};
+use switchyard::engine::{NOT_SERVED, Outcomes};
 use switchyard::error::{Error, Notice, Place, Problems};
-use switchyard::metrics::{self, Summary};
 use switchyard::names::{Mention, Names};
 use switchyard::output;
 use switchyard::policy::{Policy, RoutingTable};
 use switchyard::report::{self, RunMeta};
+use switchyard::run::{self, Engine, Run, RunSpec};
 use switchyard::trace::write::{ColumnData, Table};
 use switchyard::trace::{self, ReadOptions, Trace};
 
 use super::args::*;
 use super::io::Outputs;
-use super::{progress, usage};
+use super::progress::Watching;
+use super::usage;
 
 /// Phase timer for `--timing` (stderr only, so reports stay byte-identical). Each lap also
 /// shows the page faults the phase took where the kernel reports them (Linux): on fresh
@@ -136,114 +137,6 @@ pub fn load_trace(path: &Path, opts: &ReadOptions) -> anyhow::Result<Trace> {
     Ok(trace)
 }
 
-/// What each quantile method needs from the engines and the metrics.
-impl QuantileMethod {
-    /// The outcome columns to keep: every one for per-request output (`all`), else what the
-    /// summary reads (served endpoint and latency for exact quantiles, nothing for a sketch).
-    pub fn keep(self, all: bool) -> Keep {
-        match (all, self) {
-            (true, _) => Keep::All,
-            (false, QuantileMethod::Exact) => Keep::Served,
-            (false, QuantileMethod::Sketch) => Keep::Nothing,
-        }
-    }
-
-    /// A fresh metrics collector for one engine worker.
-    pub fn collector<'c>(self, ctx: &'c metrics::Context<'c>) -> metrics::Collector<'c> {
-        match self {
-            QuantileMethod::Exact => ctx.collector(),
-            QuantileMethod::Sketch => ctx.sketching_collector(),
-        }
-    }
-
-    /// The summary of one replicate of `trace` from its outcomes (kept as [`QuantileMethod::keep`]
-    /// says) and what its collectors saw.
-    pub fn summarize(
-        self,
-        ctx: &metrics::Context<'_>,
-        trace: &Trace,
-        outcomes: &Outcomes,
-        collected: metrics::Collector<'_>,
-    ) -> Summary {
-        match self {
-            QuantileMethod::Exact => ctx.summarize(outcomes, collected),
-            QuantileMethod::Sketch => {
-                let (n, skipped) = (trace.len() as u64, trace.skipped_rows as u64);
-                ctx.summarize_sketched(collected, n, skipped, outcomes.seed, outcomes.replicate)
-            }
-        }
-    }
-}
-
-/// Replay `replicates` times and summarise each; keeps the first replicate's outcomes if asked.
-/// The first replicate writes its outcomes into `spare`'s memory where it can, each later one
-/// into the previous one's ([`engine::replay_observed_reusing`]).
-#[allow(clippy::too_many_arguments)]
-pub fn run_replicates(
-    catalog: &Catalog,
-    table: &RoutingTable,
-    trace: &Trace,
-    seed: u64,
-    replicates: u32,
-    keep_first: bool,
-    quantiles: QuantileMethod,
-    quiet: bool,
-    timer: &mut Timer,
-    mut spare: Outcomes,
-) -> (Vec<Summary>, Option<Outcomes>) {
-    let pb = progress::bar(trace.len() as u64 * replicates as u64, "replaying", quiet);
-    let mut summaries = Vec::with_capacity(replicates as usize);
-    let mut first = None;
-    let ctx = metrics::Context::new(catalog, table, trace);
-    for replicate in 0..replicates {
-        let opts = ReplayOptions { seed, replicate };
-        let keep = quantiles.keep(keep_first && replicate == 0);
-        let collector = || quantiles.collector(&ctx);
-        let reuse = std::mem::take(&mut spare);
-        let (outcomes, collected) =
-            engine::replay_observed_reusing(catalog, table, trace, &opts, keep, reuse, &collector, &|k| pb.inc(k));
-        timer.lap("replay");
-        summaries.push(quantiles.summarize(&ctx, trace, &outcomes, collected));
-        timer.lap("metrics");
-        if keep_first && replicate == 0 {
-            first = Some(outcomes);
-        } else {
-            spare = outcomes;
-        }
-    }
-    pb.finish_and_clear();
-    (summaries, first)
-}
-
-/// One replicate of a Parquet trace replayed as it is read ([`engine::replay_parquet`]):
-/// `segments` is the file's classes and origins, which `table` was bound to. `Ok(None)` when the
-/// file is not fit for it (a bad cell, rows out of time order).
-#[allow(clippy::too_many_arguments)]
-fn replay_fused(
-    catalog: &Catalog,
-    table: &RoutingTable,
-    segments: &Trace,
-    groups: &trace::ParquetGroups,
-    seed: u64,
-    quantiles: QuantileMethod,
-    quiet: bool,
-    timer: &mut Timer,
-) -> anyhow::Result<Option<Summary>> {
-    let pb = progress::bar(segments.len() as u64, "replaying", quiet);
-    let ctx = metrics::Context::new(catalog, table, segments);
-    let opts = ReplayOptions { seed, replicate: 0 };
-    let collector = || quantiles.collector(&ctx);
-    let replayed =
-        engine::replay_parquet(catalog, table, segments, groups, &opts, quantiles.keep(false), &collector, &|k| {
-            pb.inc(k)
-        })?;
-    pb.finish_and_clear();
-    timer.lap("replay");
-    let summary = replayed.map(|(outcomes, collected)| quantiles.summarize(&ctx, segments, &outcomes, collected));
-    timer.lap("metrics");
-    Ok(summary)
-}
-
 /// The flags of `simulate` that do not go together, as usage errors (exit code 2).
 fn check_simulate_flags(a: &SimulateArgs) -> anyhow::Result<()> {
     if a.des.stream {
@@ -326,7 +219,9 @@ fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer, out: &Outputs) -> a
     }
     let mut replayed = None;
     if let Some(groups) = &groups {
-        replayed = replay_fused(&catalog, &table, &trace, groups, a.seed, a.quantiles, quiet, &mut timer)?;
+        let watch = Watching::new(trace.len() as u64, "replaying", quiet, &mut timer);
+        replayed = run::replay_as_read(&catalog, &table, &trace, groups, a.seed, a.quantiles, &watch)?;
+        drop(watch);
         if replayed.is_none() {
             // A bad cell or rows out of time order: the whole-file reader reports, skips or sorts.
             trace = load_trace(&a.input.trace, &read_opts)?;
@@ -336,34 +231,22 @@ fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer, out: &Outputs) -> a
     }
     // After the Parquet fast path's fallback, if any: the same order of messages either way.
     name_warnings.iter().for_each(emit);
-    let (summaries, first, kept) = if let Some(summary) = replayed {
-        (vec![summary], None, None)
-    } else if a.counterfactual {
-        let (summaries, first, kept) =
-            counterfactual_replicates(&catalog, &table, &trace, a.seed, a.replicates, a.per_request.is_some());
-        timer.lap("replay");
-        (summaries, first, Some(kept))
-    } else {
-        // Without per-request output nothing reads the timestamps again: their memory, already
-        // written, takes the replay's latencies.
-        let spare = match a.per_request {
-            None => Outcomes { latency_s: std::mem::take(&mut trace.timestamp_s), ..Outcomes::default() },
-            Some(_) => Outcomes::default(),
-        };
-        let (summaries, first) = run_replicates(
-            &catalog,
-            &table,
-            &trace,
-            a.seed,
-            a.replicates,
-            a.per_request.is_some(),
-            a.quantiles,
-            quiet,
-            &mut timer,
-            spare,
-        );
-        (summaries, first, None)
+    let ran = match replayed {
+        Some(summary) => Run { summaries: vec![summary], des: Vec::new(), looks: Vec::new(), first: None, kept: None },
+        None => {
+            let spec = RunSpec {
+                engine: Engine::Replay,
+                seed: a.seed,
+                replicates: a.replicates,
+                quantiles: a.quantiles,
+                counterfactual: a.counterfactual,
+                keep_first: a.per_request.is_some(),
+            };
+            let watch = Watching::new(trace.len() as u64 * a.replicates as u64, "replaying", quiet, &mut timer);
+            run::simulate(run::Inputs { catalog: &catalog, table: &table, trace: &trace }, &spec, &watch)?
+        }
     };
+    let summaries = &ran.summaries;
     let meta = RunMeta {
         trace: a.input.trace.display().to_string(),
         catalog: catalog_name,
@@ -374,9 +257,9 @@ fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer, out: &Outputs) -> a
         sorted_on_load: trace.sorted_on_load,
         quantiles: a.quantiles.label().into(),
     };
-    let mut report = report::simulate_json(&meta, &summaries);
+    let mut report = report::simulate_json(&meta, summaries);
     say!("{}", report::render_text(&report));
-    if let Some(kept) = kept {
+    if let Some(kept) = ran.kept {
         sayln!(
             "counterfactual: {} requests kept their recorded latency and outcome (same endpoint); {} re-routed and {} without a usable record were sampled from the catalog (first replicate)",
             kept.kept,
@@ -389,35 +272,12 @@ fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer, out: &Outputs) -> a
         write_json(&out.at(path), &report)?;
         eprintln!("wrote {}", path.display());
     }
-    if let (Some(path), Some(outcomes)) = (&a.per_request, first) {
-        write_per_request(&out.at(path), &catalog, &table, &trace, &outcomes)?;
+    if let (Some(path), Some(outcomes)) = (&a.per_request, &ran.first) {
+        write_per_request(&out.at(path), &catalog, &table, &trace, outcomes)?;
         eprintln!("wrote {}", path.display());
     }
     timer.lap("write");
     Ok(())
-}
-
-/// Replicates of a counterfactual replay: the engine samples every request, then requests routed
-/// to the endpoint they were recorded at take their recorded outcome; summaries from the outcomes.
-fn counterfactual_replicates(
-    catalog: &Catalog,
-    table: &RoutingTable,
-    trace: &Trace,
-    seed: u64,
-    replicates: u32,
-    keep_first: bool,
-) -> (Vec<Summary>, Option<Outcomes>, switchyard::recorded::Kept) {
-    let (mut summaries, mut first, mut kept_first) = (Vec::new(), None, None);
-    for replicate in 0..replicates {
-        let mut outcomes = engine::replay(catalog, table, trace, &ReplayOptions { seed, replicate });
-        let kept = switchyard::recorded::counterfactual(catalog, trace, &mut outcomes);
-        kept_first.get_or_insert(kept);
-        summaries.push(metrics::summarize(catalog, table, trace, &outcomes));
-        if keep_first && replicate == 0 {
-            first = Some(outcomes);
-        }
-    }
-    (summaries, first, kept_first.unwrap_or_default())
 }
 
 /// `simulate --reprice`: the recorded trace's cost at other prices; no policy, no sampling.

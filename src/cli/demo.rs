@@ -2,7 +2,6 @@
 
 use anyhow::Context;
 use switchyard::catalog::Catalog;
-use switchyard::engine::Outcomes;
 use switchyard::optimize::Constraints;
 use switchyard::optimize::recommend::Options;
 use switchyard::policy::Policy;
@@ -10,9 +9,11 @@ use switchyard::report::{self, RunMeta};
 use switchyard::trace;
 
 use super::args::{DemoArgs, QuantileMethod};
-use super::commands::{DEFAULT_CATALOG_LABEL, Timer, run_replicates, write_json, write_per_request};
+use super::commands::{DEFAULT_CATALOG_LABEL, Timer, write_json, write_per_request};
 use super::io::{Outputs, quote};
 use super::optimize::{Inputs, Sweep, owns_frontier, owns_optimize, run_frontier, run_optimize};
+use super::progress::Watching;
+use switchyard::run::{self, RunSpec};
 
 /// The demo's policy, shaped like the field report's gateway.
 pub const FIELD_REPORT_POLICY: &str = include_str!("../../policies/field-report.yaml");
@@ -55,18 +56,11 @@ pub fn run(a: &DemoArgs, quiet: bool, out: &Outputs) -> anyhow::Result<()> {
     let policy =
         Policy::from_yaml_str(FIELD_REPORT_POLICY, &policy_path, &catalog).context("the embedded demo policy")?;
     let table = policy.bind(&catalog, &tr)?;
-    let (summaries, first) = run_replicates(
-        &catalog,
-        &table,
-        &tr,
-        a.seed,
-        1,
-        true,
-        QuantileMethod::Exact,
-        quiet,
-        &mut Timer::new(false),
-        Outcomes::default(),
-    );
+    let spec = RunSpec { keep_first: true, ..RunSpec::replay(a.seed, 1) };
+    let mut timer = Timer::new(false);
+    let watch = Watching::new(tr.len() as u64, "replaying", quiet, &mut timer);
+    let ran = run::simulate(run::Inputs { catalog: &catalog, table: &table, trace: &tr }, &spec, &watch)?;
+    drop(watch);
     let meta = RunMeta {
         trace: if days > 1.0 {
             format!("synthetic {days} days ({} requests, seed {})", tr.len(), a.seed)
@@ -81,7 +75,7 @@ pub fn run(a: &DemoArgs, quiet: bool, out: &Outputs) -> anyhow::Result<()> {
         sorted_on_load: false,
         quantiles: QuantileMethod::Exact.label().into(),
     };
-    let report = report::simulate_json(&meta, &summaries);
+    let report = report::simulate_json(&meta, &ran.summaries);
     say!("{}", report::render_text(&report));
 
     let trace_path = a.out.join("trace.parquet");
@@ -90,8 +84,8 @@ pub fn run(a: &DemoArgs, quiet: bool, out: &Outputs) -> anyhow::Result<()> {
     trace::write::write(&tr, &dest.write("trace.parquet"), None)?;
     switchyard::output::write_bytes(&dest.write("policy.yaml"), FIELD_REPORT_POLICY.as_bytes())?;
     write_json(&dest.write("report.json"), &report)?;
-    if let Some(outcomes) = first {
-        write_per_request(&dest.write("requests.parquet"), &catalog, &table, &tr, &outcomes)?;
+    if let Some(outcomes) = &ran.first {
+        write_per_request(&dest.write("requests.parquet"), &catalog, &table, &tr, outcomes)?;
     }
     sayln!(
         "wrote {}, {}, {} and {}",

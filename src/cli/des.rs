@@ -2,19 +2,19 @@
 //! parallel, each on one thread), summarise with the same metrics and report as the replay engine,
 //! and write the time series.
 
-use rayon::prelude::*;
 use switchyard::catalog::Catalog;
 use switchyard::chart;
-use switchyard::des::{self, DesOptions, Scenario};
-use switchyard::metrics;
+use switchyard::des::{self, Scenario};
 use switchyard::policy::RoutingTable;
 use switchyard::report::{self, RunMeta};
+use switchyard::run::{self, DesExtras, Engine, RunSpec};
 use switchyard::trace::{self, Trace};
 
 use super::args::{EngineKind, OptimizeArgs, QuantileMethod, SimulateArgs};
 use super::commands::{Timer, check_names, emit, load_catalog, read_options, write_json, write_per_request};
 use super::io::Outputs;
-use super::{progress, usage};
+use super::progress::{self, Watching};
+use super::usage;
 use switchyard::policy::Policy;
 
 /// The stem of the timeline `simulate --chart DIR` draws (DIR/timeline.png and .svg).
@@ -43,33 +43,17 @@ pub fn simulate_des(
     if let Some(c) = a.des.concurrency {
         scenario.set_concurrency(c);
     }
-    let pb = progress::bar(trace.len() as u64 * a.replicates as u64, "simulating", quiet);
-    // The metrics' collector rides along in the event loop (its first pass); exact quantiles
-    // then read the kept outcomes, sketched ones need none.
-    let ctx = metrics::Context::new(catalog, table, trace);
-    // With fewer replicates than threads, each replicate's event loop gets a helper thread (draws
-    // made ahead of it, finished requests summed behind it).
-    let spare_core = (a.replicates as usize) < rayon::current_num_threads();
-    // Per-request output needs every outcome column; exact quantiles only served and latency.
-    let keep = a.quantiles.keep(a.per_request.is_some());
-    let collector = || a.quantiles.collector(&ctx);
-    let observed: Vec<(des::DesRun, metrics::Collector<'_>)> = (0..a.replicates)
-        .into_par_iter()
-        .map(|replicate| {
-            let opts = DesOptions { seed: a.seed, replicate };
-            let progress = |k| pb.inc(k);
-            des::simulate_kept(catalog, table, trace, &scenario, &opts, keep, collector(), spare_core, &progress)
-        })
-        .collect::<switchyard::error::Result<_>>()?;
-    pb.finish_and_clear();
-    timer.lap("simulate");
-    let mut runs = Vec::with_capacity(observed.len());
-    let mut summaries: Vec<metrics::Summary> = Vec::with_capacity(observed.len());
-    for (run, collected) in observed {
-        summaries.push(a.quantiles.summarize(&ctx, trace, &run.outcomes, collected));
-        runs.push(run);
-    }
-    timer.lap("metrics");
+    let spec = RunSpec {
+        engine: Engine::Des(&scenario),
+        seed: a.seed,
+        replicates: a.replicates,
+        quantiles: a.quantiles,
+        counterfactual: false,
+        keep_first: a.per_request.is_some(),
+    };
+    let watch = Watching::new(trace.len() as u64 * a.replicates as u64, "simulating", quiet, &mut timer);
+    let ran = run::simulate(run::Inputs { catalog, table, trace }, &spec, &watch)?;
+    drop(watch);
     let meta = RunMeta {
         trace: a.input.trace.display().to_string(),
         catalog: catalog_name,
@@ -83,9 +67,9 @@ pub fn simulate_des(
         sorted_on_load: trace.sorted_on_load,
         quantiles: a.quantiles.label().into(),
     };
-    let mut json = report::simulate_json(&meta, &summaries);
+    let mut json = report::simulate_json(&meta, &ran.summaries);
     let ids: Vec<String> = catalog.endpoints.iter().map(|e| e.id.clone()).collect();
-    let stats: Vec<des::DesStats> = runs.iter().map(|r| r.stats.clone()).collect();
+    let stats: Vec<des::DesStats> = ran.des.iter().map(|r| r.stats.clone()).collect();
     report::add_des(&mut json, &stats, &ids, trace.len() as u64);
     say!("{}", report::render_text(&json));
     say!("{}", report::render_des_text(&json));
@@ -93,12 +77,11 @@ pub fn simulate_des(
         write_json(&out.at(path), &json)?;
         eprintln!("wrote {}", path.display());
     }
-    if let Some(path) = &a.per_request {
-        write_per_request(&out.at(path), catalog, table, trace, &runs[0].outcomes)?;
+    if let (Some(path), Some(outcomes)) = (&a.per_request, &ran.first) {
+        write_per_request(&out.at(path), catalog, table, trace, outcomes)?;
         eprintln!("wrote {}", path.display());
     }
-    let incidents = &runs[0].incidents;
-    write_series(a, &runs[0].series, &runs[0].stats, incidents, &scenario.name, out)?;
+    write_series(a, &ran.des[0], &scenario.name, out)?;
     timer.lap("write");
     Ok(())
 }
@@ -130,25 +113,12 @@ pub fn simulate_des_stream(a: &SimulateArgs, quiet: bool, mut timer: Timer, out:
     names.notices.iter().for_each(emit);
     check_names(&catalog, &names, &policy.mentions())?.iter().for_each(emit);
     let table = policy.bind(&catalog, &names)?;
-    let ctx = metrics::Context::new(&catalog, &table, &names);
     timer.lap("bind");
-    let pb = progress::bar(shape.n_rows * a.replicates as u64, "simulating", quiet);
-    let runs: Vec<(metrics::Summary, des::StreamRun)> = (0..a.replicates)
-        .into_par_iter()
-        .map(|replicate| -> anyhow::Result<(metrics::Summary, des::StreamRun)> {
-            let opts_des = DesOptions { seed: a.seed, replicate };
-            let first = shape.first_timestamp_s;
-            let mut run = des::Stream::new(&catalog, &table, &scenario, &opts_des, first, ctx.sketching_collector());
-            for chunk in shape.chunks(path, &opts, chunk_rows)? {
-                run.feed(&chunk?, &|k| pb.inc(k))?;
-            }
-            let (collected, stream_run) = run.finish(&|k| pb.inc(k))?;
-            let summary = ctx.summarize_sketched(collected, shape.n_rows, shape.skipped_rows, a.seed, replicate);
-            Ok((summary, stream_run))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    pb.finish_and_clear();
-    timer.lap("simulate");
+    let streamed = run::Streamed { path, read: &opts, chunk_rows, shape: &shape };
+    let watch = Watching::new(shape.n_rows * a.replicates as u64, "simulating", quiet, &mut timer);
+    let inputs = run::Inputs { catalog: &catalog, table: &table, trace: &names };
+    let ran = run::simulate_streamed(inputs, &streamed, &scenario, a.seed, a.replicates, &watch)?;
+    drop(watch);
     let meta = RunMeta {
         trace: path.display().to_string(),
         catalog: catalog_name,
@@ -163,10 +133,9 @@ pub fn simulate_des_stream(a: &SimulateArgs, quiet: bool, mut timer: Timer, out:
         // A streamed trace is not kept, so its quantiles can only be sketched.
         quantiles: QuantileMethod::Sketch.label().into(),
     };
-    let summaries: Vec<metrics::Summary> = runs.iter().map(|(s, _)| s.clone()).collect();
-    let mut json = report::simulate_json(&meta, &summaries);
+    let mut json = report::simulate_json(&meta, &ran.summaries);
     let ids: Vec<String> = catalog.endpoints.iter().map(|e| e.id.clone()).collect();
-    let stats: Vec<des::DesStats> = runs.iter().map(|(_, r)| r.stats.clone()).collect();
+    let stats: Vec<des::DesStats> = ran.des.iter().map(|r| r.stats.clone()).collect();
     report::add_des(&mut json, &stats, &ids, shape.n_rows);
     say!("{}", report::render_text(&json));
     say!("{}", report::render_des_text(&json));
@@ -174,21 +143,14 @@ pub fn simulate_des_stream(a: &SimulateArgs, quiet: bool, mut timer: Timer, out:
         write_json(&out.at(path), &json)?;
         eprintln!("wrote {}", path.display());
     }
-    let first = &runs[0].1;
-    write_series(a, &first.series, &first.stats, &first.incidents, &scenario.name, out)?;
+    write_series(a, &ran.des[0], &scenario.name, out)?;
     timer.lap("write");
     Ok(())
 }
 
 /// The first replicate's time series and timeline chart, if asked for.
-fn write_series(
-    a: &SimulateArgs,
-    series: &des::TimeSeries,
-    stats: &des::DesStats,
-    incidents: &[(String, f64, f64)],
-    scenario_name: &str,
-    out: &Outputs,
-) -> anyhow::Result<()> {
+fn write_series(a: &SimulateArgs, first: &DesExtras, scenario_name: &str, out: &Outputs) -> anyhow::Result<()> {
+    let DesExtras { series, stats, incidents } = first;
     for path in &a.des.timeseries {
         trace::write::write_table(&series.to_table(), &out.at(path))?;
         eprintln!("wrote {}", path.display());

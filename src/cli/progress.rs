@@ -28,3 +28,31 @@ pub fn counter(message: &str, quiet: bool) -> ProgressBar {
     pb.set_message(message.to_string());
     pb
 }
+
+/// What the command line shows of a library run ([`switchyard::run::Watch`]): a progress bar of
+/// requests, and the `--timing` laps at the end of each phase.
+pub struct Watching<'t> {
+    bar: ProgressBar,
+    timer: std::sync::Mutex<&'t mut super::commands::Timer>,
+}
+
+impl<'t> Watching<'t> {
+    pub fn new(requests: u64, message: &str, quiet: bool, timer: &'t mut super::commands::Timer) -> Watching<'t> {
+        Watching { bar: bar(requests, message, quiet), timer: std::sync::Mutex::new(timer) }
+    }
+}
+
+impl switchyard::run::Watch for Watching<'_> {
+    fn advance(&self, requests: u64) {
+        self.bar.inc(requests);
+    }
+    fn phase(&self, name: &str) {
+        self.timer.lock().unwrap_or_else(std::sync::PoisonError::into_inner).lap(name);
+    }
+}
+
+impl Drop for Watching<'_> {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}

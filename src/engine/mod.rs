@@ -18,7 +18,8 @@ pub mod replay;
 pub mod rng;
 
 pub use replay::{
-    Keep, NoObserver, Observer, ReplayOptions, replay, replay_observed, replay_observed_reusing, replay_parquet,
+    GroupSlot, GroupStep, GroupTokens, Keep, NoObserver, Observer, ReplayOptions, replay, replay_groups,
+    replay_observed, replay_observed_reusing,
 };
 
 /// What became of one request.

@@ -8,7 +8,7 @@ use super::{NOT_SERVED, Outcomes, Status};
 use crate::catalog::{Catalog, DecodeDist, LatencyDist};
 use crate::error::Result;
 use crate::policy::{BoundRule, RoutingTable};
-use crate::trace::{GroupRows, ParquetGroups, Trace};
+use crate::trace::Trace;
 
 /// Requests per unit of parallel work (results never depend on it: streams are keyed by request).
 const CHUNK: usize = 1 << 14;
@@ -349,42 +349,57 @@ pub fn replay_observed_reusing<O: Observer>(
     (out, observer)
 }
 
-/// [`replay_observed`] of a Parquet trace as it is read: `segments` is its
-/// [`ParquetGroups::segments`] (classes and origins, which `table` was bound to), and each row
-/// group's token columns are decoded and replayed in one step ([`ParquetGroups::fold`]), so that
-/// they are never held whole. The result is the same as reading the trace and replaying it.
-/// `Ok(None)` when the file is not fit for this (a bad cell, rows out of time order): read the
-/// whole trace and use [`replay_observed`].
+/// One row group's token columns, as a reader hands them to [`replay_groups`]: requests
+/// `first_row..first_row + outputs.len()` of the trace.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupTokens<'a> {
+    pub first_row: usize,
+    pub inputs: &'a [u32],
+    pub cached: Option<&'a [u32]>,
+    pub outputs: &'a [u32],
+}
+
+/// Where one row group's outcomes go: handed out by [`replay_groups`], one per group, and given
+/// back with that group's tokens.
+pub struct GroupSlot<'a>(Option<Served<'a>>, Option<Detail<'a>>);
+
+/// One step of [`replay_groups`]: replay a row group's requests into its slot.
+pub type GroupStep<'s, O> = dyn Fn(&mut O, GroupSlot<'s>, GroupTokens<'_>) + Sync + 's;
+
+/// [`replay_observed`] of a trace whose token columns arrive by row group as a reader decodes
+/// them, so that they are never held whole. `segments` holds the trace's classes and origins
+/// (which `table` was bound to), `sizes` the rows of each group in file order. `fold` is the
+/// reader's: it gets one [`GroupSlot`] per group and must call the step once per group, in any
+/// order and from any thread, with that group's slot and tokens, merging observers with
+/// [`Observer::merge`]; `Ok(None)` from it (the file is not fit for this: a bad cell, rows out of
+/// time order) is passed on. The engine does no IO: it never sees the reader.
 #[allow(clippy::too_many_arguments)]
-pub fn replay_parquet<O: Observer>(
+pub fn replay_groups<O: Observer>(
     catalog: &Catalog,
     table: &RoutingTable,
     segments: &Trace,
-    groups: &ParquetGroups,
+    sizes: &[usize],
     opts: &ReplayOptions,
     keep: Keep,
-    new_observer: &(dyn Fn() -> O + Sync),
     progress: &(dyn Fn(u64) + Sync),
+    fold: impl for<'s> FnOnce(Vec<GroupSlot<'s>>, &GroupStep<'s, O>) -> Result<Option<O>>,
 ) -> Result<Option<(Outcomes, O)>> {
-    assert_eq!(segments.len(), groups.len(), "segments must be the groups' own");
+    assert_eq!(segments.len(), sizes.iter().sum::<usize>(), "segments must be the groups' own");
     let engine = Engine::new(catalog, table, opts);
     let mut out = new_outcomes(segments.len(), keep, opts, Outcomes::default());
-    let observer = groups.fold(
-        outcome_runs(&mut out, groups.group_sizes()),
-        new_observer,
-        |observer, (kept, detail), rows: GroupRows<'_>| {
-            let (start, len) = (rows.first_row, rows.output_tokens.len());
-            let rows = Rows {
-                classes: &segments.class[start..start + len],
-                origins: &segments.origin[start..start + len],
-                inputs: rows.input_tokens,
-                cached: rows.cached_input_tokens,
-                outputs: rows.output_tokens,
-            };
-            engine.run_rows(start, rows, kept, detail, observer);
-            progress(len as u64);
-        },
-        O::merge,
-    )?;
+    let slots = outcome_runs(&mut out, sizes).into_iter().map(|(kept, detail)| GroupSlot(kept, detail)).collect();
+    let step = |observer: &mut O, GroupSlot(kept, detail): GroupSlot<'_>, rows: GroupTokens<'_>| {
+        let (start, len) = (rows.first_row, rows.outputs.len());
+        let rows = Rows {
+            classes: &segments.class[start..start + len],
+            origins: &segments.origin[start..start + len],
+            inputs: rows.inputs,
+            cached: rows.cached,
+            outputs: rows.outputs,
+        };
+        engine.run_rows(start, rows, kept, detail, observer);
+        progress(len as u64);
+    };
+    let observer = fold(slots, &step)?;
     Ok(observer.map(|observer| (out, observer)))
 }

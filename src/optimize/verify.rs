@@ -6,11 +6,12 @@
 use std::collections::BTreeMap;
 
 use crate::catalog::Catalog;
-use crate::engine::{self, NOT_SERVED, ReplayOptions};
+use crate::engine::{NOT_SERVED, Outcomes};
 use crate::error::Result;
-use crate::metrics::{self, quantile::type7};
+use crate::metrics::quantile::type7;
 use crate::policy::Policy;
 use crate::report::mean_ci95;
+use crate::run::{self, Engine, Inputs, RunSpec, Unwatched};
 use crate::trace::Trace;
 
 /// A simulated figure: mean over replicates and the half-width of its 95% interval.
@@ -66,23 +67,22 @@ pub fn simulate_with(
     des: Option<&crate::des::Scenario>,
 ) -> Result<BTreeMap<String, Simulated>> {
     let table = policy.bind(catalog, trace)?;
-    let mut per: BTreeMap<String, Vec<[Option<f64>; 5]>> = BTreeMap::new();
-    for rep in 0..replicates.max(1) {
-        let o = match des {
-            None => engine::replay(catalog, &table, trace, &ReplayOptions { seed, replicate: rep }),
-            Some(scenario) => {
-                let opts = crate::des::DesOptions { seed, replicate: rep };
-                crate::des::simulate(catalog, &table, trace, scenario, &opts, &|_| {})?.outcomes
-            }
-        };
-        let s = metrics::summarize(catalog, &table, trace, &o);
-        // Served latencies per class for the bounded quantiles.
+    let engine = des.map_or(Engine::Replay, Engine::Des);
+    let spec = RunSpec { engine, ..RunSpec::replay(seed, replicates.max(1)) };
+    // Served latencies per class, for the bounded quantiles.
+    let latencies = |o: &Outcomes| {
         let mut lat: Vec<Vec<f64>> = vec![Vec::new(); trace.class_names.len()];
         for i in 0..trace.len() {
             if o.served[i] != NOT_SERVED {
                 lat[trace.class[i] as usize].push(o.latency_s[i]);
             }
         }
+        lat
+    };
+    let run = run::simulate_looking(Inputs { catalog, table: &table, trace }, &spec, &Unwatched, Some(&latencies))?;
+    let mut per: BTreeMap<String, Vec<[Option<f64>; 5]>> = BTreeMap::new();
+    for (s, lat) in run.summaries.iter().zip(run.looks) {
+        let mut lat = lat.unwrap_or_default();
         let groups =
             s.per_class.iter().map(|(n, g)| (n.clone(), g)).chain(std::iter::once(("all".to_string(), &s.overall)));
         for (name, g) in groups {
