@@ -10,7 +10,7 @@ use switchyard::error::{Error, Notice, Place, Problems};
 use switchyard::names::{Mention, Names};
 use switchyard::output;
 use switchyard::policy::{Policy, RoutingTable};
-use switchyard::report::{self, RunMeta};
+use switchyard::report::{self, RunMeta, SimulateReport};
 use switchyard::run::{self, Engine, Run, RunSpec};
 use switchyard::trace::write::{ColumnData, Table};
 use switchyard::trace::{self, ReadOptions, Trace};
@@ -257,7 +257,7 @@ fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer, out: &Outputs) -> a
         sorted_on_load: trace.sorted_on_load,
         quantiles: a.quantiles.label().into(),
     };
-    let mut report = report::simulate_json(&meta, summaries);
+    let mut report = SimulateReport::new(&meta, summaries);
     say!("{}", report::render_text(&report));
     if let Some(kept) = ran.kept {
         sayln!(
@@ -266,10 +266,10 @@ fn simulate(a: &SimulateArgs, quiet: bool, mut timer: Timer, out: &Outputs) -> a
             kept.sampled_rerouted,
             kept.sampled_unrecorded
         );
-        report["counterfactual"] = serde_json::to_value(kept)?;
+        report.counterfactual = Some(kept);
     }
     if let Some(path) = &a.json {
-        write_json(&out.at(path), &report)?;
+        output::write_bytes(&out.at(path), report.to_json().as_bytes())?;
         eprintln!("wrote {}", path.display());
     }
     if let (Some(path), Some(outcomes)) = (&a.per_request, &ran.first) {

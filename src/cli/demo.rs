@@ -9,7 +9,7 @@ use switchyard::report::{self, RunMeta};
 use switchyard::trace;
 
 use super::args::{DemoArgs, QuantileMethod};
-use super::commands::{DEFAULT_CATALOG_LABEL, Timer, write_json, write_per_request};
+use super::commands::{DEFAULT_CATALOG_LABEL, Timer, write_per_request};
 use super::io::{Outputs, quote};
 use super::optimize::{Inputs, Sweep, owns_frontier, owns_optimize, run_frontier, run_optimize};
 use super::progress::Watching;
@@ -75,7 +75,7 @@ pub fn run(a: &DemoArgs, quiet: bool, out: &Outputs) -> anyhow::Result<()> {
         sorted_on_load: false,
         quantiles: QuantileMethod::Exact.label().into(),
     };
-    let report = report::simulate_json(&meta, &ran.summaries);
+    let report = report::SimulateReport::new(&meta, &ran.summaries);
     say!("{}", report::render_text(&report));
 
     let trace_path = a.out.join("trace.parquet");
@@ -83,7 +83,7 @@ pub fn run(a: &DemoArgs, quiet: bool, out: &Outputs) -> anyhow::Result<()> {
     let per_request_path = a.out.join("requests.parquet");
     trace::write::write(&tr, &dest.write("trace.parquet"), None)?;
     switchyard::output::write_bytes(&dest.write("policy.yaml"), FIELD_REPORT_POLICY.as_bytes())?;
-    write_json(&dest.write("report.json"), &report)?;
+    switchyard::output::write_bytes(&dest.write("report.json"), report.to_json().as_bytes())?;
     if let Some(outcomes) = &ran.first {
         write_per_request(&dest.write("requests.parquet"), &catalog, &table, &tr, outcomes)?;
     }

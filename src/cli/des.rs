@@ -6,12 +6,12 @@ use switchyard::catalog::Catalog;
 use switchyard::chart;
 use switchyard::des::{self, Scenario};
 use switchyard::policy::RoutingTable;
-use switchyard::report::{self, RunMeta};
+use switchyard::report::{self, RunMeta, SimulateReport};
 use switchyard::run::{self, DesExtras, Engine, RunSpec};
 use switchyard::trace::{self, Trace};
 
 use super::args::{EngineKind, OptimizeArgs, QuantileMethod, SimulateArgs};
-use super::commands::{Timer, check_names, emit, load_catalog, read_options, write_json, write_per_request};
+use super::commands::{Timer, check_names, emit, load_catalog, read_options, write_per_request};
 use super::io::Outputs;
 use super::progress::{self, Watching};
 use super::usage;
@@ -67,14 +67,13 @@ pub fn simulate_des(
         sorted_on_load: trace.sorted_on_load,
         quantiles: a.quantiles.label().into(),
     };
-    let mut json = report::simulate_json(&meta, &ran.summaries);
     let ids: Vec<String> = catalog.endpoints.iter().map(|e| e.id.clone()).collect();
     let stats: Vec<des::DesStats> = ran.des.iter().map(|r| r.stats.clone()).collect();
-    report::add_des(&mut json, &stats, &ids, trace.len() as u64);
-    say!("{}", report::render_text(&json));
-    say!("{}", report::render_des_text(&json));
+    let report = SimulateReport::new(&meta, &ran.summaries).with_des(&stats, &ids, trace.len() as u64);
+    say!("{}", report::render_text(&report));
+    say!("{}", report::render_des_text(&report));
     if let Some(path) = &a.json {
-        write_json(&out.at(path), &json)?;
+        switchyard::output::write_bytes(&out.at(path), report.to_json().as_bytes())?;
         eprintln!("wrote {}", path.display());
     }
     if let (Some(path), Some(outcomes)) = (&a.per_request, &ran.first) {
@@ -133,14 +132,13 @@ pub fn simulate_des_stream(a: &SimulateArgs, quiet: bool, mut timer: Timer, out:
         // A streamed trace is not kept, so its quantiles can only be sketched.
         quantiles: QuantileMethod::Sketch.label().into(),
     };
-    let mut json = report::simulate_json(&meta, &ran.summaries);
     let ids: Vec<String> = catalog.endpoints.iter().map(|e| e.id.clone()).collect();
     let stats: Vec<des::DesStats> = ran.des.iter().map(|r| r.stats.clone()).collect();
-    report::add_des(&mut json, &stats, &ids, shape.n_rows);
-    say!("{}", report::render_text(&json));
-    say!("{}", report::render_des_text(&json));
+    let report = SimulateReport::new(&meta, &ran.summaries).with_des(&stats, &ids, shape.n_rows);
+    say!("{}", report::render_text(&report));
+    say!("{}", report::render_des_text(&report));
     if let Some(path) = &a.json {
-        write_json(&out.at(path), &json)?;
+        switchyard::output::write_bytes(&out.at(path), report.to_json().as_bytes())?;
         eprintln!("wrote {}", path.display());
     }
     write_series(a, &ran.des[0], &scenario.name, out)?;

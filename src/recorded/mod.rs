@@ -24,7 +24,7 @@ use crate::engine::{NOT_SERVED, Outcomes, Status};
 use crate::trace::Trace;
 
 /// How many requests kept their recorded outcome.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Kept {
     /// Routed to the endpoint that served them in the recording: recorded latency and outcome.
     pub kept: usize,

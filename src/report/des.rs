@@ -1,91 +1,147 @@
-//! The discrete-event engine's extra figures in the JSON report (`des`) and the terminal.
+//! The discrete-event engine's extra figures in the simulate report (`des`) and the terminal.
 
-use serde_json::{Map, Value, json};
-
+use super::replicated::{Combine, Named, Number};
 use crate::des::DesStats;
+use crate::figures;
 
-/// One replicate's `des` object.
-fn replicate(stats: &DesStats, endpoint_ids: &[String], n_requests: u64) -> Value {
-    let per_endpoint: Map<String, Value> = stats
-        .per_endpoint
-        .iter()
-        .zip(endpoint_ids)
-        .filter(|(e, _)| e.attempts > 0 || e.skipped_cooling > 0 || e.down_s > 0.0 || e.degraded_s > 0.0)
-        .map(|(e, id)| {
-            (
-                id.clone(),
-                json!({
-                    "attempts": e.attempts,
-                    "rate_limited_429": e.rate_limited,
-                    "attempts_that_waited": e.waited,
-                    "mean_wait_s_per_attempt": if e.attempts > 0 { e.wait_s / e.attempts as f64 } else { 0.0 },
-                    "max_queue": e.max_queue,
-                    "queue_timeouts": e.queue_timeouts,
-                    "cooldowns": e.cooldowns,
-                    "skipped_cooling": e.skipped_cooling,
-                    "down_s": e.down_s,
-                    "degraded_s": e.degraded_s,
-                }),
-            )
-        })
-        .collect();
-    json!({
-        "events": stats.events,
-        "sim_start_s": stats.sim_start_s,
-        "sim_end_s": stats.sim_end_s,
-        "attempts": stats.attempts,
-        "rate_limited_429": stats.rate_limited,
-        "retries": stats.retries,
-        "queue_timeouts": stats.queue_timeouts,
-        "cooldowns": stats.cooldowns,
-        "skipped_cooling": stats.skipped_cooling,
-        "max_in_flight": stats.max_in_flight,
-        "hedges": stats.hedges,
-        "hedge_wins": stats.hedge_wins,
-        "hedge_extra_cost_usd": stats.hedge_extra_cost_usd,
-        "queue": {
-            "requests_that_waited": stats.requests_that_waited,
-            "mean_wait_s_all": if n_requests > 0 { stats.wait_s_total / n_requests as f64 } else { 0.0 },
-            "max_wait_s": stats.max_wait_s,
-        },
-        "per_endpoint": per_endpoint,
-    })
-}
-
-/// Add the `des` object (means over replicates, and `ci95.des` with several) to a simulate report.
-pub fn add_des(report: &mut Value, stats: &[DesStats], endpoint_ids: &[String], n_requests: u64) {
-    let per_rep: Vec<Value> = stats.iter().map(|s| replicate(s, endpoint_ids, n_requests)).collect();
-    let (mean, ci) = super::combine(&per_rep);
-    let Value::Object(out) = report else { return };
-    out.insert("des".into(), mean);
-    if !ci.is_null()
-        && let Some(Value::Object(c)) = out.get_mut("ci95")
-    {
-        c.insert("des".into(), ci);
+figures! {
+    /// Per endpoint: attempts, 429s, queueing, cooldowns and scripted downtime.
+    pub struct EndpointDes / EndpointDesCi {
+        pub attempts: Number,
+        pub rate_limited_429: Number,
+        pub attempts_that_waited: Number,
+        pub mean_wait_s_per_attempt: Number,
+        pub max_queue: Number,
+        pub queue_timeouts: Number,
+        pub cooldowns: Number,
+        pub skipped_cooling: Number,
+        pub down_s: Number,
+        pub degraded_s: Number,
     }
 }
 
-/// The `des` figures as a few terminal lines.
-pub fn render_des_text(report: &Value) -> String {
-    let d = &report["des"];
-    let n = |v: &Value| v.as_f64().unwrap_or(0.0);
+figures! {
+    /// Queue waits over all requests.
+    pub struct QueueDes / QueueDesCi {
+        pub requests_that_waited: Number,
+        pub mean_wait_s_all: Number,
+        pub max_wait_s: Number,
+    }
+}
+
+figures! {
+    /// The `des` object of a simulate report: what only the discrete-event engine sees.
+    pub struct DesFigures / DesFiguresCi {
+        pub events: Number,
+        pub sim_start_s: Number,
+        pub sim_end_s: Number,
+        pub attempts: Number,
+        pub rate_limited_429: Number,
+        pub retries: Number,
+        pub queue_timeouts: Number,
+        pub cooldowns: Number,
+        pub skipped_cooling: Number,
+        pub max_in_flight: Number,
+        pub hedges: Number,
+        pub hedge_wins: Number,
+        pub hedge_extra_cost_usd: Number,
+        pub queue: QueueDes,
+        /// Endpoints that took an attempt, skipped one cooling down, or had scripted downtime.
+        pub per_endpoint: Named<EndpointDes>,
+    }
+}
+
+impl DesFigures {
+    /// One replicate's figures; `endpoint_ids` names the catalog's endpoints in order.
+    pub fn of(stats: &DesStats, endpoint_ids: &[String], n_requests: u64) -> DesFigures {
+        let per_endpoint = stats
+            .per_endpoint
+            .iter()
+            .zip(endpoint_ids)
+            .filter(|(e, _)| e.attempts > 0 || e.skipped_cooling > 0 || e.down_s > 0.0 || e.degraded_s > 0.0)
+            .map(|(e, id)| {
+                let figures = EndpointDes {
+                    attempts: e.attempts.into(),
+                    rate_limited_429: e.rate_limited.into(),
+                    attempts_that_waited: e.waited.into(),
+                    mean_wait_s_per_attempt: Number::Float(if e.attempts > 0 {
+                        e.wait_s / e.attempts as f64
+                    } else {
+                        0.0
+                    }),
+                    max_queue: e.max_queue.into(),
+                    queue_timeouts: e.queue_timeouts.into(),
+                    cooldowns: e.cooldowns.into(),
+                    skipped_cooling: e.skipped_cooling.into(),
+                    down_s: e.down_s.into(),
+                    degraded_s: e.degraded_s.into(),
+                };
+                (id.clone(), figures)
+            })
+            .collect();
+        DesFigures {
+            events: stats.events.into(),
+            sim_start_s: stats.sim_start_s.into(),
+            sim_end_s: stats.sim_end_s.into(),
+            attempts: stats.attempts.into(),
+            rate_limited_429: stats.rate_limited.into(),
+            retries: stats.retries.into(),
+            queue_timeouts: stats.queue_timeouts.into(),
+            cooldowns: stats.cooldowns.into(),
+            skipped_cooling: stats.skipped_cooling.into(),
+            max_in_flight: stats.max_in_flight.into(),
+            hedges: stats.hedges.into(),
+            hedge_wins: stats.hedge_wins.into(),
+            hedge_extra_cost_usd: stats.hedge_extra_cost_usd.into(),
+            queue: QueueDes {
+                requests_that_waited: stats.requests_that_waited.into(),
+                mean_wait_s_all: Number::Float(if n_requests > 0 {
+                    stats.wait_s_total / n_requests as f64
+                } else {
+                    0.0
+                }),
+                max_wait_s: stats.max_wait_s.into(),
+            },
+            per_endpoint,
+        }
+    }
+}
+
+impl super::SimulateReport {
+    /// Add the discrete-event figures (means over replicates, and their intervals with several).
+    pub fn with_des(mut self, stats: &[DesStats], endpoint_ids: &[String], n_requests: u64) -> Self {
+        let per_replicate: Vec<DesFigures> =
+            stats.iter().map(|s| DesFigures::of(s, endpoint_ids, n_requests)).collect();
+        let (mean, ci) = DesFigures::mean_of(&per_replicate);
+        self.des = Some(mean);
+        if let Some(c) = &mut self.ci95 {
+            c.des = ci;
+        }
+        self
+    }
+}
+
+/// The `des` figures as a few terminal lines (empty without them).
+pub fn render_des_text(report: &super::SimulateReport) -> String {
+    let Some(d) = &report.des else { return String::new() };
+    let n = |v: Number| v.as_f64();
     let mut out = format!(
         "discrete-event: {} events, {:.0} s simulated; attempts {}, 429s {}, retries {}, queue timeouts {}, cooldowns {} ({} attempts skipped)\n",
-        n(&d["events"]),
-        n(&d["sim_end_s"]) - n(&d["sim_start_s"]),
-        n(&d["attempts"]),
-        n(&d["rate_limited_429"]),
-        n(&d["retries"]),
-        n(&d["queue_timeouts"]),
-        n(&d["cooldowns"]),
-        n(&d["skipped_cooling"]),
+        n(d.events),
+        n(d.sim_end_s) - n(d.sim_start_s),
+        n(d.attempts),
+        n(d.rate_limited_429),
+        n(d.retries),
+        n(d.queue_timeouts),
+        n(d.cooldowns),
+        n(d.skipped_cooling),
     );
     out.push_str(&format!(
         "queues: {} requests waited, mean wait {:.4} s over all requests, max wait {:.3} s, max in flight {}\n",
-        n(&d["queue"]["requests_that_waited"]),
-        n(&d["queue"]["mean_wait_s_all"]),
-        n(&d["queue"]["max_wait_s"]),
-        n(&d["max_in_flight"]),
+        n(d.queue.requests_that_waited),
+        n(d.queue.mean_wait_s_all),
+        n(d.queue.max_wait_s),
+        n(d.max_in_flight),
     ));
     out
 }

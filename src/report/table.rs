@@ -1,15 +1,8 @@
-//! The terminal rendering of a simulate report (from its JSON value, so that what a person reads and
-//! what a program reads are the same numbers).
+//! The terminal rendering of a simulate report, from the typed report itself (so that what a
+//! person reads and what a program reads are the same numbers).
 
-use serde_json::Value;
-
-fn num(v: &Value, path: &[&str]) -> Option<f64> {
-    let mut cur = v;
-    for p in path {
-        cur = cur.get(p)?;
-    }
-    cur.as_f64()
-}
+use super::replicated::{Interval, Named, Number};
+use super::simulate::{Latency, RequestGroup, ServingGroup, SimulateReport};
 
 fn fmt_int(x: f64) -> String {
     let s = format!("{:.0}", x);
@@ -51,16 +44,13 @@ fn pct(x: Option<f64>) -> String {
     }
 }
 
-/// The value at `path` in `report`, with the half-width of its 95% interval when the report has
-/// one (`ci95` mirrors the layout), in `unit` ("-" when the value is absent).
-fn with_ci(report: &Value, path: &[&str], unit: Unit) -> String {
-    let Some(value) = num(report, path) else { return "-".into() };
-    let mut interval = report.get("ci95");
-    for p in path {
-        interval = interval.and_then(|c| c.get(p));
-    }
-    let half = interval.and_then(|c| Some((c.get(1)?.as_f64()? - c.get(0)?.as_f64()?) / 2.0));
-    with_unit(value, half, unit)
+/// A figure with the half-width of its 95% interval when the report has one, in `unit`.
+fn with_ci(value: Number, interval: Option<Interval>, unit: Unit) -> String {
+    with_unit(value.as_f64(), interval.map(|[low, high]| (high - low) / 2.0), unit)
+}
+
+fn quality(q: Option<Number>) -> String {
+    q.map_or("-".into(), |q| format!("{:.3}", q.as_f64()))
 }
 
 /// The unit of a figure, which its value and the half-width of its interval both carry.
@@ -155,85 +145,89 @@ impl Table {
     }
 }
 
-fn group_rows(report: &Value, key: &str, serving: bool) -> Vec<Vec<String>> {
-    let Some(Value::Object(groups)) = report.get(key) else { return Vec::new() };
+fn secs(l: &Option<Latency>, q: fn(&Latency) -> Number) -> String {
+    fmt_secs(l.as_ref().map(|l| q(l).as_f64()))
+}
+
+fn request_rows(groups: &Named<RequestGroup>) -> Vec<Vec<String>> {
     groups
         .iter()
-        .filter(|(_, g)| !serving || num(g, &["attempts"]).unwrap_or(0.0) > 0.0)
         .map(|(name, g)| {
-            let lat = |q: &str| num(g, &["latency_s", q]);
-            let q = num(g, &["mean_quality"]).map_or("-".into(), |q| format!("{q:.3}"));
-            if serving {
-                vec![
-                    name.clone(),
-                    fmt_int(num(g, &["requests_served"]).unwrap_or(0.0)),
-                    pct(num(g, &["traffic_share"])),
-                    fmt_int(num(g, &["attempts"]).unwrap_or(0.0)),
-                    fmt_int(num(g, &["failed_attempts"]).unwrap_or(0.0)),
-                    fmt_usd(num(g, &["cost_usd"]).unwrap_or(0.0)),
-                    pct(num(g, &["cost_share"])),
-                    q,
-                    fmt_secs(lat("p50")),
-                    fmt_secs(lat("p99")),
-                ]
-            } else {
-                vec![
-                    name.clone(),
-                    fmt_int(num(g, &["requests"]).unwrap_or(0.0)),
-                    pct(num(g, &["traffic_share"])),
-                    pct(num(g, &["success_rate"])),
-                    pct(num(g, &["fallback_rate"])),
-                    fmt_usd(num(g, &["cost_usd"]).unwrap_or(0.0)),
-                    fmt_usd(num(g, &["cost_per_1k_requests_usd"]).unwrap_or(0.0)),
-                    q,
-                    fmt_secs(lat("p50")),
-                    fmt_secs(lat("p90")),
-                    fmt_secs(lat("p99")),
-                    fmt_secs(lat("p999")),
-                ]
-            }
+            vec![
+                name.to_string(),
+                fmt_int(g.requests.as_f64()),
+                pct(Some(g.traffic_share.as_f64())),
+                pct(Some(g.success_rate.as_f64())),
+                pct(Some(g.fallback_rate.as_f64())),
+                fmt_usd(g.cost_usd.as_f64()),
+                fmt_usd(g.cost_per_1k_requests_usd.as_f64()),
+                quality(g.mean_quality),
+                secs(&g.latency_s, |l| l.p50),
+                secs(&g.latency_s, |l| l.p90),
+                secs(&g.latency_s, |l| l.p99),
+                secs(&g.latency_s, |l| l.p999),
+            ]
+        })
+        .collect()
+}
+
+fn serving_rows(groups: &Named<ServingGroup>) -> Vec<Vec<String>> {
+    groups
+        .iter()
+        .filter(|(_, g)| g.attempts.as_f64() > 0.0)
+        .map(|(name, g)| {
+            vec![
+                name.to_string(),
+                fmt_int(g.requests_served.as_f64()),
+                pct(Some(g.traffic_share.as_f64())),
+                fmt_int(g.attempts.as_f64()),
+                fmt_int(g.failed_attempts.as_f64()),
+                fmt_usd(g.cost_usd.as_f64()),
+                pct(Some(g.cost_share.as_f64())),
+                quality(g.mean_quality),
+                secs(&g.latency_s, |l| l.p50),
+                secs(&g.latency_s, |l| l.p99),
+            ]
         })
         .collect()
 }
 
 /// Render a simulate report for a terminal.
-pub fn render_text(report: &Value) -> String {
+pub fn render_text(report: &SimulateReport) -> String {
     let mut out = String::new();
-    let inputs = &report["inputs"];
-    let s = |v: &Value| v.as_str().unwrap_or("-").to_string();
+    let inputs = &report.inputs;
     out.push_str(&format!(
         "trace {}  catalog {}  policy {}\nengine {}  seed {}  replicates {}\n",
-        s(&inputs["trace"]),
-        s(&inputs["catalog"]),
-        s(&inputs["policy"]),
-        s(&inputs["engine"]),
-        inputs["seed"],
-        report["replicates"]
+        inputs.trace, inputs.catalog, inputs.policy, inputs.engine, inputs.seed, report.replicates
     ));
-    let skipped = num(inputs, &["skipped_rows"]).unwrap_or(0.0);
-    out.push_str(&format!("bad rows skipped {}\n\n", fmt_int(skipped)));
-    let n = num(report, &["n_requests"]).unwrap_or(0.0);
+    out.push_str(&format!("bad rows skipped {}\n\n", fmt_int(inputs.skipped_rows as f64)));
+    let f = &report.figures;
+    let ci = report.ci95.as_ref().map(|c| &c.figures);
     out.push_str(&format!(
         "requests {}   served {} ({})   failed {}   fallback {}\n",
-        fmt_int(n),
-        fmt_int(num(report, &["n_served"]).unwrap_or(0.0)),
-        with_ci(report, &["success_rate"], Unit::Fraction),
-        fmt_int(num(report, &["n_failed"]).unwrap_or(0.0)),
-        with_ci(report, &["fallback_rate"], Unit::Fraction),
+        fmt_int(f.n_requests.as_f64()),
+        fmt_int(f.n_served.as_f64()),
+        with_ci(f.success_rate, ci.and_then(|c| c.success_rate), Unit::Fraction),
+        fmt_int(f.n_failed.as_f64()),
+        with_ci(f.fallback_rate, ci.and_then(|c| c.fallback_rate), Unit::Fraction),
     ));
     out.push_str(&format!(
         "cost {} total, ${} per 1k requests   mean quality {}\n",
-        with_ci(report, &["total_cost_usd"], Unit::Usd),
-        fmt_usd(num(report, &["cost_per_1k_requests_usd"]).unwrap_or(0.0)),
-        num(report, &["mean_quality"]).map_or("-".into(), |q| format!("{q:.3}")),
+        with_ci(f.total_cost_usd, ci.and_then(|c| c.total_cost_usd), Unit::Usd),
+        fmt_usd(f.cost_per_1k_requests_usd.as_f64()),
+        quality(f.mean_quality),
     ));
-    let lat = |q: &str| with_ci(report, &["latency_s", "overall", q], Unit::Seconds);
+    let overall_ci = ci.and_then(|c| c.latency_s.as_ref()).and_then(|l| l.overall.as_ref());
+    let lat = |q: fn(&Latency) -> Number, qi: fn(&super::LatencyCi) -> Option<Interval>| match &f.latency_s.overall {
+        None => "-".to_string(),
+        Some(l) => with_ci(q(l), overall_ci.and_then(qi), Unit::Seconds),
+    };
     out.push_str(&format!(
         "latency  p50 {}   p90 {}   p99 {}   p99.9 {}\n\n",
-        lat("p50"),
-        lat("p90"),
-        lat("p99"),
-        lat("p999")
+        lat(|l| l.p50, |c| c.p50),
+        lat(|l| l.p90, |c| c.p90),
+        lat(|l| l.p99, |c| c.p99),
+        lat(|l| l.p999, |c| c.p999),
     ));
     let request_header = vec![
         "", "requests", "share", "success", "fallback", "cost $", "$/1k req", "quality", "p50 s", "p90 s", "p99 s",
@@ -241,18 +235,17 @@ pub fn render_text(report: &Value) -> String {
     ];
     let serving_header =
         vec!["", "served", "share", "attempts", "failed", "cost $", "cost share", "quality", "p50 s", "p99 s"];
-    for (title, key, serving) in [
-        ("class", "per_class", false),
-        ("origin", "per_origin", false),
-        ("model", "per_model", true),
-        ("endpoint", "per_endpoint", true),
-    ] {
-        let mut header = if serving { serving_header.clone() } else { request_header.clone() };
-        header[0] = title;
-        let rows = group_rows(report, key, serving);
+    let tables = [
+        ("class", request_header.clone(), request_rows(&f.per_class)),
+        ("origin", request_header, request_rows(&f.per_origin)),
+        ("model", serving_header.clone(), serving_rows(&f.per_model)),
+        ("endpoint", serving_header, serving_rows(&f.per_endpoint)),
+    ];
+    for (title, mut header, rows) in tables {
         if rows.is_empty() {
             continue;
         }
+        header[0] = title;
         out.push_str(&Table { header, rows }.render());
         out.push('\n');
     }
@@ -282,17 +275,23 @@ mod tests {
 
     #[test]
     fn the_report_shows_intervals_in_the_unit_of_their_figure() {
-        let report = serde_json::json!({
-            "inputs": {}, "n_requests": 1000, "n_served": 995, "n_failed": 5,
+        let report: SimulateReport = serde_json::from_value(serde_json::json!({
+            "n_requests": 1000, "n_served": 995, "n_failed": 5, "n_timed_out": 0, "n_fallback_attempts": 10,
             "success_rate": 0.995, "fallback_rate": 0.01, "total_cost_usd": 1.2345,
             "cost_per_1k_requests_usd": 1.2345, "mean_quality": 0.8,
-            "latency_s": {"overall": {"p50": 0.8123, "p90": 1.5, "p99": 4.0, "p999": 9.0}},
+            "latency_s": {"overall": {"p50": 0.8123, "p90": 1.5, "p99": 4.0, "p999": 9.0, "mean": 1.0, "max": 20.0},
+                          "per_class": {}},
+            "per_class": {}, "per_origin": {}, "per_model": {}, "per_endpoint": {},
+            "schema": "switchyard.simulate.v1", "switchyard_version": "0", "replicates": 5,
+            "inputs": {"trace": "t", "catalog": "c", "policy": "p", "engine": "replay", "seed": 1,
+                       "skipped_rows": 0, "sorted_on_load": false, "quantiles": "exact"},
             "ci95": {
                 "success_rate": [0.9946, 0.9954], "fallback_rate": [0.009, 0.011],
                 "total_cost_usd": [1.1945, 1.2745],
                 "latency_s": {"overall": {"p50": [0.8032, 0.8214]}},
             },
-        });
+        }))
+        .expect("a report");
         let text = render_text(&report);
         for needle in
             ["99.50% ± 0.04%", "1.00% ± 0.10%", "cost $1.23 ± $0.04 total", "p50 812 ms ± 9 ms", "p90 1.50 s "]
