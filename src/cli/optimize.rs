@@ -3,14 +3,14 @@
 
 use std::path::Path;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use switchyard::catalog::Catalog;
 use switchyard::optimize::frontier::{self, FrontierPoint};
 use switchyard::optimize::recommend::{self, Options, Recommendation};
 use switchyard::optimize::{self, Constraints, model};
 use switchyard::output;
 use switchyard::policy::Policy;
-use switchyard::report::{Unit, with_unit};
+use switchyard::report::{self, Exported, RecommendationReport, VerificationEngine};
 use switchyard::trace::Trace;
 use switchyard::trace::write::{ColumnData, Table};
 
@@ -127,7 +127,7 @@ pub fn run_optimize(
         output::write_atomic(&lp_file.write, |w| optimize::lp::write_lp(&m.lp, w))?;
         eprintln!("wrote the LP to {}", lp_file.shown.display());
     }
-    print_recommendation(&rec, &inp.catalog, opts.des.is_some())?;
+    say!("{}", report::render_recommendation(&rec, &inp.catalog, opts.des.is_some()));
     let mut exported = Vec::new();
     if let Some(policy) = &rec.policy {
         let mut formats = vec!["switchyard".to_string()];
@@ -147,199 +147,26 @@ pub fn run_optimize(
                     sayln!("  not expressible there: {lost}");
                 }
             }
-            exported.push(json!({"file": path.display().to_string(), "not_expressible": export.lost}));
+            exported.push(Exported { file: path.display().to_string(), not_expressible: export.lost });
         }
     }
-    let mut report = recommendation_json(&rec, inp);
-    report["exports"] = Value::Array(exported);
-    report["verification_engine"] = match &opts.des {
-        None => json!("replay"),
-        Some(scenario) => json!({"des": scenario.name}),
+    let labels = report::OptimizeInputs {
+        trace: inp.trace_label.clone(),
+        catalog: inp.catalog_name.clone(),
+        constraints: inp.constraints.source.clone(),
+        current: inp.current_label.clone(),
+        requests: inp.trace.len(),
     };
-    write_json(&out.write(RECOMMENDATION), &report)?;
+    let objective = format!("{:?}", inp.constraints.objective).to_lowercase();
+    let engine = match &opts.des {
+        None => VerificationEngine::replay(),
+        Some(scenario) => VerificationEngine::Des { des: scenario.name.clone() },
+    };
+    let report = RecommendationReport::new(&rec, &inp.catalog, labels, objective, exported, engine);
+    output::write_bytes(&out.write(RECOMMENDATION), report.to_json().as_bytes())?;
     sayln!("wrote {}", out.shown(RECOMMENDATION).display());
     timer.lap("write");
     Ok(rec)
-}
-
-fn recommendation_json(rec: &Recommendation, inp: &Inputs) -> Value {
-    let inst = &rec.instance;
-    let weights: serde_json::Map<String, Value> = match &rec.routing {
-        Some(r) => inst
-            .segments
-            .iter()
-            .enumerate()
-            .map(|(s, seg)| {
-                let routes: Vec<Value> = r.weights[s]
-                    .iter()
-                    .map(|&(k, w)| {
-                        let st = &inst.routes[s][k];
-                        json!({
-                            "route": model::route_name(&inp.catalog, &st.route.chain),
-                            "weight": w,
-                            "cost_per_request_usd": st.cost_usd,
-                            "p_served": st.p_served,
-                        })
-                    })
-                    .collect();
-                (seg.name.clone(), Value::Array(routes))
-            })
-            .collect(),
-        None => serde_json::Map::new(),
-    };
-    json!({
-        "schema": "switchyard.optimize.v1",
-        "inputs": {
-            "trace": inp.trace_label,
-            "catalog": inp.catalog_name,
-            "constraints": inp.constraints.source,
-            "current": inp.current_label,
-            "requests": inp.trace.len(),
-        },
-        "status": if rec.routing.is_some() { "optimal" } else { "infeasible" },
-        "objective": format!("{:?}", inp.constraints.objective).to_lowercase(),
-        "objective_value": rec.routing.as_ref().map(|r| r.objective),
-        "objective_value_unrounded": rec.exact.as_ref().map(|r| r.objective),
-        // No wall-clock times here: the file is byte-identical for the same inputs and seed
-        // (`--timing` prints them to stderr).
-        "solver": rec.exact.as_ref().map(|r| r.solver),
-        "candidates": {
-            "segments": inst.segments.len(),
-            "routes": inst.routes.iter().map(Vec::len).sum::<usize>(),
-        },
-        "weights": weights,
-        "rounding": rec.rounded,
-        "predicted": rec.predicted,
-        "verification": rec.rounds,
-        "shadow_prices": rec.shadow,
-        "diff": rec.diff,
-        "conflicts": rec.conflicts,
-        "notes": rec.notes,
-    })
-}
-
-fn print_recommendation(rec: &Recommendation, catalog: &Catalog, des: bool) -> anyhow::Result<()> {
-    let inst = &rec.instance;
-    let Some(routing) = &rec.routing else {
-        sayln!("no routing meets every target:");
-        for c in &rec.conflicts {
-            sayln!("  - {}  [{}]", c.message, c.constraint);
-        }
-        return Ok(());
-    };
-    sayln!(
-        "recommended routing: objective {:.2} ({} segments, {} candidate routes, {} in {:.3} s)",
-        routing.objective,
-        inst.segments.len(),
-        inst.routes.iter().map(Vec::len).sum::<usize>(),
-        routing.solver,
-        routing.seconds
-    );
-    for (s, seg) in inst.segments.iter().enumerate() {
-        let parts: Vec<String> = routing.weights[s]
-            .iter()
-            .map(|&(k, w)| format!("{:.0}% {}", w * 100.0, model::route_name(catalog, &inst.routes[s][k].route.chain)))
-            .collect();
-        sayln!("  {:<28} {}", seg.name, parts.join(", "));
-    }
-    if let Some(r) = &rec.rounded {
-        sayln!("rounding: {} to {}% (objective {:+.4})", r.method, r.granularity_pct, r.objective_change);
-        if let Some(note) = &r.note {
-            sayln!("  {note}");
-        }
-    }
-    if let Some(round) = rec.rounds.last() {
-        let engine = if des { "discrete-event engine" } else { "replay" };
-        sayln!("verification ({engine}, 95% CI over replicates):");
-        sayln!("  {:<12} {:<14} {:>10} {:>10} {:>22}  met", "class", "figure", "target", "predicted", "simulated");
-        for c in &round.checks {
-            let unit = figure_unit(&c.figure);
-            sayln!(
-                "  {:<12} {:<14} {:>10} {:>10} {:>22}  {}",
-                c.class,
-                c.figure,
-                with_unit(c.target, None, unit),
-                c.predicted.map_or("-".into(), |p| with_unit(p, None, unit)),
-                with_unit(c.simulated, Some(c.ci95), unit),
-                if c.met { "yes" } else { "NO" }
-            );
-        }
-        for r in &rec.rounds {
-            for t in &r.tightened {
-                sayln!("  round {}: tightened {t}", r.round);
-            }
-        }
-    }
-    if let Some(sp) = &rec.shadow {
-        for (c, v) in &sp.per_100ms_tighter {
-            match v {
-                Some(v) => sayln!("shadow price: {c} bound 100 ms tighter changes the objective by {v:+.2}"),
-                None => sayln!("shadow price: {c} bound 100 ms tighter is infeasible"),
-            }
-        }
-        for (e, v) in &sp.per_rps_capacity {
-            sayln!("shadow price: one more request/s of {e} capacity changes the objective by {v:+.2}");
-        }
-    }
-    if let Some(d) = &rec.diff {
-        let cost = |m: &std::collections::BTreeMap<String, optimize::verify::Simulated>| {
-            m.get("all").map_or(0.0, |a| a.cost_usd.mean)
-        };
-        sayln!(
-            "against the current policy: cost ${:.2} -> ${:.2}, traffic moved {:.1}%",
-            cost(&d.current),
-            cost(&d.recommended),
-            d.traffic_moved * 100.0
-        );
-        sayln!(
-            "  {:<12} {:>21} {:>21} {:>15} {:>17}",
-            "class",
-            "cost $ (now -> rec)",
-            "bounded q s",
-            "quality",
-            "success"
-        );
-        for (class, now) in &d.current {
-            let Some(rec) = d.recommended.get(class) else { continue };
-            let q =
-                |s: &optimize::verify::Simulated| s.latency_quantile_s.map_or("-".into(), |e| format!("{:.2}", e.mean));
-            sayln!(
-                "  {:<12} {:>9.2} -> {:<9.2} {:>9} -> {:<9} {:>6.3} -> {:<6.3} {:>7.4} -> {:<7.4}",
-                class,
-                now.cost_usd.mean,
-                rec.cost_usd.mean,
-                q(now),
-                q(rec),
-                now.mean_quality.mean,
-                rec.mean_quality.mean,
-                now.success.mean,
-                rec.success.mean
-            );
-        }
-        let mut moved: Vec<(&String, &(f64, f64))> =
-            d.primary_share.iter().filter(|(_, (a, b))| (a - b).abs() >= 0.005).collect();
-        moved.sort_by(|x, y| (y.1.1 - y.1.0).abs().total_cmp(&(x.1.1 - x.1.0).abs()).then(x.0.cmp(y.0)));
-        sayln!("  primary share per endpoint (moves of 0.5 points or more, largest first):");
-        for (endpoint, (a, b)) in moved {
-            sayln!("    {:<36} {:>6.1}% -> {:>5.1}%", endpoint, a * 100.0, b * 100.0);
-        }
-    }
-    for n in &rec.notes {
-        sayln!("note: {n}");
-    }
-    Ok(())
-}
-
-/// The unit of a verified figure (`recommend::Check::figure`): a latency quantile in seconds
-/// (`p99_s`), a share of requests (`within_bound`, `success`), or a quality score.
-fn figure_unit(figure: &str) -> Unit {
-    if figure.ends_with("_s") {
-        Unit::Seconds
-    } else if figure == "within_bound" || figure == "success" {
-        Unit::Fraction
-    } else {
-        Unit::Score
-    }
 }
 
 pub fn frontier(a: &FrontierArgs, _quiet: bool, mut timer: Timer, out: &Outputs) -> anyhow::Result<()> {

@@ -10,11 +10,15 @@
 //! inputs and seed give byte-identical JSON.
 
 mod des;
+mod recommendation;
 mod replicated;
 mod simulate;
 mod table;
 
 pub use des::{DesFigures, DesFiguresCi, EndpointDes, EndpointDesCi, QueueDes, QueueDesCi, render_des_text};
+pub use recommendation::{
+    Candidates, Exported, OptimizeInputs, RecommendationReport, RouteWeight, VerificationEngine, render_recommendation,
+};
 pub use replicated::{Combine, Interval, Named, Number, mean_ci95, t95};
 pub use simulate::{
     Ci95, Figures, FiguresCi, Latency, LatencyCi, LatencyTable, LatencyTableCi, RequestGroup, RequestGroupCi, RunMeta,
