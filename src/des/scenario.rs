@@ -337,13 +337,11 @@ impl Scenario {
     }
 
     pub fn load(path: &Path, catalog: &Catalog) -> Result<Scenario> {
-        let text = crate::error::read_text(path)?;
-        Scenario::from_yaml_str(&text, path, catalog)
+        yaml::load(path, |spec, origin| Scenario::from_spec(spec, origin, catalog))
     }
 
     pub fn from_yaml_str(text: &str, origin: &Path, catalog: &Catalog) -> Result<Scenario> {
-        let spec: ScenarioSpec = yaml::from_str(text, origin)?;
-        Scenario::from_spec(&spec, origin, catalog)
+        yaml::load_str(text, origin, |spec, origin| Scenario::from_spec(spec, origin, catalog))
     }
 
     /// Validate a parsed scenario against a catalog, reporting every problem at once.
