@@ -6,6 +6,7 @@ use super::scenario::Scenario;
 use super::series::FinishedSeries;
 use crate::catalog::Catalog;
 use crate::engine::{NOT_SERVED, Outcomes, Status};
+use crate::metrics::RequestOutcome;
 
 /// What the engine hands its [`Sink`] when a request is over.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -66,8 +67,15 @@ impl<A: Sink, B: Sink> Sink for (A, B) {
 impl Sink for crate::metrics::Collector<'_> {
     #[inline]
     fn request_done(&mut self, _: u64, d: &Done) {
-        let tokens = [d.input_tokens, d.cached_input_tokens, d.output_tokens];
-        self.add(d.segment as usize, d.target as usize, d.attempts, d.status, d.served, d.latency_s, tokens);
+        self.add(RequestOutcome {
+            segment: d.segment as usize,
+            target: d.target as usize,
+            attempts: d.attempts,
+            status: d.status,
+            served: d.served,
+            latency_s: d.latency_s,
+            tokens: [d.input_tokens, d.cached_input_tokens, d.output_tokens],
+        });
     }
 }
 
