@@ -1,7 +1,11 @@
 //! YAML in and out: the only module that knows the YAML crate (serde-saphyr).
 //!
-//! Output ([`to_string`]) is used by the exporters for the YAML gateway formats. Parse errors become a [`Problem`] with the file, line and column and a hint; `Spanned` values keep
-//! their line so that later semantic checks (an unknown endpoint, a negative weight) can name it too.
+//! Every input file that is validated into a typed value (catalog, policy, constraints, scenario,
+//! guard) is read by [`load`] (or [`load_str`] for text in memory): read the file, parse it into
+//! its file shape, validate that. Parse errors become a [`Problem`] with the file, line and column
+//! and a hint; `Spanned` values keep their line so that the validation (an unknown endpoint, a
+//! negative weight) can name it too. Output ([`to_string`]) is used by the exporters for the YAML
+//! gateway formats.
 
 use std::path::Path;
 
@@ -37,6 +41,25 @@ pub fn from_str<T: DeserializeOwned>(text: &str, origin: &Path) -> Result<T> {
 pub fn read<T: DeserializeOwned>(path: &Path) -> Result<T> {
     let text = crate::error::read_text(path)?;
     from_str(&text, path)
+}
+
+/// Read a YAML file, parse it into its file shape `S` and validate that into the typed value the
+/// program uses. `validate` gets the shape and `path` (to name in its problems) and reports every
+/// problem at once, as the `from_spec` functions do.
+pub fn load<S: DeserializeOwned, T>(path: &Path, validate: impl FnOnce(&S, &Path) -> Result<T>) -> Result<T> {
+    let text = crate::error::read_text(path)?;
+    load_str(&text, path, validate)
+}
+
+/// [`load`] for YAML text already in memory (an embedded file, a test); `origin` names it in
+/// error messages.
+pub fn load_str<S: DeserializeOwned, T>(
+    text: &str,
+    origin: &Path,
+    validate: impl FnOnce(&S, &Path) -> Result<T>,
+) -> Result<T> {
+    let spec: S = from_str(text, origin)?;
+    validate(&spec, origin)
 }
 
 /// Serialize to YAML text (block style; floats in their shortest round-trip form). `what` names the
@@ -100,5 +123,64 @@ impl<V: serde::Serialize> serde::Serialize for OrderedMap<V> {
             map.serialize_entry(&k.value, v)?;
         }
         map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Shape {
+        weight: f64,
+    }
+
+    /// What a validated loader gives for `text` in a file named `shape.yaml`: the weight doubled,
+    /// or every problem as `place: message | fix`.
+    fn load_text(text: &[u8]) -> std::result::Result<f64, Vec<String>> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shape.yaml");
+        std::fs::write(&path, text).unwrap();
+        let validate = |s: &Shape, origin: &Path| -> Result<f64> {
+            if s.weight < 0.0 {
+                let place = Place::file(origin).field("weight");
+                return Err(Error::one(Problem::new(place, "negative", "give a weight >= 0")));
+            }
+            Ok(2.0 * s.weight)
+        };
+        let dir_name = |p: &Problem| p.to_string().replace(&format!("{}/", dir.path().display()), "");
+        load(&path, validate)
+            .map_err(|e| e.problems().iter().map(|p| dir_name(p).replace("\n    fix: ", " | ")).collect())
+    }
+
+    #[test]
+    fn load_parses_then_validates_naming_the_file() {
+        assert_eq!(load_text(b"weight: 1.5\n"), Ok(3.0));
+        assert_eq!(load_text(b"weight: -1\n"), Err(vec!["shape.yaml, `weight`: negative | give a weight >= 0".into()]));
+    }
+
+    #[test]
+    fn load_reports_a_parse_error_with_its_line_and_fix() {
+        let err = load_text(b"weight: 1\nwieght: 2\n").unwrap_err();
+        assert_eq!(err.len(), 1, "{err:?}");
+        assert!(err[0].starts_with("shape.yaml:2: unknown field `wieght`"), "{err:?}");
+        assert!(
+            err[0].ends_with("| remove or rename the key; the message lists the keys this section accepts"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn load_names_the_line_of_bytes_that_are_not_utf8() {
+        let err = load_text(b"# ok\nweight: 1 # \xff\n").unwrap_err();
+        assert_eq!(
+            err,
+            vec!["shape.yaml:2: is not UTF-8 text: byte 13 of the line (0xff) is not UTF-8 | save the file as UTF-8"]
+        );
     }
 }

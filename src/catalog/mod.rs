@@ -116,13 +116,11 @@ impl Catalog {
 
     /// Read and validate a catalog file.
     pub fn load(path: &Path) -> Result<Catalog> {
-        let text = crate::error::read_text(path)?;
-        Catalog::from_yaml_str(&text, path)
+        yaml::load(path, Catalog::from_spec)
     }
 
     pub fn from_yaml_str(text: &str, origin: &Path) -> Result<Catalog> {
-        let spec: CatalogSpec = yaml::from_str(text, origin)?;
-        Catalog::from_spec(&spec, origin)
+        yaml::load_str(text, origin, Catalog::from_spec)
     }
 
     /// Validate a parsed catalog, reporting every problem at once.

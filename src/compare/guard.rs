@@ -22,7 +22,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::figure::{Direction, Figure, Metric, Scope, Unit};
-use crate::error::{Error, Place, Problems, Result, closest, one_of};
+use crate::error::{Place, Problems, Result, closest, one_of};
 use crate::yaml::{self, OrderedMap, Spanned, line_of};
 
 /// The embedded default guard (`compare` without `--guard`).
@@ -179,13 +179,11 @@ pub const DEFAULT_MARGINAL: f64 = 75.0;
 impl Guard {
     /// Read and validate a guard file; `classes` are the trace's class names the file may name.
     pub fn load(path: &Path, classes: &[String]) -> Result<Guard> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        Guard::from_yaml_str(&text, path, classes)
+        yaml::load(path, |spec, origin| Guard::from_spec(spec, origin, classes))
     }
 
     pub fn from_yaml_str(text: &str, origin: &Path, classes: &[String]) -> Result<Guard> {
-        let spec: GuardSpec = yaml::from_str(text, origin)?;
-        Guard::from_spec(&spec, origin, classes)
+        yaml::load_str(text, origin, |spec, origin| Guard::from_spec(spec, origin, classes))
     }
 
     /// The embedded default guard (tested to be valid).

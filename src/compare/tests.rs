@@ -303,3 +303,15 @@ fn printouts_match_the_reviewed_golden_files() {
     insta::assert_snapshot!("compare_text", render_text(&c));
     insta::assert_snapshot!("compare_markdown", render_markdown(&c));
 }
+
+/// The guard file once read itself with `read_to_string`, so bytes that are not UTF-8 were an IO
+/// error without a line; it now loads like every other YAML input (`yaml::load`).
+#[test]
+fn guard_file_not_utf8_is_bad_input_naming_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("guard.yaml");
+    std::fs::write(&path, b"version: 1\n# caf\xe9\n").unwrap();
+    let err = Guard::load(&path, &[]).unwrap_err();
+    let problems: Vec<String> = err.problems().iter().map(|p| format!("{:?}: {}", p.place.line, p.message)).collect();
+    assert_eq!(problems, ["Some(2): is not UTF-8 text: byte 6 of the line (0xe9) is not UTF-8"]);
+}

@@ -56,15 +56,23 @@
 //! With unlimited capacity, no limits, no processes and no retries this is exactly the replay
 //! engine: the same per-request random stream is consumed in the same order (tested).
 
+mod arrivals;
+mod availability;
+mod bucket;
 pub mod event;
+mod flight;
+mod helper;
+mod run;
 pub mod scenario;
 pub mod series;
 mod sim;
+mod sink;
 
 pub use event::{Event, EventKind, EventQueue};
+pub use run::{Stream, simulate, simulate_kept, simulate_observed};
 pub use scenario::Scenario;
 pub use series::TimeSeries;
-pub use sim::{Done, Sink, Stream, StreamRun, simulate, simulate_kept, simulate_observed};
+pub use sink::{Done, Sink};
 
 use crate::engine::Outcomes;
 
@@ -134,6 +142,15 @@ pub struct DesStats {
 #[derive(Debug, Clone)]
 pub struct DesRun {
     pub outcomes: Outcomes,
+    pub stats: DesStats,
+    pub series: TimeSeries,
+    /// Scripted incidents as (name, start, end) on the trace's clock.
+    pub incidents: Vec<(String, f64, f64)>,
+}
+
+/// What a run gives besides what its sink collected.
+#[derive(Debug, Clone)]
+pub struct StreamRun {
     pub stats: DesStats,
     pub series: TimeSeries,
     /// Scripted incidents as (name, start, end) on the trace's clock.

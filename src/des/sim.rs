@@ -1,119 +1,28 @@
-//! The event loop (see the module docs of [`crate::des`] for the semantics).
+//! The event loop: per-endpoint slots, FIFO queues and rate limits, cooldowns, load-aware
+//! strategies, retries along the fallback chain and hedged attempts (see the module docs of
+//! [`crate::des`] for the semantics). `run.rs` sets it up and feeds it; what it stands on is in
+//! the files beside it: token buckets (`bucket.rs`), availability processes (`availability.rs`),
+//! the per-request record (`flight.rs`), arrival draws (`arrivals.rs`) and sinks (`sink.rs`).
 
 use std::collections::VecDeque;
 
 use rand::RngExt;
 
+use super::arrivals::{Arrivals, Prepare, Prepared};
+use super::availability::{PROCESS_STREAM_KEY, ProcState, ProcessRt};
+use super::bucket::Bucket;
 use super::event::{Event, EventQueue};
-use super::scenario::{Process, Scenario, Scope, Strategy};
-use super::series::{FinishedSeries, SeriesBuilder, TimeSeries};
-use super::{DesOptions, DesRun, DesStats, EndpointStats};
+use super::flight::{HedgeState, InFlight, Role, State};
+use super::scenario::{Scenario, Scope, Strategy};
+use super::series::{FinishedSeries, SeriesBuilder};
+use super::sink::{Done, Sink};
+use super::{DesOptions, DesStats, EndpointStats, StreamRun};
 use crate::catalog::Catalog;
-use crate::engine::rng::{RequestRng, stream_base};
-use crate::engine::{Keep, NOT_SERVED, Outcomes, Status};
+use crate::engine::rng::RequestRng;
+use crate::engine::{NOT_SERVED, Status};
 use crate::error::{Error, Place, Problem, Result};
 use crate::policy::RoutingTable;
 use crate::trace::Trace;
-
-/// Key mixed into the seed for the availability processes' streams, so they never share a stream
-/// with a request.
-const PROCESS_STREAM_KEY: u64 = 0xA7A1_1AB1_E0F5_7A7E;
-
-/// A token bucket: `capacity` tokens, refilled at `rate` per second.
-#[derive(Debug, Clone, Copy)]
-struct Bucket {
-    base_capacity: f64,
-    capacity: f64,
-    rate: f64,
-    tokens: f64,
-    last: f64,
-}
-
-impl Bucket {
-    fn per_minute(limit: u64, start: f64) -> Bucket {
-        let capacity = limit as f64;
-        Bucket { base_capacity: capacity, capacity, rate: capacity / 60.0, tokens: capacity, last: start }
-    }
-    #[inline]
-    fn refill(&mut self, now: f64) {
-        if now > self.last {
-            self.tokens = (self.tokens + (now - self.last) * self.rate).min(self.capacity);
-            self.last = now;
-        }
-    }
-    /// Seconds until `need` tokens are there (0 if they are; infinite if they never fit).
-    #[inline]
-    fn wait_for(&self, need: f64) -> f64 {
-        if need <= self.tokens {
-            0.0
-        } else if need > self.capacity {
-            f64::INFINITY
-        } else {
-            (need - self.tokens) / self.rate
-        }
-    }
-    /// Scale the limit by `x` (an incident), keeping the tokens already there up to the new capacity.
-    fn rescale(&mut self, now: f64, x: f64) {
-        self.refill(now);
-        self.capacity = self.base_capacity * x;
-        self.rate = self.capacity / 60.0;
-        self.tokens = self.tokens.min(self.capacity);
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ProcState {
-    Up,
-    Degraded,
-    Down,
-}
-
-struct ProcessRt {
-    scope: Scope,
-    p: Process,
-    state: ProcState,
-    next: ProcState,
-    rng: RequestRng,
-}
-
-impl ProcessRt {
-    fn exp(&mut self, mean: f64) -> f64 {
-        let u: f64 = self.rng.random();
-        -mean * (1.0 - u).ln()
-    }
-    /// Time to the next transition from the current state; sets `next`.
-    fn draw(&mut self) -> f64 {
-        match self.state {
-            ProcState::Up => {
-                let to_down = self.exp(self.p.mtbf_s);
-                match self.p.degraded {
-                    Some((mtbf, _, _)) => {
-                        let to_degraded = self.exp(mtbf);
-                        if to_degraded < to_down {
-                            self.next = ProcState::Degraded;
-                            to_degraded
-                        } else {
-                            self.next = ProcState::Down;
-                            to_down
-                        }
-                    }
-                    None => {
-                        self.next = ProcState::Down;
-                        to_down
-                    }
-                }
-            }
-            ProcState::Down => {
-                self.next = ProcState::Up;
-                self.exp(self.p.mttr_s)
-            }
-            ProcState::Degraded => {
-                self.next = ProcState::Up;
-                self.exp(self.p.degraded.map_or(self.p.mttr_s, |d| d.1))
-            }
-        }
-    }
-}
 
 struct EndpointRt {
     capacity: u32,
@@ -136,304 +45,11 @@ struct EndpointRt {
     stats: EndpointStats,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    Queued,
-    InService,
-    /// Between attempts (a backoff), or finished.
-    Waiting,
-    /// Its own attempt failed; its hedge is still running.
-    AwaitHedge,
-}
-
-/// A request, or the hedge attempt of the request in slot `parent` (trace index `request`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
-    Request,
-    Hedge { parent: u32, request: u64 },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum HedgeState {
-    None,
-    /// Running in this slot.
-    Live(u32),
-    Done,
-}
-
-#[derive(Debug, Clone)]
-struct InFlight {
-    /// Trace index (over the whole trace, also when it is streamed in chunks).
-    request: u64,
-    /// What the engine needs of the request's trace row, copied at arrival so that a streamed
-    /// chunk can be dropped while its requests are still in flight.
-    input_tokens: u32,
-    output_tokens: u32,
-    cached_input_tokens: u32,
-    segment: u32,
-    origin: u16,
-    rng: RequestRng,
-    rule: u16,
-    target: u16,
-    /// `rule.targets[target]`, and the rule's per-attempt timeout (copied: read at every attempt).
-    primary: u16,
-    timeout_s: f64,
-    /// Position in the chain: 0 = the primary, k = fallback k.
-    chain_pos: u16,
-    retries_here: u32,
-    endpoint: u16,
-    token: u32,
-    state: State,
-    /// Latency so far (waits, wasted attempts, backoffs).
-    wasted_s: f64,
-    wait_total_s: f64,
-    // The current attempt.
-    enqueued_at: f64,
-    ok: bool,
-    ttft: f64,
-    decode: f64,
-    /// Outcome decided when the attempt took its slot, and its time on the client's clock.
-    pending: Status,
-    wait: f64,
-    duration: f64,
-    last_status: Status,
-    arrival_s: f64,
-    role: Role,
-    hedge: HedgeState,
-    /// Chain position taken by the hedge (0: none).
-    hedge_pos: u16,
-    /// When the attempt in service ends.
-    end_at: f64,
-}
-
-/// What an arrival needs that depends only on its trace row and its random stream: the routing
-/// draw and the draws of a first attempt at the target it picks under the rule's weights. They
-/// are made ahead of the event loop, on another thread when there is a core to spare (see
-/// [`Prepare`]); the loop uses them only in the attempt it makes as the request arrives, and only
-/// at the endpoint they were made for, where drawing them would have used the same stream: the
-/// run is the same as drawing in the loop. (Any other attempt draws from the request's stream,
-/// which stays where the routing draw left it until an attempt draws.)
-#[derive(Debug, Clone)]
-struct Prepared {
-    segment: u32,
-    rule: u16,
-    target: u16,
-    /// `rule.targets[target]`.
-    endpoint: u16,
-    /// The routing draw, and the stream after it.
-    u: f64,
-    rng: RequestRng,
-    /// At `rule.targets[target]`: the availability draw, the time to first token, the stream
-    /// after it (a failed attempt draws no decode), the decode time and the stream after it.
-    u_avail: f64,
-    ttft: f64,
-    after_ttft: RequestRng,
-    decode: f64,
-    after_decode: RequestRng,
-}
-
-/// Makes [`Prepared`] arrivals: shared by the event loop and a thread working ahead of it.
-#[derive(Clone, Copy)]
-struct Prepare<'a> {
-    catalog: &'a Catalog,
-    table: &'a RoutingTable,
-    /// The key of every request's random stream.
-    base: u64,
-}
-
-impl<'a> Prepare<'a> {
-    fn new(catalog: &'a Catalog, table: &'a RoutingTable, opts: &DesOptions) -> Prepare<'a> {
-        Prepare { catalog, table, base: stream_base(opts.seed, opts.replicate) }
-    }
-
-    /// Request `i` of the trace, which is row `row` of `chunk`.
-    #[inline]
-    fn prepare(&self, i: u64, chunk: &Trace, row: usize) -> Prepared {
-        let segment = chunk.class[row] as usize * self.table.n_origins + chunk.origin[row] as usize;
-        let rule = self.table.rule_index(segment);
-        let bound = &self.table.rules[rule as usize];
-        let mut rng = RequestRng::from_base(self.base, i);
-        let u: f64 = rng.random();
-        let target = bound.pick_index(u);
-        let after_route = rng.clone();
-        let model = &self.catalog.endpoints[bound.targets[target] as usize];
-        // The order of `Sim::issue`: availability, time to first token, decode.
-        let u_avail: f64 = rng.random();
-        let ttft = model.ttft.sample(&mut rng);
-        let after_ttft = rng.clone();
-        let decode = model.decode.decode_time(chunk.output_tokens[row], &mut rng);
-        Prepared {
-            segment: segment as u32,
-            rule,
-            target: target as u16,
-            endpoint: bound.targets[target],
-            u,
-            rng: after_route,
-            u_avail,
-            ttft,
-            after_ttft,
-            decode,
-            after_decode: rng,
-        }
-    }
-}
-
-/// Where the event loop takes each arrival's [`Prepared`] draws from.
-trait Arrivals {
-    /// Row `row` of `chunk`, request `i` of the trace (called once per row, in order).
-    fn next(&mut self, prepare: &Prepare<'_>, i: u64, chunk: &Trace, row: usize) -> Prepared;
-}
-
-/// Draws made in the loop, as each request arrives.
-struct InLoop;
-
-impl Arrivals for InLoop {
-    #[inline]
-    fn next(&mut self, prepare: &Prepare<'_>, i: u64, chunk: &Trace, row: usize) -> Prepared {
-        prepare.prepare(i, chunk, row)
-    }
-}
-
-/// Rows per block of draws made ahead, and how many blocks the helper keeps ready.
-const AHEAD_BLOCK: usize = 2048;
-const AHEAD_BLOCKS: usize = 4;
-
-/// Draws made ahead by the helper thread (see [`with_helper`]), in blocks of [`AHEAD_BLOCK`]
-/// rows in trace order.
-struct Ahead<'h> {
-    rx: std::sync::mpsc::Receiver<Vec<Prepared>>,
-    /// Blocks taken so far (the helper keeps [`AHEAD_BLOCKS`] ready beyond them).
-    taken: &'h std::sync::atomic::AtomicUsize,
-    /// Where used blocks go back.
-    tx: std::sync::mpsc::SyncSender<ToHelper>,
-    block: Vec<Prepared>,
-    at: usize,
-}
-
-impl Arrivals for Ahead<'_> {
-    #[inline]
-    fn next(&mut self, _: &Prepare<'_>, _: u64, _: &Trace, _: usize) -> Prepared {
-        if self.at == self.block.len() {
-            let used = std::mem::take(&mut self.block);
-            // The buffer goes back to be filled again (the helper lives until the loop is over).
-            let _ = self.tx.send(ToHelper::Spare(used));
-            self.block = self.rx.recv().expect("the helper thread stopped before the trace's end");
-            self.taken.fetch_add(1, std::sync::atomic::Ordering::Release);
-            self.at = 0;
-        }
-        self.at += 1;
-        self.block[self.at - 1].clone()
-    }
-}
-
-/// What the engine hands its [`Sink`] when a request is over.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Done {
-    /// `class * n_origins + origin`.
-    pub segment: u32,
-    /// Position of the primary among the rule's targets, and the primary endpoint.
-    pub target: u16,
-    pub primary: u16,
-    /// Position in the fallback chain of the last endpoint tried, plus one.
-    pub attempts: u8,
-    pub status: Status,
-    /// Serving endpoint, or [`NOT_SERVED`].
-    pub served: u16,
-    pub latency_s: f64,
-    /// When it finished (seconds on the trace's clock).
-    pub finish_s: f64,
-    pub input_tokens: u32,
-    pub cached_input_tokens: u32,
-    pub output_tokens: u32,
-}
-
-/// Where finished requests go: per-request outcomes, a metrics collector, or both. Requests are
-/// handed over in the order they finish (not trace order), each once, by trace index.
-pub trait Sink {
-    fn request_done(&mut self, request: u64, done: &Done);
-}
-
-impl Sink for Outcomes {
-    #[inline]
-    fn request_done(&mut self, request: u64, d: &Done) {
-        let i = request as usize;
-        // Empty under `Keep::Nothing` (see `simulate_kept`).
-        if self.served.is_empty() {
-            return;
-        }
-        self.served[i] = d.served;
-        self.latency_s[i] = d.latency_s;
-        // Empty under `Keep::Served`.
-        if !self.primary.is_empty() {
-            self.primary[i] = d.primary;
-            self.attempts[i] = d.attempts;
-            self.status[i] = d.status;
-        }
-    }
-}
-
-impl<A: Sink, B: Sink> Sink for (A, B) {
-    #[inline]
-    fn request_done(&mut self, request: u64, d: &Done) {
-        self.0.request_done(request, d);
-        self.1.request_done(request, d);
-    }
-}
-
-/// The metrics' collector, fed as requests finish (the cells are integer sums, so the order does
-/// not matter).
-impl Sink for crate::metrics::Collector<'_> {
-    #[inline]
-    fn request_done(&mut self, _: u64, d: &Done) {
-        let tokens = [d.input_tokens, d.cached_input_tokens, d.output_tokens];
-        self.add(d.segment as usize, d.target as usize, d.attempts, d.status, d.served, d.latency_s, tokens);
-    }
-}
-
-/// A sink that keeps nothing (for runs that only want [`DesStats`] and the series).
-impl Sink for () {
-    #[inline]
-    fn request_done(&mut self, _: u64, _: &Done) {}
-}
-
-impl Sink for FinishedSeries {
-    #[inline]
-    fn request_done(&mut self, _: u64, d: &Done) {
-        let served = (d.served != NOT_SERVED).then_some(d.served);
-        self.finish_request(d.finish_s, served, d.latency_s, [d.input_tokens, d.cached_input_tokens, d.output_tokens]);
-    }
-}
-
-/// Everything a run hands its finished requests to: the outcome columns it keeps, the series'
-/// per-request figures, and the caller's sink. One value, so that all of it can move to another
-/// thread together (see [`with_helper`]).
-struct Finished<S> {
-    outcomes: Outcomes,
-    series: FinishedSeries,
-    sink: S,
-}
-
-impl<S: Sink> Finished<S> {
-    fn new(catalog: &Catalog, scenario: &Scenario, first_s: f64, outcomes: Outcomes, sink: S) -> Finished<S> {
-        let prices = catalog.endpoints.iter().map(|e| e.prices).collect();
-        Finished { outcomes, series: FinishedSeries::new(scenario.bin_s, first_s, prices), sink }
-    }
-}
-
-impl<S: Sink> Sink for Finished<S> {
-    #[inline]
-    fn request_done(&mut self, request: u64, d: &Done) {
-        self.outcomes.request_done(request, d);
-        self.series.request_done(request, d);
-        self.sink.request_done(request, d);
-    }
-}
-
-struct Sim<'a, S: Sink> {
+pub(super) struct Sim<'a, S: Sink> {
     catalog: &'a Catalog,
     table: &'a RoutingTable,
     scenario: &'a Scenario,
-    queue: EventQueue,
+    pub(super) queue: EventQueue,
     endpoints: Vec<EndpointRt>,
     /// `table.rtt_s` flattened: `[origin * endpoints + endpoint]`.
     rtt_s: Vec<f64>,
@@ -441,113 +57,26 @@ struct Sim<'a, S: Sink> {
     /// Per incident: active?
     incident_active: Vec<bool>,
     incident_times: Vec<(f64, f64)>,
-    slab: Vec<InFlight>,
+    pub(super) slab: Vec<InFlight>,
     free: Vec<u32>,
-    live: u64,
+    pub(super) live: u64,
     /// Hedge attempts and abandoned attempts still holding a slot (the run ends when they do too).
-    live_aux: u64,
+    pub(super) live_aux: u64,
     sink: S,
-    stats: DesStats,
+    pub(super) stats: DesStats,
     series: SeriesBuilder,
     now: f64,
     /// Each arrival's draws, when the loop makes them itself.
     prepare: Prepare<'a>,
     /// Trace index of the next arrival (requests fed so far).
-    next_request: u64,
+    pub(super) next_request: u64,
     /// Arrivals since the last progress report.
     unreported: u64,
 }
 
-/// Run the discrete-event engine over `trace` (held whole; per-request outcomes kept).
-pub fn simulate(
-    catalog: &Catalog,
-    table: &RoutingTable,
-    trace: &Trace,
-    scenario: &Scenario,
-    opts: &DesOptions,
-    progress: &dyn Fn(u64),
-) -> Result<DesRun> {
-    Ok(simulate_observed(catalog, table, trace, scenario, opts, (), progress)?.0)
-}
-
-/// [`simulate`], also handing every finished request to `sink` (a metrics collector, so that the
-/// metrics' first pass happens while the loop runs).
-pub fn simulate_observed<S: Sink + Send>(
-    catalog: &Catalog,
-    table: &RoutingTable,
-    trace: &Trace,
-    scenario: &Scenario,
-    opts: &DesOptions,
-    sink: S,
-    progress: &dyn Fn(u64),
-) -> Result<(DesRun, S)> {
-    simulate_kept(catalog, table, trace, scenario, opts, Keep::All, sink, false, progress)
-}
-
-/// [`simulate_observed`], keeping only the outcome columns `keep` says: with [`Keep::Served`]
-/// (what the metrics need) `primary`, `attempts` and `status` stay empty, so 10 of the 14 bytes a
-/// request are written (and first zeroed by the kernel); with [`Keep::Nothing`] none (for a
-/// sketching collector).
-///
-/// With `spare_core`, a helper thread beside the event loop makes the arrivals' draws ahead of it
-/// and handles finished requests (their outcomes, the series' per-request figures and `sink`)
-/// behind it (see [`with_helper`]); results are identical either way.
-#[allow(clippy::too_many_arguments)]
-pub fn simulate_kept<S: Sink + Send>(
-    catalog: &Catalog,
-    table: &RoutingTable,
-    trace: &Trace,
-    scenario: &Scenario,
-    opts: &DesOptions,
-    keep: Keep,
-    sink: S,
-    spare_core: bool,
-    progress: &dyn Fn(u64),
-) -> Result<(DesRun, S)> {
-    let n = trace.len();
-    let (all, served) = (keep == Keep::All, keep != Keep::Nothing);
-    let outcomes = Outcomes {
-        primary: if all { vec![0; n] } else { Vec::new() },
-        // Every request finishes and is written; zeros are pages mapped on first touch, which is
-        // the finishing thread's write.
-        served: if served { vec![0; n] } else { Vec::new() },
-        attempts: if all { vec![0; n] } else { Vec::new() },
-        status: if all { vec![Status::Ok; n] } else { Vec::new() },
-        latency_s: if served { vec![0.0; n] } else { Vec::new() },
-        seed: opts.seed,
-        replicate: opts.replicate,
-    };
-    let first = trace.timestamp_s.first().copied().unwrap_or(0.0);
-    let finished = Finished::new(catalog, scenario, first, outcomes, sink);
-    // The whole trace as one chunk, then every event until no request is left.
-    fn run<K: Sink>(
-        mut sim: Sim<'_, K>,
-        trace: &Trace,
-        arrivals: &mut impl Arrivals,
-        progress: &dyn Fn(u64),
-    ) -> Result<(Ended, K)> {
-        sim.run_chunk(trace, arrivals, progress);
-        let (sink, ended) = sim.end(progress)?;
-        Ok((ended, sink))
-    }
-    let (ended, finished) = if spare_core {
-        // Two threads: the loop, and a helper making draws ahead of it and finishing requests
-        // after it.
-        let prepare = Prepare::new(catalog, table, opts);
-        with_helper(finished, &prepare, trace, |batches, mut ahead| {
-            run(Sim::new(catalog, table, scenario, opts, first, batches), trace, &mut ahead, progress)
-        })?
-    } else {
-        run(Sim::new(catalog, table, scenario, opts, first, finished), trace, &mut InLoop, progress)?
-    };
-    let Finished { outcomes, series, sink } = finished;
-    let r = ended.with(series);
-    Ok((DesRun { outcomes, stats: r.stats, series: r.series, incidents: r.incidents }, sink))
-}
-
 /// What the event loop knows when it is over: all of [`StreamRun`] but the series' per-request
 /// figures.
-struct Ended {
+pub(super) struct Ended {
     stats: DesStats,
     series: SeriesBuilder,
     end_s: f64,
@@ -555,7 +84,7 @@ struct Ended {
 }
 
 impl Ended {
-    fn with(self, finished: FinishedSeries) -> StreamRun {
+    pub(super) fn with(self, finished: FinishedSeries) -> StreamRun {
         StreamRun {
             stats: self.stats,
             series: self.series.finish_series(self.end_s, finished),
@@ -564,81 +93,8 @@ impl Ended {
     }
 }
 
-/// What a run gives besides what its sink collected.
-#[derive(Debug, Clone)]
-pub struct StreamRun {
-    pub stats: DesStats,
-    pub series: TimeSeries,
-    /// Scripted incidents as (name, start, end) on the trace's clock.
-    pub incidents: Vec<(String, f64, f64)>,
-}
-
-/// A run fed the trace in consecutive chunks: state proportional to the requests in flight, not
-/// to the trace. Each chunk's arrivals are interleaved with the scheduled events exactly as in a
-/// run over the whole trace (an arrival waits for every event at or before its time, and events
-/// after the chunk's last arrival wait for the next chunk), so any chunking gives the same result.
-pub struct Stream<'a, S: Sink> {
-    sim: Sim<'a, Finished<S>>,
-}
-
-impl<'a, S: Sink> Stream<'a, S> {
-    /// A run whose first arrival is at `first_s` (it starts the clock, the time series and the
-    /// scripted incidents' day). Finished requests go to `sink`.
-    pub fn new(
-        catalog: &'a Catalog,
-        table: &'a RoutingTable,
-        scenario: &'a Scenario,
-        opts: &DesOptions,
-        first_s: f64,
-        sink: S,
-    ) -> Stream<'a, S> {
-        let finished = Finished::new(catalog, scenario, first_s, Outcomes::default(), sink);
-        Stream { sim: Sim::new(catalog, table, scenario, opts, first_s, finished) }
-    }
-
-    /// The next chunk of the trace: its rows are the next requests in trace order (their indices
-    /// continue from the previous chunk's), with class and origin codes of the names the routing
-    /// table was bound to. Timestamps must not decrease, within a chunk and from one to the next.
-    ///
-    /// Fails if the run needs more events than the event queue can order (see
-    /// [`super::event::MAX_PENDING_EVENTS`]); the run is then not usable.
-    pub fn feed(&mut self, chunk: &Trace, progress: &dyn Fn(u64)) -> Result<()> {
-        self.sim.run_chunk(chunk, &mut InLoop, progress);
-        self.sim.check_queue()
-    }
-
-    /// Run the requests still in flight to their end.
-    pub fn finish(self, progress: &dyn Fn(u64)) -> Result<(S, StreamRun)> {
-        let (finished, ended) = self.sim.end(progress)?;
-        Ok((finished.sink, ended.with(finished.series)))
-    }
-
-    /// The same run with smaller event-queue limits (events per run, pending at once), so that
-    /// tests can reach them; at most the queue's own.
-    #[doc(hidden)]
-    pub fn with_event_limits(mut self, max_events: u64, max_pending: u32) -> Stream<'a, S> {
-        self.sim.queue.set_limits(max_events, max_pending);
-        self
-    }
-
-    /// Requests fed so far.
-    pub fn fed(&self) -> u64 {
-        self.sim.next_request
-    }
-
-    /// Requests (and hedge or abandoned attempts) in the system now, and the most there were.
-    pub fn in_flight(&self) -> (u64, u64) {
-        (self.sim.live + self.sim.live_aux, self.sim.stats.max_in_flight)
-    }
-
-    /// Slots the engine's request table has ever held: its memory, in requests.
-    pub fn state_slots(&self) -> usize {
-        self.sim.slab.len()
-    }
-}
-
 impl<'a, S: Sink> Sim<'a, S> {
-    fn new(
+    pub(super) fn new(
         catalog: &'a Catalog,
         table: &'a RoutingTable,
         scenario: &'a Scenario,
@@ -736,7 +192,7 @@ impl<'a, S: Sink> Sim<'a, S> {
 
     /// Process this chunk's arrivals and every scheduled event before the last of them (events at
     /// or after it may still be preceded by the next chunk's arrivals, so they wait).
-    fn run_chunk(&mut self, chunk: &Trace, arrivals: &mut impl Arrivals, progress: &dyn Fn(u64)) {
+    pub(super) fn run_chunk(&mut self, chunk: &Trace, arrivals: &mut impl Arrivals, progress: &dyn Fn(u64)) {
         const PROGRESS_EVERY: u64 = 1 << 16;
         let prepare = self.prepare;
         let n = chunk.len();
@@ -763,7 +219,7 @@ impl<'a, S: Sink> Sim<'a, S> {
     }
 
     /// An error if the event queue ran past its limits (a dropped event: the run is not valid).
-    fn check_queue(&self) -> Result<()> {
+    pub(super) fn check_queue(&self) -> Result<()> {
         if !self.queue.overflowed() {
             return Ok(());
         }
@@ -820,7 +276,7 @@ impl<'a, S: Sink> Sim<'a, S> {
     }
 
     /// After the last arrival: every event until no request is left, then what the run gave.
-    fn end(mut self, progress: &dyn Fn(u64)) -> Result<(S, Ended)> {
+    pub(super) fn end(mut self, progress: &dyn Fn(u64)) -> Result<(S, Ended)> {
         self.drain();
         self.check_queue()?;
         progress(self.unreported);
@@ -1532,120 +988,4 @@ impl<'a, S: Sink> Sim<'a, S> {
             // In service: its completion finds no parent, frees its slot and bills it if it succeeded.
         }
     }
-}
-
-/// Finished requests per batch handed to the helper thread.
-const BATCH: usize = 4096;
-
-/// What the event loop sends its helper thread.
-enum ToHelper {
-    /// Finished requests, in the order they finished.
-    Finished(Vec<(u64, Done)>),
-    /// A block of draws used up, to be filled again.
-    Spare(Vec<Prepared>),
-}
-
-/// The loop's sink under [`with_helper`]: buffers finished requests and hands them over in
-/// batches.
-struct BatchSink {
-    buf: Vec<(u64, Done)>,
-    tx: std::sync::mpsc::SyncSender<ToHelper>,
-    /// Emptied batches coming back, so that buffers are reused rather than allocated.
-    spare: std::sync::mpsc::Receiver<Vec<(u64, Done)>>,
-}
-
-impl BatchSink {
-    fn flush(&mut self) {
-        let next = self.spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
-        let full = std::mem::replace(&mut self.buf, next);
-        // The helper lives until every batch is in (see `with_helper`).
-        let _ = self.tx.send(ToHelper::Finished(full));
-    }
-}
-
-impl Sink for BatchSink {
-    #[inline]
-    fn request_done(&mut self, request: u64, done: &Done) {
-        self.buf.push((request, *done));
-        if self.buf.len() == BATCH {
-            self.flush();
-        }
-    }
-}
-
-/// Run `run` (the event loop over the whole of `trace`) with one helper thread beside it, which
-/// makes the arrivals' draws ahead of the loop ([`Ahead`]) and hands every finished request, in
-/// order, to `inner` behind it ([`BatchSink`]). `inner` sees exactly the sequence it would see
-/// inline, and the draws are the ones the loop would make, so results are identical.
-///
-/// The helper's two jobs together are about half the loop's work, and it polls for work (yielding
-/// its core between polls) rather than sleeping: a thread woken by the loop was often placed on
-/// the loop's own core, and the loop then waited up to 20 ms a run for its turn (measured with
-/// `/proc/thread-self/schedstat`; 1M reference, twenty interleaved runs: median 0.124 s with a
-/// sleeping thread per job, 0.107 s with this one, and the slowest 0.174 s against 0.116 s).
-/// Making draws comes first: the helper counts the blocks the loop has taken and keeps
-/// [`AHEAD_BLOCKS`] ready at every poll, so a backlog of finished batches never starves the loop.
-fn with_helper<S: Sink + Send, R, E>(
-    inner: S,
-    prepare: &Prepare<'_>,
-    trace: &Trace,
-    run: impl FnOnce(BatchSink, Ahead<'_>) -> std::result::Result<(R, BatchSink), E>,
-) -> std::result::Result<(R, S), E> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::mpsc;
-    // Bounded, so that a helper that falls behind holds the loop back rather than memory growing.
-    // The helper never blocks (it polls, and its own channels are unbounded: it sends at most
-    // AHEAD_BLOCKS blocks beyond those taken, and back the batches the loop sent it).
-    let (tx, rx) = mpsc::sync_channel::<ToHelper>(16);
-    let (blocks_tx, blocks_rx) = mpsc::channel::<Vec<Prepared>>();
-    let (back_tx, back_rx) = mpsc::channel::<Vec<(u64, Done)>>();
-    let taken = AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        let taken = &taken;
-        let helper = scope.spawn(move || {
-            let mut inner = inner;
-            let (mut next_row, mut sent) = (0, 0);
-            let mut pool: Vec<Vec<Prepared>> = Vec::new();
-            let mut top_up = |pool: &mut Vec<Vec<Prepared>>| {
-                while next_row < trace.len() && sent - taken.load(Ordering::Acquire) < AHEAD_BLOCKS {
-                    let mut block = pool.pop().unwrap_or_else(|| Vec::with_capacity(AHEAD_BLOCK));
-                    let end = (next_row + AHEAD_BLOCK).min(trace.len());
-                    block.clear();
-                    block.extend((next_row..end).map(|row| prepare.prepare(row as u64, trace, row)));
-                    next_row = end;
-                    sent += 1;
-                    let _ = blocks_tx.send(block);
-                }
-            };
-            // Until the loop is over and has dropped both of its senders; draws first at every
-            // turn, so that a finished batch is handled only with the loop's blocks topped up.
-            loop {
-                top_up(&mut pool);
-                match rx.try_recv() {
-                    Ok(ToHelper::Spare(block)) => pool.push(block),
-                    Ok(ToHelper::Finished(mut batch)) => {
-                        for (request, done) in &batch {
-                            inner.request_done(*request, done);
-                        }
-                        batch.clear();
-                        let _ = back_tx.send(batch);
-                    }
-                    Err(mpsc::TryRecvError::Empty) => std::thread::yield_now(),
-                    Err(mpsc::TryRecvError::Disconnected) => break,
-                }
-            }
-            inner
-        });
-        let ahead = Ahead { rx: blocks_rx, taken, tx: tx.clone(), block: Vec::new(), at: 0 };
-        // On an error the senders are dropped with the loop, which ends the helper.
-        let ran =
-            run(BatchSink { buf: Vec::with_capacity(BATCH), tx, spare: back_rx }, ahead).map(|(result, mut sink)| {
-                if !sink.buf.is_empty() {
-                    sink.flush();
-                }
-                result
-            });
-        let inner = helper.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        ran.map(|result| (result, inner))
-    })
 }

@@ -216,7 +216,7 @@ impl Observer for Collector<'_> {
         served: u16,
         latency_s: f64,
     ) {
-        self.add(segment, target, attempts, status, served, latency_s, tokens);
+        self.add(RequestOutcome { segment, target, attempts, status, served, latency_s, tokens });
     }
 
     fn merge(mut self, other: Self) -> Self {
@@ -244,20 +244,38 @@ impl Observer for Collector<'_> {
     }
 }
 
+/// One request's outcome as a [`Collector`] counts it: what an engine hands [`Collector::add`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RequestOutcome {
+    /// `class * n_origins + origin`.
+    pub segment: usize,
+    /// Position of the primary among the rule's targets.
+    pub target: usize,
+    /// Endpoints of the fallback chain tried (1 = no fallback), as in [`Outcomes::attempts`].
+    pub attempts: u8,
+    pub status: Status,
+    /// Serving endpoint, or [`NOT_SERVED`].
+    pub served: u16,
+    pub latency_s: f64,
+    /// Token counts `[input, cached input, output]`, given rather than read from the trace (for an
+    /// engine fed the trace in chunks).
+    pub tokens: [u32; 3],
+}
+
 impl Collector<'_> {
-    /// One request, with its token counts `[input, cached input, output]` given rather than read
-    /// from the trace (for an engine fed the trace in chunks).
-    #[allow(clippy::too_many_arguments)]
+    /// One request.
     #[inline(always)]
     pub fn add(
         &mut self,
-        segment: usize,
-        target: usize,
-        attempts: u8,
-        status: Status,
-        served: u16,
-        latency_s: f64,
-        [input_tokens, cached_tokens, output_tokens]: [u32; 3],
+        RequestOutcome {
+            segment,
+            target,
+            attempts,
+            status,
+            served,
+            latency_s,
+            tokens: [input_tokens, cached_tokens, output_tokens],
+        }: RequestOutcome,
     ) {
         let ctx = self.ctx;
         let seg = &ctx.segments[segment];

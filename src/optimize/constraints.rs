@@ -217,13 +217,11 @@ pub const DEFAULT_QUANTILE: f64 = 0.99;
 
 impl Constraints {
     pub fn load(path: &Path, catalog: &Catalog) -> Result<Constraints> {
-        let text = crate::error::read_text(path)?;
-        Constraints::from_yaml_str(&text, path, catalog)
+        yaml::load(path, |spec, origin| Constraints::from_spec(spec, origin, catalog))
     }
 
     pub fn from_yaml_str(text: &str, origin: &Path, catalog: &Catalog) -> Result<Constraints> {
-        let spec: ConstraintsSpec = yaml::from_str(text, origin)?;
-        Constraints::from_spec(&spec, origin, catalog)
+        yaml::load_str(text, origin, |spec, origin| Constraints::from_spec(spec, origin, catalog))
     }
 
     /// Targets for a class (its own entry over `default`).

@@ -76,13 +76,11 @@ pub struct Policy {
 
 impl Policy {
     pub fn load(path: &Path, catalog: &Catalog) -> Result<Policy> {
-        let text = crate::error::read_text(path)?;
-        Policy::from_yaml_str(&text, path, catalog)
+        yaml::load(path, |spec, origin| Policy::from_spec(spec, origin, catalog))
     }
 
     pub fn from_yaml_str(text: &str, origin: &Path, catalog: &Catalog) -> Result<Policy> {
-        let spec: PolicySpec = yaml::from_str(text, origin)?;
-        Policy::from_spec(&spec, origin, catalog)
+        yaml::load_str(text, origin, |spec, origin| Policy::from_spec(spec, origin, catalog))
     }
 
     /// Validate a parsed policy against a catalog, reporting every problem at once.
