@@ -22,6 +22,25 @@ pub use replay::{
     replay_observed, replay_observed_reusing,
 };
 
+/// One request's outcome as an engine reports it to an [`Observer`] (a metrics collector counts
+/// it: `metrics::Collector::add`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RequestOutcome {
+    /// `class * n_origins + origin`.
+    pub segment: usize,
+    /// Position of the primary among the rule's targets.
+    pub target: usize,
+    /// Endpoints of the fallback chain tried (1 = no fallback), as in [`Outcomes::attempts`].
+    pub attempts: u8,
+    pub status: Status,
+    /// Serving endpoint, or [`NOT_SERVED`].
+    pub served: u16,
+    pub latency_s: f64,
+    /// Token counts `[input, cached input, output]`, given rather than read from the trace (for an
+    /// engine fed the trace in chunks).
+    pub tokens: [u32; 3],
+}
+
 /// What became of one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]

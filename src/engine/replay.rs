@@ -4,7 +4,7 @@ use rand::RngExt;
 use rayon::prelude::*;
 
 use super::rng::{RequestRng, stream_base};
-use super::{NOT_SERVED, Outcomes, Status};
+use super::{NOT_SERVED, Outcomes, RequestOutcome, Status};
 use crate::catalog::{Catalog, DecodeDist, LatencyDist};
 use crate::error::Result;
 use crate::policy::{BoundRule, RoutingTable};
@@ -35,20 +35,8 @@ struct EndpointModel<'a> {
 /// the same pass over memory. Each worker gets its own observer; they are merged at the end, in an
 /// order that depends on scheduling, so merging must be order-independent (integer sums, maxima).
 pub trait Observer: Send {
-    /// One request: its token counts `[input, cached input, output]`, its segment
-    /// (`class * n_origins + origin`), the position of its primary among the rule's targets,
-    /// attempts made, final status, serving endpoint (or `NOT_SERVED`) and latency.
-    #[allow(clippy::too_many_arguments)]
-    fn observe(
-        &mut self,
-        tokens: [u32; 3],
-        segment: usize,
-        target: usize,
-        attempts: u8,
-        status: Status,
-        served: u16,
-        latency_s: f64,
-    );
+    /// One request's outcome.
+    fn observe(&mut self, outcome: RequestOutcome);
     /// Combine two observers' records.
     fn merge(self, other: Self) -> Self;
 }
@@ -59,7 +47,7 @@ pub struct NoObserver;
 
 impl Observer for NoObserver {
     #[inline]
-    fn observe(&mut self, _: [u32; 3], _: usize, _: usize, _: u8, _: Status, _: u16, _: f64) {}
+    fn observe(&mut self, _: RequestOutcome) {}
     fn merge(self, _: Self) -> Self {
         self
     }
@@ -294,7 +282,15 @@ impl Engine<'_> {
                 status[k] = one.status;
             }
             let tokens = [inputs[k], cached.map_or(0, |c| c[k]), outputs[k]];
-            observer.observe(tokens, one.segment, one.target, one.attempts, one.status, one.served, one.latency_s);
+            observer.observe(RequestOutcome {
+                segment: one.segment,
+                target: one.target,
+                attempts: one.attempts,
+                status: one.status,
+                served: one.served,
+                latency_s: one.latency_s,
+                tokens,
+            });
         }
     }
 }

@@ -206,17 +206,8 @@ pub struct Collector<'a> {
 
 impl Observer for Collector<'_> {
     #[inline(always)]
-    fn observe(
-        &mut self,
-        tokens: [u32; 3],
-        segment: usize,
-        target: usize,
-        attempts: u8,
-        status: Status,
-        served: u16,
-        latency_s: f64,
-    ) {
-        self.add(RequestOutcome { segment, target, attempts, status, served, latency_s, tokens });
+    fn observe(&mut self, outcome: RequestOutcome) {
+        self.add(outcome);
     }
 
     fn merge(mut self, other: Self) -> Self {
@@ -244,23 +235,7 @@ impl Observer for Collector<'_> {
     }
 }
 
-/// One request's outcome as a [`Collector`] counts it: what an engine hands [`Collector::add`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RequestOutcome {
-    /// `class * n_origins + origin`.
-    pub segment: usize,
-    /// Position of the primary among the rule's targets.
-    pub target: usize,
-    /// Endpoints of the fallback chain tried (1 = no fallback), as in [`Outcomes::attempts`].
-    pub attempts: u8,
-    pub status: Status,
-    /// Serving endpoint, or [`NOT_SERVED`].
-    pub served: u16,
-    pub latency_s: f64,
-    /// Token counts `[input, cached input, output]`, given rather than read from the trace (for an
-    /// engine fed the trace in chunks).
-    pub tokens: [u32; 3],
-}
+pub use crate::engine::RequestOutcome;
 
 impl Collector<'_> {
     /// One request.
@@ -502,15 +477,15 @@ pub fn summarize(catalog: &Catalog, table: &RoutingTable, trace: &Trace, outcome
                     let rule = &table.rules[table.segment_rule[segment] as usize];
                     let target = rule.targets.iter().position(|&t| t == outcomes.primary[i]).unwrap_or(0);
                     let cached = trace.cached_input_tokens.as_ref().map_or(0, |c| c[i]);
-                    acc.observe(
-                        [trace.input_tokens[i], cached, trace.output_tokens[i]],
+                    acc.observe(RequestOutcome {
                         segment,
                         target,
-                        outcomes.attempts[i],
-                        outcomes.status[i],
-                        outcomes.served[i],
-                        outcomes.latency_s[i],
-                    );
+                        attempts: outcomes.attempts[i],
+                        status: outcomes.status[i],
+                        served: outcomes.served[i],
+                        latency_s: outcomes.latency_s[i],
+                        tokens: [trace.input_tokens[i], cached, trace.output_tokens[i]],
+                    });
                 }
                 acc
             },
