@@ -10,7 +10,7 @@ use switchyard::error::{Error, Notice, Place, Problems};
 use switchyard::names::{Mention, Names};
 use switchyard::output;
 use switchyard::policy::{Policy, RoutingTable};
-use switchyard::report::{self, RunMeta, SimulateReport};
+use switchyard::report::{self, CatalogTable, RunMeta, SimulateReport};
 use switchyard::run::{self, Engine, Run, RunSpec};
 use switchyard::trace::write::{ColumnData, Table};
 use switchyard::trace::{self, ReadOptions, Trace};
@@ -616,86 +616,15 @@ fn catalog_command(c: CatalogCommand, out: &Outputs) -> anyhow::Result<()> {
         }
         CatalogCommand::Show { catalog, json } => {
             let (cat, name) = load_catalog(catalog.as_deref())?;
-            let rows: Vec<Value> = cat
-                .endpoints
-                .iter()
-                .map(|e| {
-                    json!({
-                        "endpoint": e.id, "model": e.model, "region": e.region, "provider": e.provider,
-                        "family": e.family, "tier": e.tier,
-                        "ttft_p50_s": e.ttft.quantile(0.5), "ttft_p99_s": e.ttft.quantile(0.99),
-                        "decode_tokens_per_s_p50": e.decode.median_tokens_per_s(),
-                        "availability": e.availability,
-                        "price_input_per_mtok": e.prices.input_per_mtok,
-                        "price_output_per_mtok": e.prices.output_per_mtok,
-                        "price_cached_input_per_mtok": e.prices.cached_input_per_mtok,
-                        "vision": e.capabilities.vision, "audio": e.capabilities.audio,
-                        "max_context_tokens": e.capabilities.max_context_tokens,
-                        "rpm": e.limits.rpm, "tpm": e.limits.tpm, "max_concurrency": e.limits.max_concurrency,
-                        "quality": e.quality.per_class, "quality_default": e.quality.default,
-                    })
-                })
-                .collect();
-            let value = json!({"catalog": name, "endpoints": rows});
+            let table = CatalogTable::new(&cat, &name);
             match &json {
-                Some(path) if path.as_os_str() == "-" => sayln!("{}", serde_json::to_string_pretty(&value)?),
-                Some(path) => write_json(&out.at(path), &value)?,
-                None => say!("{}", render_catalog(&cat, &name)),
+                Some(path) if path.as_os_str() == "-" => sayln!("{}", serde_json::to_string_pretty(&table)?),
+                Some(path) => write_json(&out.at(path), &serde_json::to_value(&table)?)?,
+                None => say!("{}", report::render_catalog(&cat, &name)),
             }
             Ok(())
         }
     }
-}
-
-fn render_catalog(cat: &Catalog, name: &str) -> String {
-    let header =
-        ["endpoint", "tier", "ttft p50", "ttft p99", "tok/s", "avail", "$in/M", "$out/M", "vision", "ctx", "rpm"];
-    let rows: Vec<[String; 11]> = cat
-        .endpoints
-        .iter()
-        .map(|e| {
-            [
-                e.id.clone(),
-                e.tier.clone(),
-                format!("{:.2}s", e.ttft.quantile(0.5)),
-                format!("{:.2}s", e.ttft.quantile(0.99)),
-                format!("{:.0}", e.decode.median_tokens_per_s()),
-                format!("{:.2}%", e.availability * 100.0),
-                format!("{:.4}", e.prices.input_per_mtok),
-                format!("{:.2}", e.prices.output_per_mtok),
-                if e.capabilities.vision { "yes".into() } else { "-".into() },
-                e.capabilities.max_context_tokens.map_or("-".into(), |c| format!("{}k", c / 1000)),
-                e.limits.rpm.map_or("-".into(), |r| r.to_string()),
-            ]
-        })
-        .collect();
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.len());
-        }
-    }
-    let fmt = |cells: Vec<&str>| -> String {
-        cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| if i == 0 { format!("{c:<w$}", w = widths[i]) } else { format!("{c:>w$}", w = widths[i]) })
-            .collect::<Vec<_>>()
-            .join("  ")
-    };
-    let mut out = format!(
-        "{name}: {} endpoints, {} models, regions {}\n\n",
-        cat.endpoints.len(),
-        cat.models.len(),
-        cat.regions.join(", ")
-    );
-    out.push_str(&fmt(header.to_vec()));
-    out.push('\n');
-    for r in &rows {
-        out.push_str(&fmt(r.iter().map(String::as_str).collect()));
-        out.push('\n');
-    }
-    out
 }
 
 #[cfg(all(test, target_os = "linux"))]

@@ -9,12 +9,14 @@
 //! (Student t), combined type by type ([`Combine`]). Nothing depends on the clock, so the same
 //! inputs and seed give byte-identical JSON.
 
+mod catalog;
 mod des;
 mod recommendation;
 mod replicated;
 mod simulate;
 mod table;
 
+pub use catalog::{CatalogRow, CatalogTable, render_catalog};
 pub use des::{DesFigures, DesFiguresCi, EndpointDes, EndpointDesCi, QueueDes, QueueDesCi, render_des_text};
 pub use recommendation::{
     Candidates, Exported, OptimizeInputs, RecommendationReport, RouteWeight, VerificationEngine, render_recommendation,
