@@ -371,6 +371,7 @@ impl Calibration {
                     quality: BTreeMap::new(),
                     capabilities: Default::default(),
                     limits: None,
+                    base_url: None,
                     sources: BTreeMap::new(),
                     regions: OrderedMap(vec![(unspanned(region_name), over)]),
                 }),

@@ -91,6 +91,9 @@ pub struct Endpoint {
     pub quality: Quality,
     pub capabilities: Capabilities,
     pub limits: Limits,
+    /// The OpenAI-compatible base URL clients append `/chat/completions` to, without a trailing
+    /// `/`; `None` when the catalog gives none (only URL-based exports need it).
+    pub base_url: Option<String>,
     /// Where each figure comes from.
     pub sources: BTreeMap<String, String>,
 }
@@ -396,6 +399,11 @@ fn resolve_endpoint(
             "give the model's context window, e.g. 128000",
         );
     }
+    let base_url = over
+        .base_url
+        .as_ref()
+        .or(model.base_url.as_ref())
+        .and_then(|u| base_url(u, &at_src(over.base_url.is_some(), line_of(u), "base_url"), problems));
     let mut sources = model.sources.clone();
     for (k, v) in &over.sources {
         sources.insert(k.clone(), v.clone());
@@ -423,8 +431,41 @@ fn resolve_endpoint(
             max_context_tokens: model.capabilities.max_context_tokens,
         },
         limits,
+        base_url,
         sources,
     })
+}
+
+/// A base URL as clients use it: http or https with a host; no user name or password (a key
+/// belongs in the client's request, never in a catalog that exports copy from); no query or
+/// fragment, since clients append the API path. Returned without a trailing `/`.
+fn base_url(u: &Spanned<String>, place: &Place, problems: &mut Problems) -> Option<String> {
+    let text = u.value.trim();
+    let example = "e.g. `base_url: https://llm.example.com/v1` (clients append /chat/completions)";
+    let mut bad = |message: String, fix: &str| {
+        problems.push(place.clone(), message, fix);
+        None
+    };
+    let url = match url::Url::parse(text) {
+        Ok(url) => url,
+        Err(e) => return bad(format!("base_url {text:?} is not a URL ({e})"), example),
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return bad(format!("base_url {text:?} is not http or https"), example);
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return bad(format!("base_url {text:?} has no host"), example);
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return bad(
+            format!("base_url {text:?} carries a user name or password"),
+            "write the URL without credentials; the key goes in the client's Authorization header",
+        );
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return bad(format!("base_url {text:?} has a query or fragment"), example);
+    }
+    Some(text.trim_end_matches('/').to_string())
 }
 
 fn latency_dist(s: &Spanned<LatencySpec>, place: &Place, problems: &mut Problems) -> Option<LatencyDist> {

@@ -58,6 +58,11 @@ pub struct ModelSpec {
     pub capabilities: CapabilitiesSpec,
     #[serde(default)]
     pub limits: Option<LimitsSpec>,
+    /// The OpenAI-compatible base URL of every region of the model (a region's own `base_url`
+    /// wins): what a client appends `/chat/completions` to. Only exports that call endpoints by
+    /// URL read it (`portkey-oss`).
+    #[serde(default)]
+    pub base_url: Option<Spanned<String>>,
     /// Where each figure comes from, keyed by field (`ttft`, `prices`, `quality`, ...).
     #[serde(default)]
     pub sources: BTreeMap<String, String>,
@@ -85,6 +90,9 @@ pub struct RegionOverride {
     pub price_scale: Option<Spanned<f64>>,
     #[serde(default)]
     pub limits: Option<LimitsSpec>,
+    /// This endpoint's OpenAI-compatible base URL (see [`ModelSpec::base_url`]).
+    #[serde(default)]
+    pub base_url: Option<Spanned<String>>,
     #[serde(default)]
     pub sources: BTreeMap<String, String>,
 }

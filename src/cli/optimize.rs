@@ -83,11 +83,14 @@ fn load(i: &OptimizeInputs, timer: &mut Timer) -> anyhow::Result<Inputs> {
 }
 
 pub fn optimize(a: &OptimizeArgs, _quiet: bool, mut timer: Timer, out: &mut Outputs) -> anyhow::Result<()> {
-    if !a.export.is_empty() {
-        // Check the list before any work is done.
-        switchyard::export::parse_formats(&a.export.join(","))?;
-    }
+    // Check the list before any work is done, and what each format needs from the catalog: the
+    // optimizer may route to any of its endpoints.
+    let exporters =
+        if a.export.is_empty() { Vec::new() } else { switchyard::export::parse_formats(&a.export.join(","))? };
     let inp = load(&a.inputs, &mut timer)?;
+    for exporter in &exporters {
+        exporter.check_catalog(&inp.catalog)?;
+    }
     let opts = Options {
         seed: a.seed,
         replicates: a.replicates,

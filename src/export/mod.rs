@@ -2,8 +2,9 @@
 //!
 //! This is the only module that knows gateway formats. Each format is one file implementing
 //! [`Exporter`]: `switchyard` (the native policy YAML, which round-trips), `litellm` (LiteLLM proxy
-//! `config.yaml`), `portkey` (a Portkey gateway config), `envoy` (Envoy AI Gateway resources) and
-//! `openrouter` (OpenRouter request fragments). What they share is here: the per-rule plan every
+//! `config.yaml`), `portkey` and `portkey-oss` (a Portkey config for the hosted and for the
+//! open-source gateway), `envoy` (Envoy AI Gateway resources) and `openrouter` (OpenRouter request
+//! fragments). What they share is here: the per-rule plan every
 //! gateway format starts from ([`plan`]: group names, targets with the fallback chain each one
 //! actually attempts), name and environment-variable spelling, integer weights, the header, and
 //! the one place that writes files ([`write_exports`]).
@@ -12,7 +13,7 @@
 //! for the user, naming what the gateway cannot do and what was written instead.
 //!
 //! Credentials are never written: only references (environment variables, provider slugs, Kubernetes
-//! secret names). Output is deterministic: the same policy and catalog give byte-identical text.
+//! secret names), or the client's own `Authorization` header passed on (`portkey-oss`). Output is deterministic: the same policy and catalog give byte-identical text.
 //!
 //! Deliberately absent: no network, no validation of the gateway's own limits beyond what is
 //! documented in each format's file, and no CLI (the caller picks formats with [`parse_formats`]).
@@ -44,18 +45,24 @@ pub trait Exporter {
     fn name(&self) -> &'static str;
     /// The file written into the output folder, e.g. "litellm-config.yaml".
     fn file_name(&self) -> &'static str;
+    /// What this format needs from every endpoint of a catalog, checked before an optimizer, which
+    /// may route to any of them, does any work (`portkey-oss`: a base URL). Most need nothing.
+    fn check_catalog(&self, _catalog: &Catalog) -> Result<()> {
+        Ok(())
+    }
     fn export(&self, policy: &Policy, catalog: &Catalog) -> Result<Export>;
 }
 
 /// Every format, in the order they are listed to users.
-pub const FORMATS: &[&str] = &["switchyard", "litellm", "portkey", "envoy", "openrouter"];
+pub const FORMATS: &[&str] = &["switchyard", "litellm", "portkey", "portkey-oss", "envoy", "openrouter"];
 
 /// The exporter for a format name (one of [`FORMATS`]).
 pub fn exporter(name: &str) -> Option<Box<dyn Exporter>> {
     match name {
         "switchyard" => Some(Box::new(switchyard::Switchyard)),
         "litellm" => Some(Box::new(litellm::LiteLlm)),
-        "portkey" => Some(Box::new(portkey::Portkey)),
+        "portkey" => Some(Box::new(portkey::Portkey(portkey::Gateway::Hosted))),
+        "portkey-oss" => Some(Box::new(portkey::Portkey(portkey::Gateway::OpenSource))),
         "envoy" => Some(Box::new(envoy::Envoy)),
         "openrouter" => Some(Box::new(openrouter::OpenRouter)),
         _ => None,
@@ -378,7 +385,7 @@ mod tests {
         assert_eq!(err.problems().len(), 2, "{text}");
         assert!(text.contains("`litelm`") && text.contains("`kong`"), "{text}");
         assert!(text.contains("closest: `litellm`"), "{text}");
-        assert!(text.contains("`switchyard`, `litellm`, `portkey`, `envoy` or `openrouter`"), "{text}");
+        assert!(text.contains("`switchyard`, `litellm`, `portkey`, `portkey-oss`, `envoy` or `openrouter`"), "{text}");
         assert!(parse_formats(" , ").is_err());
     }
 

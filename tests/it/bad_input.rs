@@ -99,6 +99,43 @@ fn catalog_reports_every_problem_at_once() {
     );
 }
 
+#[test]
+fn base_url_that_clients_cannot_call_or_that_carries_a_password() {
+    let with = |model_url: &str, region_url: &str| {
+        CATALOG
+            .replace("    availability: 0.999\n", &format!("    availability: 0.999\n    base_url: {model_url}\n"))
+            .replace("eu-west-1: {}}", &format!("eu-west-1: {{base_url: {region_url:?}}}}}"))
+    };
+    let cases = [
+        ("ftp://llm.example.com/v1", "is not http or https"),
+        ("llm.example.com/v1", "is not a URL"),
+        ("https://user:secret@llm.example.com/v1", "carries a user name or password"),
+        ("https://llm.example.com/v1?key=1", "has a query or fragment"),
+    ];
+    for (bad, says) in cases {
+        // On the model (line 7), reported under the model's name; on a region (line 9), under the
+        // endpoint's id.
+        check(
+            catalog_err(&with(bad, "https://eu.example.com/v1")),
+            &["cat.yaml:7", "deepseek-v4-flash: base_url", says, "fix:"],
+        );
+        check(
+            catalog_err(&with("https://us.example.com/v1", bad)),
+            &["cat.yaml:9", "deepseek-v4-flash@eu-west-1: base_url", says, "fix:"],
+        );
+    }
+    let secret = catalog_err(&with("https://user:secret@llm.example.com/v1", "https://eu.example.com/v1"));
+    check(&secret, &["Authorization header"]);
+    // A region's base URL wins over the model's; a trailing `/` is dropped; none is none.
+    let c =
+        Catalog::from_yaml_str(&with("https://us.example.com/v1/", "http://10.0.0.7:8000/v1"), Path::new("cat.yaml"))
+            .unwrap();
+    let url = |id: &str| c.endpoints[c.endpoint_index(id).unwrap()].base_url.clone();
+    assert_eq!(url("deepseek-v4-flash@us-east-1").as_deref(), Some("https://us.example.com/v1"));
+    assert_eq!(url("deepseek-v4-flash@eu-west-1").as_deref(), Some("http://10.0.0.7:8000/v1"));
+    assert_eq!(url("qwen3-32b@us-east-1"), None);
+}
+
 const POLICY: &str = "version: 1
 rules:
   - name: chat

@@ -14,8 +14,16 @@ use switchyard::policy::Policy;
 
 const FIXTURE: &str = "tests/fixtures/export-policy.yaml";
 
+/// The base URL the tests' catalog gives each endpoint: one OpenAI-compatible host per region,
+/// serving every model there (the model is picked by `override_params.model`).
+fn base_url(_model: &str, region: &str) -> String {
+    format!("https://{region}.llm.example.com/v1")
+}
+
+/// The default catalog with a base URL on every endpoint, so that every format exports from it
+/// (`portkey-oss` needs them; the other formats ignore them).
 fn catalog() -> Catalog {
-    Catalog::default_catalog()
+    crate::default_catalog_with_base_urls(|model, region| Some(base_url(model, region))).1
 }
 
 fn policy(text: &str, catalog: &Catalog) -> Policy {
@@ -220,6 +228,142 @@ fn portkey_expresses_match_lists_and_each_targets_chain() {
     assert_eq!(chain, ["@deepseek-eu-west-1", "@alibaba-eu-west-1"]);
     assert_eq!(eu["targets"][1]["targets"][1]["override_params"]["model"], "deepseek-v4-flash");
     assert!(!export.lost.iter().any(|l| l.contains("default target")), "{:?}", export.lost);
+}
+
+/// Every object of a Portkey config with a `provider`, by its JSON path.
+fn leaves<'a>(node: &'a Value, path: String, out: &mut Vec<(String, &'a Value)>) {
+    match node {
+        Value::Object(map) if map.contains_key("provider") => out.push((path, node)),
+        Value::Object(map) => map.iter().for_each(|(k, v)| leaves(v, format!("{path}.{k}"), out)),
+        Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| leaves(v, format!("{path}[{i}]"), out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn portkey_oss_is_the_hosted_config_with_each_endpoint_at_its_base_url() {
+    let catalog = catalog();
+    let policy = fixture(&catalog);
+    let hosted = exporter("portkey").unwrap().export(&policy, &catalog).unwrap();
+    let oss = exporter("portkey-oss").unwrap().export(&policy, &catalog).unwrap();
+    let (hosted, mut oss_config) =
+        (documents("portkey", &hosted.text).remove(0), documents("portkey-oss", &oss.text).remove(0));
+    // The key is the client's: its Authorization header, passed on by every target.
+    assert_eq!(oss_config["forward_headers"], serde_json::json!(["authorization"]));
+    assert!(!oss.text.contains("api_key"), "{}", oss.text);
+    let (mut hosted_leaves, mut oss_leaves) = (Vec::new(), Vec::new());
+    leaves(&hosted, String::new(), &mut hosted_leaves);
+    leaves(&oss_config, String::new(), &mut oss_leaves);
+    assert_eq!(hosted_leaves.len(), oss_leaves.len());
+    assert!(hosted_leaves.len() >= 8, "{}", hosted_leaves.len());
+    for ((path, h), (oss_path, o)) in hosted_leaves.iter().zip(&oss_leaves) {
+        assert_eq!(path, oss_path);
+        // The hosted slug `@<provider>-<region>` and the model name the endpoint.
+        let model = h["override_params"]["model"].as_str().unwrap();
+        let slug = h["provider"].as_str().unwrap();
+        let e = catalog
+            .endpoints
+            .iter()
+            .find(|e| e.model == model && slug == format!("@{}-{}", e.provider, e.region))
+            .unwrap_or_else(|| panic!("{path}: no endpoint for {slug} {model}"));
+        assert_eq!(o["provider"], "openai", "{path}");
+        assert_eq!(o["custom_host"], base_url(&e.model, &e.region), "{path}: {}", e.id);
+        assert_eq!(o["override_params"], h["override_params"], "{path}");
+        assert_eq!(o["retry"], serde_json::json!({"attempts": 0}), "{path}");
+        assert_eq!(o.get("weight"), h.get("weight"), "{path}");
+        assert_eq!(o.as_object().unwrap().len(), h.as_object().unwrap().len() + 2, "{path}: {o}");
+    }
+    // Apart from the leaves and the forwarded header, the two configs are one: same conditions,
+    // strategies, weights, chains and timeouts.
+    oss_config.as_object_mut().unwrap().remove("forward_headers");
+    let blank = |v: &mut Value| {
+        fn walk(v: &mut Value) {
+            match v {
+                Value::Object(map) if map.contains_key("provider") => {
+                    map.retain(|k, _| k == "weight");
+                }
+                Value::Object(map) => map.values_mut().for_each(walk),
+                Value::Array(items) => items.iter_mut().for_each(walk),
+                _ => {}
+            }
+        }
+        walk(v);
+    };
+    let mut hosted_blank = hosted.clone();
+    blank(&mut hosted_blank);
+    blank(&mut oss_config);
+    assert_eq!(oss_config, hosted_blank);
+    let (hosted_lost, oss_lost) = (exporter("portkey").unwrap().export(&policy, &catalog).unwrap().lost, oss.lost);
+    assert_eq!(oss_lost[..hosted_lost.len()], hosted_lost[..]);
+    // The fixture's endpoints are of four providers, which must take the client's one key.
+    assert!(
+        oss_lost
+            .iter()
+            .any(|l| l.contains("4 providers (alibaba, deepseek, moonshot, zhipu)") && l.contains("api_key")),
+        "{oss_lost:?}"
+    );
+}
+
+#[test]
+fn portkey_oss_names_every_endpoint_without_a_base_url_and_the_fix() {
+    // A catalog without any base URL (the default one): one problem, with where they go.
+    let default = Catalog::default_catalog();
+    let policy = fixture(&default);
+    let err = exporter("portkey-oss").unwrap().export(&policy, &default).expect_err("no base URLs");
+    let text = err.to_string();
+    assert_eq!(err.problems().len(), 1, "{text}");
+    for needle in [
+        "catalog `default-2026-field-report` gives no endpoint a `base_url`",
+        "custom_host",
+        "add `base_url: https://HOST/v1`",
+        "`switchyard catalog default > catalog.yaml`",
+        "export `portkey`",
+    ] {
+        assert!(text.contains(needle), "the message lacks {needle:?}:\n{text}");
+    }
+    let all = exporter("portkey-oss").unwrap().check_catalog(&default).expect_err("no base URLs");
+    assert_eq!(all.problems().len(), 1, "{all}");
+    assert!(all.to_string().contains("remove those you cannot call"), "{all}");
+    // Base URLs on every endpoint but those of two models: one problem per model the policy uses,
+    // naming its endpoints without one; the check before an optimizer names every such model.
+    let (_, partial) = crate::default_catalog_with_base_urls(|model, region| {
+        (!["deepseek-v4-flash", "qwen3.5-397b"].contains(&model)).then(|| base_url(model, region))
+    });
+    let err = exporter("portkey-oss").unwrap().export(&fixture(&partial), &partial).expect_err("flash has none");
+    let text = err.to_string();
+    assert_eq!(err.problems().len(), 1, "{text}");
+    for needle in [
+        "deepseek-v4-flash: base_url",
+        "deepseek-v4-flash@us-east-1, deepseek-v4-flash@eu-west-1 have no `base_url`",
+        "add `base_url: https://HOST/v1` to model `deepseek-v4-flash`",
+    ] {
+        assert!(text.contains(needle), "the message lacks {needle:?}:\n{text}");
+    }
+    // Only the endpoints the policy routes to: it uses no ap-southeast-1 V4 Flash, nor Qwen3.5.
+    assert!(!text.contains("deepseek-v4-flash@ap-southeast-1") && !text.contains("qwen3.5"), "{text}");
+    let all = exporter("portkey-oss").unwrap().check_catalog(&partial).expect_err("two models have none");
+    assert_eq!(all.problems().len(), 2, "{all}");
+    assert!(all.to_string().contains("deepseek-v4-flash@ap-southeast-1"), "{all}");
+    assert!(exporter("portkey-oss").unwrap().check_catalog(&catalog()).is_ok());
+    for name in FORMATS.iter().filter(|n| **n != "portkey-oss") {
+        assert!(exporter(name).unwrap().check_catalog(&default).is_ok(), "{name}");
+        exporter(name).unwrap().export(&policy, &default).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
+
+#[test]
+fn portkey_oss_says_when_two_endpoints_are_one_place() {
+    // A model-level base_url serves every region of the model from one host: the gateway cannot
+    // keep their traffic apart, and the export says so.
+    let (_, catalog) =
+        crate::default_catalog_with_base_urls(|model, _| Some(format!("https://{model}.example.com/v1")));
+    let policy = fixture(&catalog);
+    let lost = exporter("portkey-oss").unwrap().export(&policy, &catalog).unwrap().lost;
+    let line = lost
+        .iter()
+        .find(|l| l.contains("same base_url and model"))
+        .unwrap_or_else(|| panic!("nothing said about shared base URLs: {lost:?}"));
+    assert!(line.starts_with("deepseek-v4-flash@us-east-1 and deepseek-v4-flash@eu-west-1"), "{line}");
 }
 
 #[test]

@@ -227,6 +227,67 @@ fn a_failed_run_leaves_no_output_folder_behind() {
     assert!(!dir.path().join("a").exists(), "a failed run left the folder it created");
 }
 
+#[test]
+fn portkey_oss_without_base_urls_is_refused_before_any_work_and_runs_with_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (trace, k) = (sample_trace(), constraints());
+    let optimize = |catalog: Option<&str>| {
+        let mut args = vec!["optimize", "--quiet", "--trace", path_str(&trace), "--constraints", path_str(&k)];
+        args.extend(["--export", "litellm,portkey-oss", "--replicates", "2", "--rounds", "1", "--out", "run"]);
+        args.extend(catalog.map(|c| ["--catalog", c]).into_iter().flatten());
+        run_in(dir.path(), &args)
+    };
+    // The default catalog has no base URLs: refused before the optimizer runs (nothing on stdout,
+    // no folder).
+    let o = optimize(None);
+    assert_refused(&o, &["default-2026-field-report", "gives no endpoint a `base_url`", "base_url: https://HOST/v1"]);
+    assert!(!dir.path().join("run").exists(), "a refused run created its folder");
+    // The fix's command runs as printed and writes the catalog to add base URLs to.
+    let commands = suggested_commands(&stderr(&o));
+    assert_eq!(commands, ["switchyard catalog default > catalog.yaml"]);
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_switchyard")).parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let ran =
+        Command::new("sh").arg("-c").arg(&commands[0]).current_dir(dir.path()).env("PATH", &path).output().unwrap();
+    assert!(ran.status.success(), "{}", stderr(&ran));
+    let written = std::fs::read_to_string(dir.path().join("catalog.yaml")).unwrap();
+    assert!(written.contains("name: default-2026-field-report"), "{}", &written[..200.min(written.len())]);
+    // With a base URL on every endpoint the same command writes the open-source gateway's config.
+    let url = |model: &str, region: &str| Some(format!("http://{region}.vllm.example.com:8000/{model}/v1"));
+    let (yaml, catalog) = crate::default_catalog_with_base_urls(url);
+    // One model without them: named with its endpoints, and still refused before any work.
+    let (partial, _) =
+        crate::default_catalog_with_base_urls(|model, region| (model != "glm-5").then(|| url(model, region)).flatten());
+    std::fs::write(dir.path().join("catalog.yaml"), partial).unwrap();
+    let o = optimize(Some("catalog.yaml"));
+    assert_refused(&o, &["glm-5: base_url", "glm-5@us-east-1, glm-5@eu-west-1", "remove those you cannot call"]);
+    assert_eq!(stderr(&o).matches("fix:").count(), 1, "{}", stderr(&o));
+    std::fs::write(dir.path().join("catalog.yaml"), yaml).unwrap();
+    let o = optimize(Some("catalog.yaml"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(dir.path().join("run/portkey-oss-config.json")).unwrap();
+    assert!(!text.contains("api_key"), "{text}");
+    let config: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut hosts = Vec::new();
+    fn walk<'a>(v: &'a serde_json::Value, out: &mut Vec<(&'a str, &'a str)>) {
+        match v {
+            serde_json::Value::Object(m) if m.contains_key("custom_host") => {
+                out.push((m["custom_host"].as_str().unwrap(), m["override_params"]["model"].as_str().unwrap()))
+            }
+            serde_json::Value::Object(m) => m.values().for_each(|v| walk(v, out)),
+            serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    walk(&config, &mut hosts);
+    assert!(!hosts.is_empty(), "{text}");
+    for (host, model) in hosts {
+        let e = catalog.endpoints.iter().find(|e| e.base_url.as_deref() == Some(host)).unwrap();
+        assert_eq!(e.model, model, "{host} is {}'s base URL", e.id);
+    }
+    assert!(dir.path().join("run/litellm-config.yaml").exists());
+}
+
 /// Every `±` in `line` has the unit of the value before it: `$1 ± $0.1`, `8 ms ± 1 ms`,
 /// `99% ± 1%`, `1.2 s ± 0.1 s`.
 fn assert_units_match(line: &str) {

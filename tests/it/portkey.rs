@@ -1,24 +1,28 @@
-//! The Portkey export, run by Portkey's own open-source gateway (`@portkey-ai/gateway`, pinned in
+//! The Portkey exports, run by Portkey's own open-source gateway (`@portkey-ai/gateway`, pinned in
 //! tests/portkey/package-lock.json): tests/portkey/check_gateway.mjs starts the gateway and a mock
-//! OpenAI-compatible upstream on 127.0.0.1, sends requests with the exported config in
-//! `x-portkey-config` and the class and origin in `x-portkey-metadata`, and reports which endpoints
-//! each request reached, in order. Here the routes are compared with what the policy itself says
-//! (independently of the exporter): the first matching rule's targets, each reached within 4
-//! standard deviations of its share (|observed - n w| <= 4 sqrt(n w (1 - w))), and a failing
-//! endpoint's requests sent along that target's chain, cut to the rule's attempt limit.
+//! OpenAI-compatible upstream on 127.0.0.1 and says where the mock listens; the test exports
+//! `portkey-oss` from the default catalog with each endpoint's `base_url` at the mock
+//! (`<mock>/<model>/<region>/v1`), the one thing it changes, and the script sends that file as
+//! written in `x-portkey-config`, with the class and origin in `x-portkey-metadata` and the key in
+//! `Authorization`, and reports which endpoints each request reached, in order. Here the routes are
+//! compared with what the policy itself says (independently of the exporter): the first matching
+//! rule's targets, each reached within 4 standard deviations of its share
+//! (|observed - n w| <= 4 sqrt(n w (1 - w))), and a failing endpoint's requests sent along that
+//! target's chain, cut to the rule's attempt limit. Every upstream call must carry the client's key
+//! and the endpoint's model, at the endpoint's base URL plus `/chat/completions`.
 //!
-//! The export names endpoints by Portkey Model Catalog slugs (`@deepseek-us-east-1`), which only the
-//! hosted gateway resolves, so the script points each such leaf at the mock (see the script); the
-//! unmodified export is sent too, and every complaint the open-source gateway has about it must be
-//! about those leaves and nothing else.
+//! The hosted flavour (`portkey`) names endpoints by Portkey Model Catalog slugs
+//! (`@deepseek-us-east-1`), which only the hosted gateway resolves: it is sent once, unmodified, and
+//! every complaint the open-source gateway has about it must be about those leaves and nothing else.
 //!
 //! Needs Node and `npm ci --ignore-scripts --prefix tests/portkey` (`.ci/run` does it; SWITCHYARD_NODE
 //! names another node). Without them the test prints why it skips; under CI (CI=true) it fails.
 
 use crate::{client_missing, root};
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use serde_json::{Value, json};
@@ -30,6 +34,8 @@ use switchyard::policy::{Policy, Rule};
 const SD_MAX: f64 = 4.0;
 /// Seed of the gateway's Math.random (the script replaces it with a seeded generator).
 const SEED: u64 = 2026;
+/// The key the test's client sends in `Authorization`, which every upstream call must carry.
+const KEY: &str = "test-key";
 
 const POLICY: &str = "\
 version: 1
@@ -112,9 +118,9 @@ fn node() -> Option<PathBuf> {
     None
 }
 
-/// The name the mock gives an endpoint: the exported Model Catalog slug and the model sent.
+/// The name the mock gives an endpoint: the `model@region` of the base URL a call reached.
 fn key(e: &Endpoint) -> String {
-    format!("@{}-{}/{}", e.provider, e.region, e.model)
+    e.id.clone()
 }
 
 /// The route the policy gives target `t` of `rule` when the endpoints in `fail` fail: its endpoint,
@@ -132,22 +138,57 @@ fn expected_route(rule: &Rule, t: usize, fail: &[&str], catalog: &Catalog) -> (V
     (route, false)
 }
 
-fn run_gateway(node: &Path, config: &Path, plan: &Value) -> Value {
-    let dir = config.parent().unwrap();
-    let plan_path = dir.join("plan.json");
+/// Runs check_gateway.mjs: the hosted export is sent as is; the open-source export is made, once the
+/// mock listens, by `export_oss(mock address)`, which returns its path.
+fn run_gateway(node: &Path, hosted: &Path, plan: &Value, export_oss: impl FnOnce(&str) -> PathBuf) -> Value {
+    let plan_path = hosted.parent().unwrap().join("plan.json");
     std::fs::write(&plan_path, serde_json::to_vec(plan).unwrap()).unwrap();
     let started = Instant::now();
-    let out = Command::new(node)
+    let mut child = Command::new(node)
         .arg(root().join("tests/portkey/check_gateway.mjs"))
-        .arg(config)
+        .arg(hosted)
         .arg(&plan_path)
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("node runs");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    fn failed(child: &mut std::process::Child, what: &str) -> ! {
+        let _ = child.kill();
+        let mut err = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        panic!("check_gateway.mjs {what}:\n{err}")
+    }
+    let mock = match serde_json::from_str::<Value>(&first) {
+        Ok(v) if v["mock"].is_string() => v["mock"].as_str().unwrap().to_string(),
+        _ => failed(&mut child, &format!("did not say where the mock listens (first line {first:?})")),
+    };
+    let oss = export_oss(&mock);
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{}", oss.display()).unwrap();
+    drop(stdin);
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    if !status.success() {
+        failed(&mut child, &format!("failed ({status})"));
+    }
     eprintln!("Portkey gateway check took {:.1} s", started.elapsed().as_secs_f64());
-    assert!(out.status.success(), "check_gateway.mjs failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("check_gateway.mjs printed no JSON ({e}):\n{}", String::from_utf8_lossy(&out.stdout))
-    })
+    serde_json::from_str(&rest).unwrap_or_else(|e| panic!("check_gateway.mjs printed no JSON ({e}):\n{rest}"))
+}
+
+/// A JSON value with every number as an f64: JavaScript writes the weight `1.0` back as `1`, the
+/// same number.
+fn numbers_as_f64(v: &Value) -> Value {
+    match v {
+        Value::Number(n) => json!(n.as_f64().unwrap()),
+        Value::Array(items) => items.iter().map(numbers_as_f64).collect(),
+        Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), numbers_as_f64(v))).collect(),
+        other => other.clone(),
+    }
 }
 
 /// JSON paths (`targets,0,targets,1`, the gateway's spelling) of the leaves with a catalog slug.
@@ -180,26 +221,50 @@ fn portkey_gateway_routes_the_export_by_its_weights_and_fallbacks() {
     let catalog = Catalog::default_catalog();
     let policy = Policy::from_yaml_str(POLICY, Path::new("portkey-routing.yaml"), &catalog).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let written = write_exports(&policy, &catalog, &parse_formats("portkey").unwrap(), dir.path()).unwrap();
-    let config: Value = serde_json::from_str(&written[0].1.text).unwrap();
+    let hosted_dir = dir.path().join("hosted");
+    let written = write_exports(&policy, &catalog, &parse_formats("portkey").unwrap(), &hosted_dir).unwrap();
+    let hosted: Value = serde_json::from_str(&written[0].1.text).unwrap();
     let plan = json!({
         "seed": SEED,
+        "key": KEY,
         "scenarios": SCENARIOS.iter().map(|s| {
-            let fail: Vec<String> = s.fail.iter().map(|id| key(&catalog.endpoints[catalog.endpoint_index(id).unwrap()])).collect();
-            json!({ "name": s.name, "metadata": { "class": s.class, "origin_region": s.origin }, "requests": s.requests, "fail": fail })
+            json!({ "name": s.name, "metadata": { "class": s.class, "origin_region": s.origin }, "requests": s.requests, "fail": s.fail })
         }).collect::<Vec<_>>(),
     });
-    let result = run_gateway(&node, &written[0].0, &plan);
+    // The open-source export, from the same policy over a catalog whose base URLs are the mock's.
+    let mut oss_text = String::new();
+    let result = run_gateway(&node, &written[0].0, &plan, |mock| {
+        let (_, at_mock) =
+            crate::default_catalog_with_base_urls(|model, region| Some(format!("{mock}/{model}/{region}/v1")));
+        let policy = Policy::from_yaml_str(POLICY, Path::new("portkey-routing.yaml"), &at_mock).unwrap();
+        let oss_dir = dir.path().join("oss");
+        let written = write_exports(&policy, &at_mock, &parse_formats("portkey-oss").unwrap(), &oss_dir).unwrap();
+        oss_text = written[0].1.text.clone();
+        written[0].0.clone()
+    });
     eprintln!("Portkey gateway {} (seed {})", result["gateway_version"], result["seed"]);
+    // The file went to the gateway as written, and its one key reached every endpoint.
+    let oss: Value = serde_json::from_str(&oss_text).unwrap();
+    assert_eq!(
+        numbers_as_f64(&result["config_sent"]),
+        numbers_as_f64(&oss),
+        "the script changed the open-source export"
+    );
+    assert!(!oss_text.contains("api_key") && !oss_text.contains(KEY), "{oss_text}");
+    let upstream = &result["upstream"];
+    assert!(upstream["calls"].as_u64().unwrap() >= SCENARIOS.iter().map(|s| s.requests).sum::<u64>(), "{upstream}");
+    for wrong in ["wrong_key", "wrong_model", "wrong_path"] {
+        assert_eq!(upstream[wrong], 0, "upstream calls with the {wrong}: {upstream}");
+    }
 
-    // The unmodified export: rejected only for its Model Catalog leaves, if at all.
+    // The hosted export: rejected only for its Model Catalog leaves, if at all.
     let mut leaves = Vec::new();
-    slug_leaves(&config, &mut Vec::new(), &mut leaves);
-    assert_eq!(result["leaves_rewritten"], leaves.len(), "the script pointed a different set of leaves at the mock");
-    let unmodified = &result["unmodified"];
-    if unmodified["status"] != 200 {
-        let errors = unmodified["body"]["errors"].as_array().cloned().unwrap_or_default();
-        assert!(!errors.is_empty(), "the gateway rejected the unmodified export without saying why: {unmodified}");
+    slug_leaves(&hosted, &mut Vec::new(), &mut leaves);
+    assert!(leaves.len() >= 9, "{leaves:?}");
+    let hosted_answer = &result["hosted"];
+    if hosted_answer["status"] != 200 {
+        let errors = hosted_answer["body"]["errors"].as_array().cloned().unwrap_or_default();
+        assert!(!errors.is_empty(), "the gateway rejected the hosted export without saying why: {hosted_answer}");
         let elsewhere: Vec<&Value> = errors
             .iter()
             .filter(|e| {
@@ -210,16 +275,16 @@ fn portkey_gateway_routes_the_export_by_its_weights_and_fallbacks() {
             .collect();
         assert!(elsewhere.is_empty(), "the gateway objects to more than the Model Catalog leaves: {elsewhere:?}");
         eprintln!(
-            "unmodified export: {} {} ({} complaints, all about the {} Model Catalog leaves)",
-            unmodified["status"],
-            unmodified["body"]["message"],
+            "hosted export: {} {} ({} complaints, all about the {} Model Catalog leaves)",
+            hosted_answer["status"],
+            hosted_answer["body"]["message"],
             errors.len(),
             leaves.len()
         );
     }
 
     let mut report = vec![format!(
-        "{:<20} {:<62} {:>6} {:>8} {:>8} {:>6}",
+        "{:<20} {:<56} {:>6} {:>8} {:>8} {:>6}",
         "scenario", "route", "weight", "expected", "observed", "z"
     )];
     let mut failures = Vec::new();
@@ -253,7 +318,7 @@ fn portkey_gateway_routes_the_export_by_its_weights_and_fallbacks() {
             if z.abs() > SD_MAX {
                 failures.push(format!("{}: {route} observed {count}, expected {expected:.0} (z = {z:.2})", s.name));
             }
-            report.push(format!("{:<20} {route:<62} {w:>6} {expected:>8.0} {count:>8} {z:>6.2}", s.name));
+            report.push(format!("{:<20} {route:<56} {w:>6} {expected:>8.0} {count:>8} {z:>6.2}", s.name));
         }
         if !observed.is_empty() {
             failures.push(format!("{}: routes the policy does not have: {observed:?}", s.name));
@@ -277,13 +342,13 @@ fn expected_route_stops_at_the_attempt_limit_and_at_the_first_answer() {
     let catalog = Catalog::default_catalog();
     let policy = Policy::from_yaml_str(POLICY, Path::new("portkey-routing.yaml"), &catalog).unwrap();
     let eu = &policy.rules[0];
-    let flash_eu = "@deepseek-eu-west-1/deepseek-v4-flash";
-    let qwen_eu = "@alibaba-eu-west-1/qwen3-32b";
+    let flash_eu = "deepseek-v4-flash@eu-west-1";
+    let qwen_eu = "qwen3-32b@eu-west-1";
     assert_eq!(expected_route(eu, 0, &[], &catalog), (vec![flash_eu.to_string()], true));
     let two_down = ["deepseek-v4-flash@eu-west-1", "qwen3-32b@eu-west-1"];
     assert_eq!(expected_route(eu, 0, &two_down, &catalog), (vec![flash_eu.to_string(), qwen_eu.to_string()], false));
     assert_eq!(
         expected_route(eu, 1, &two_down, &catalog),
-        (vec![qwen_eu.to_string(), "@deepseek-us-east-1/deepseek-v4-flash".to_string()], true)
+        (vec![qwen_eu.to_string(), "deepseek-v4-flash@us-east-1".to_string()], true)
     );
 }

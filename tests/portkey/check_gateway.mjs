@@ -1,32 +1,37 @@
-// Run a switchyard-exported Portkey config through Portkey's own open-source gateway, on loopback.
+// Run switchyard's Portkey exports through Portkey's own open-source gateway, on loopback.
 //
-// Usage: node check_gateway.mjs CONFIG.json PLAN.json
+// Usage: node check_gateway.mjs HOSTED.json PLAN.json
+//        then, on stdin, one line: the path of the open-source config (portkey-oss-config.json)
 //
-// PLAN.json: {"seed": 2026, "scenarios": [{"name": "...", "metadata": {"class": "chat", ...},
-//             "requests": 1000, "fail": ["@provider-region/model", ...]}, ...]}
+// PLAN.json: {"seed": 2026, "key": "test-key",
+//             "scenarios": [{"name": "...", "metadata": {"class": "chat", ...},
+//                            "requests": 1000, "fail": ["model@region", ...]}, ...]}
 //
 // Starts a mock OpenAI-compatible upstream and the gateway (node_modules/@portkey-ai/gateway, started
-// as its package's bin, build/start-server.js, with --headless and --port=0), both on 127.0.0.1.
+// as its package's bin, build/start-server.js, with --headless and --port=0), both on 127.0.0.1, and
+// prints the mock's address as the first line of stdout: {"mock": "http://127.0.0.1:<port>"}. The
+// caller then exports the open-source config from a catalog whose base URLs point at the mock,
+// `<mock>/<model>/<region>/v1` for endpoint `model@region`, and sends its path. That wait is the one
+// reason for the handshake: the mock's port is known only once it listens.
 //
-// The export names each endpoint by a Portkey Model Catalog slug (`"provider": "@deepseek-us-east-1"`),
-// which only Portkey's hosted gateway resolves: the open-source gateway takes a built-in provider and
-// its key instead. So every leaf `{"provider": "@<slug>", ...}` is sent as
-// `{"provider": "openai", "api_key": "test-key", "custom_host": "http://127.0.0.1:<mock>/<slug>/v1", ...}`
-// and nothing else in the config changes (strategies, conditions, weights, fallbacks, timeouts and
-// override_params are the export's). The mock names the endpoint each call reached
-// `@<slug>/<model>`, from the path and the model the gateway sent (override_params.model), and answers
-// 503 for the endpoints a scenario lists in `fail`, 200 otherwise.
+// The open-source config is sent as written: parsed and serialised again for the
+// `x-portkey-config` header (a header is one line), nothing added, removed or changed. The key
+// travels as a client sends it, `Authorization: Bearer <plan.key>`. The mock names the endpoint each
+// call reached from its path (`model@region`), checks that the path is the base URL plus
+// `/chat/completions`, that the model sent (override_params.model) is the path's, and that the key
+// arrived, and answers 503 for the endpoints a scenario lists in `fail`, 200 otherwise.
 //
-// Scenarios run one after another; each sends its requests (8 in flight) with `x-portkey-config`
-// (the config) and `x-portkey-metadata` (the scenario's metadata, which conditional routing reads);
-// each request is tagged in its message so the mock can tell which endpoints one request went
-// through, in order.
-// The unmodified export is also sent once, to report what the open-source gateway says about it.
+// Scenarios run one after another; each sends its requests (8 in flight) with the config and
+// `x-portkey-metadata` (the scenario's metadata, which conditional routing reads); each request is
+// tagged in its message so the mock can tell which endpoints one request went through, in order.
+// The hosted export (Model Catalog slugs, which only Portkey's hosted gateway resolves) is sent once,
+// unmodified, to report what the open-source gateway says about it.
 //
-// Prints one JSON object on stdout:
-//   {"gateway_version": "...", "seed": 2026, "leaves_rewritten": 9,
-//    "unmodified": {"status": 400, "body": {...}},
-//    "scenarios": {name: {"requests": N, "statuses": {"200": N}, "routes": {"@a/m > @b/m": n, ...}}}}
+// Prints, after the first line, one JSON object on stdout:
+//   {"gateway_version": "...", "seed": 2026, "config_sent": {...},
+//    "hosted": {"status": 400, "body": {...}},
+//    "upstream": {"calls": N, "wrong_key": 0, "wrong_model": 0, "wrong_path": 0, "first_wrong": null},
+//    "scenarios": {name: {"requests": N, "statuses": {"200": N}, "routes": {"a@r > b@r": n, ...}}}}
 // tests/it/portkey.rs runs this and compares the routes with the policy.
 
 import { fork } from 'node:child_process';
@@ -39,32 +44,48 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 
-const [configPath, planPath] = process.argv.slice(2);
-if (!configPath || !planPath) {
-  console.error('usage: node check_gateway.mjs CONFIG.json PLAN.json');
+const [hostedPath, planPath] = process.argv.slice(2);
+if (!hostedPath || !planPath) {
+  console.error('usage: node check_gateway.mjs HOSTED.json PLAN.json  (then the open-source config path on stdin)');
   process.exit(2);
 }
-const config = JSON.parse(readFileSync(configPath, 'utf8'));
+const hosted = JSON.parse(readFileSync(hostedPath, 'utf8'));
 const plan = JSON.parse(readFileSync(planPath, 'utf8'));
 const seed = plan.seed ?? 2026;
+const key = plan.key ?? 'test-key';
 // Requests in flight at once. The counts stay repeatable: each request draws once from the seeded
 // Math.random of the scenario's one loadbalance node, so which request gets which draw may change
 // from run to run, but how many draws fall to each target does not.
 const CONCURRENCY = 8;
 
 // ---- the mock upstream -------------------------------------------------------------------------
-const attempts = new Map(); // request tag -> ["@slug/model", ...]
+const attempts = new Map(); // request tag -> ["model@region", ...]
 let failing = new Set();
+const upstream = { calls: 0, wrong_key: 0, wrong_model: 0, wrong_path: 0, first_wrong: null };
+const wrong = (kind, detail) => {
+  upstream[kind] += 1;
+  upstream.first_wrong ??= `${kind}: ${detail}`;
+};
 const mock = http.createServer((req, res) => {
   let body = '';
   req.on('data', (chunk) => (body += chunk));
   req.on('end', () => {
-    const slug = req.url.split('/')[1];
+    upstream.calls += 1;
+    // <mock>/<model>/<region>/v1 + /chat/completions
+    const parts = req.url.split('/');
+    const [model, region] = [decodeURIComponent(parts[1] ?? ''), decodeURIComponent(parts[2] ?? '')];
+    if (parts.length !== 6 || parts[3] !== 'v1' || parts[4] !== 'chat' || parts[5] !== 'completions') {
+      wrong('wrong_path', req.url);
+    }
     let parsed = {};
     try {
       parsed = JSON.parse(body);
     } catch {}
-    const endpoint = `@${slug}/${parsed.model}`;
+    if (parsed.model !== model) wrong('wrong_model', `${req.url} got model ${parsed.model}`);
+    if (req.headers.authorization !== `Bearer ${key}`) {
+      wrong('wrong_key', `${req.url} got authorization ${JSON.stringify(req.headers.authorization ?? null)}`);
+    }
+    const endpoint = `${model}@${region}`;
     const tag = parsed.messages?.[0]?.content ?? '(untagged)';
     if (!attempts.has(tag)) attempts.set(tag, []);
     attempts.get(tag).push(endpoint);
@@ -128,31 +149,36 @@ gateway.on('exit', (code, signal) => {
   if (signal !== 'SIGTERM') fail(`the gateway exited (code ${code}, signal ${signal}) during the run`);
 });
 
-// ---- the config, pointed at the mock ------------------------------------------------------------
-let leavesRewritten = 0;
-function pointAtMock(node) {
-  if (Array.isArray(node)) return node.map(pointAtMock);
-  if (node === null || typeof node !== 'object') return node;
-  const out = {};
-  for (const [key, value] of Object.entries(node)) out[key] = pointAtMock(value);
-  if (typeof node.provider === 'string' && node.provider.startsWith('@')) {
-    leavesRewritten += 1;
-    out.provider = 'openai';
-    out.api_key = 'test-key';
-    out.custom_host = `http://127.0.0.1:${mockPort}/${node.provider.slice(1)}/v1`;
-  }
-  return out;
-}
-const routed = pointAtMock(config);
+// ---- the handshake: the mock's address out, the open-source config's path in --------------------
+process.stdout.write(`${JSON.stringify({ mock: `http://127.0.0.1:${mockPort}` })}\n`);
+const ossPath = await new Promise((resolve) => {
+  let buffered = '';
+  const timer = setTimeout(() => fail('no config path on stdin within 60 s'), 60_000);
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (chunk) => {
+    buffered += chunk;
+    const newline = buffered.indexOf('\n');
+    if (newline >= 0) {
+      clearTimeout(timer);
+      process.stdin.destroy();
+      resolve(buffered.slice(0, newline));
+    }
+  });
+  process.stdin.on('end', () => fail('stdin closed before the config path'));
+});
+const oss = JSON.parse(readFileSync(ossPath, 'utf8'));
+const ossHeader = JSON.stringify(oss);
 
-async function send(configJson, metadata, tag) {
+async function send(configHeader, metadata, tag, authorization) {
+  const headers = {
+    'content-type': 'application/json',
+    'x-portkey-config': configHeader,
+    'x-portkey-metadata': JSON.stringify(metadata ?? {}),
+  };
+  if (authorization) headers.authorization = authorization;
   const response = await fetch(`http://127.0.0.1:${gatewayPort}/v1/chat/completions`, {
     method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-portkey-config': JSON.stringify(configJson),
-      'x-portkey-metadata': JSON.stringify(metadata ?? {}),
-    },
+    headers,
     body: JSON.stringify({ model: 'switchyard', messages: [{ role: 'user', content: tag }], max_tokens: 1 }),
   });
   const text = await response.text();
@@ -165,8 +191,8 @@ async function send(configJson, metadata, tag) {
   return { status: response.status, body };
 }
 
-const unmodified = await send(config, plan.scenarios[0]?.metadata, 'unmodified');
-attempts.delete('unmodified');
+const hostedAnswer = await send(JSON.stringify(hosted), plan.scenarios[0]?.metadata, 'hosted', `Bearer ${key}`);
+attempts.delete('hosted');
 
 const scenarios = {};
 for (const scenario of plan.scenarios) {
@@ -179,7 +205,7 @@ for (const scenario of plan.scenarios) {
     while (next < scenario.requests) {
       const tag = `${scenario.name}-${next}`;
       next += 1;
-      const { status, body } = await send(routed, scenario.metadata, tag);
+      const { status, body } = await send(ossHeader, scenario.metadata, tag, `Bearer ${key}`);
       statuses[status] = (statuses[status] ?? 0) + 1;
       if (status !== 200 && firstError === null) firstError = body;
       const route = (attempts.get(tag) ?? ['(no upstream call)']).join(' > ');
@@ -193,6 +219,12 @@ for (const scenario of plan.scenarios) {
 
 gateway.kill('SIGTERM');
 mock.close();
-process.stdout.write(
-  `${JSON.stringify({ gateway_version: gatewayVersion, seed, leaves_rewritten: leavesRewritten, unmodified, scenarios }, null, 1)}\n`,
-);
+const report = {
+  gateway_version: gatewayVersion,
+  seed,
+  config_sent: JSON.parse(ossHeader),
+  hosted: hostedAnswer,
+  upstream,
+  scenarios,
+};
+process.stdout.write(`${JSON.stringify(report, null, 1)}\n`, () => process.exit(0));
