@@ -417,11 +417,9 @@ pub struct OptimizeInputs {
 pub struct OptimizeArgs {
     #[command(flatten)]
     pub inputs: OptimizeInputs,
-    /// Gateway configs to write besides the native policy: litellm, portkey (Portkey's hosted
-    /// gateway), portkey-oss (the open-source gateway; needs each endpoint's `base_url` in the
-    /// catalog), envoy, openrouter.
-    #[arg(long, value_name = "LIST", value_delimiter = ',')]
-    pub export: Vec<String>,
+    /// Gateway configs to write besides the native policy, separated by commas
+    #[arg(long, value_name = "LIST", value_enum, value_delimiter = ',', ignore_case = true)]
+    pub export: Vec<switchyard::export::Format>,
     /// Write the LP in CPLEX LP format, to check the optimum with any other solver.
     #[arg(long, value_name = "FILE")]
     pub dump_lp: Option<PathBuf>,

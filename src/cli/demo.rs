@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use switchyard::catalog::Catalog;
+use switchyard::export::Format;
 use switchyard::optimize::Constraints;
 use switchyard::optimize::recommend::Options;
 use switchyard::policy::Policy;
@@ -24,7 +25,7 @@ pub const DEFAULT_CONSTRAINTS: &str = include_str!("../../policies/constraints.y
 /// cannot meet the bounds, so the chart shows the infeasible region too.
 const DEMO_SWEEP: (f64, f64) = (0.6, 2.0);
 /// Gateway formats the demo exports the recommendation to.
-const DEMO_EXPORTS: [&str; 4] = ["litellm", "portkey", "envoy", "openrouter"];
+const DEMO_EXPORTS: [Format; 4] = [Format::Litellm, Format::Portkey, Format::Envoy, Format::Openrouter];
 
 /// The files the demo writes at the top of its folder; `optimize/` and `frontier/` hold what
 /// those commands write.
@@ -120,8 +121,7 @@ pub fn run(a: &DemoArgs, quiet: bool, out: &Outputs) -> anyhow::Result<()> {
         current: inputs.current.clone(),
         des: None,
     };
-    let exports: Vec<String> = DEMO_EXPORTS.iter().map(|s| s.to_string()).collect();
-    let rec = run_optimize(&inputs, &opts, &opt_dir, &exports, None, true, &mut Timer::new(false))?;
+    let rec = run_optimize(&inputs, &opts, &opt_dir, &DEMO_EXPORTS, None, true, &mut Timer::new(false))?;
 
     // 3. What tighter or looser latency bounds would cost.
     sayln!("\n== frontier: cost against every latency bound x{} to x{} ==", DEMO_SWEEP.0, DEMO_SWEEP.1);

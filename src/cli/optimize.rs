@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde_json::json;
 use switchyard::catalog::Catalog;
+use switchyard::export::Format;
 use switchyard::optimize::frontier::{self, FrontierPoint};
 use switchyard::optimize::recommend::{self, Options, Recommendation};
 use switchyard::optimize::{self, Constraints, model};
@@ -24,11 +25,7 @@ const RECOMMENDATION: &str = "recommendation.json";
 
 /// The files `optimize --out` writes: the recommendation and every export format's file.
 pub fn owns_optimize(rel: &str) -> bool {
-    rel == RECOMMENDATION
-        || switchyard::export::FORMATS
-            .iter()
-            .filter_map(|f| switchyard::export::exporter(f))
-            .any(|e| e.file_name() == rel)
+    rel == RECOMMENDATION || switchyard::export::Format::all().iter().any(|f| f.exporter().file_name() == rel)
 }
 
 /// The files `frontier --out` writes.
@@ -85,8 +82,7 @@ fn load(i: &OptimizeInputs, timer: &mut Timer) -> anyhow::Result<Inputs> {
 pub fn optimize(a: &OptimizeArgs, _quiet: bool, mut timer: Timer, out: &mut Outputs) -> anyhow::Result<()> {
     // Check the list before any work is done, and what each format needs from the catalog: the
     // optimizer may route to any of its endpoints.
-    let exporters =
-        if a.export.is_empty() { Vec::new() } else { switchyard::export::parse_formats(&a.export.join(","))? };
+    let exporters: Vec<_> = a.export.iter().map(|f| f.exporter()).collect();
     let inp = load(&a.inputs, &mut timer)?;
     for exporter in &exporters {
         exporter.check_catalog(&inp.catalog)?;
@@ -118,7 +114,7 @@ pub fn run_optimize(
     inp: &Inputs,
     opts: &Options,
     out: &Dest,
-    export: &[String],
+    export: &[Format],
     dump_lp: Option<&Dest>,
     brief_exports: bool,
     timer: &mut Timer,
@@ -133,9 +129,14 @@ pub fn run_optimize(
     say!("{}", report::render_recommendation(&rec, &inp.catalog, opts.des.is_some()));
     let mut exported = Vec::new();
     if let Some(policy) = &rec.policy {
-        let mut formats = vec!["switchyard".to_string()];
-        formats.extend(export.iter().filter(|f| f.as_str() != "switchyard").cloned());
-        let exporters = switchyard::export::parse_formats(&formats.join(","))?;
+        // switchyard's own policy first, then each other format once, in the order given.
+        let mut formats = vec![Format::Switchyard];
+        for &f in export {
+            if !formats.contains(&f) {
+                formats.push(f);
+            }
+        }
+        let exporters: Vec<_> = formats.iter().map(|f| f.exporter()).collect();
         for (path, export) in switchyard::export::write_exports(policy, &inp.catalog, &exporters, &out.write)? {
             let path = out.shown(&path);
             if brief_exports && !export.lost.is_empty() {

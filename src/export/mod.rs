@@ -53,20 +53,57 @@ pub trait Exporter {
     fn export(&self, policy: &Policy, catalog: &Catalog) -> Result<Export>;
 }
 
-/// Every format, in the order they are listed to users.
-pub const FORMATS: &[&str] = &["switchyard", "litellm", "portkey", "portkey-oss", "envoy", "openrouter"];
+/// The export formats: the one list, each variant with its exporter ([`Format::exporter`]) and
+/// its command-line name and help (clap reads both from here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Format {
+    /// switchyard's own policy YAML (optimize always writes it)
+    Switchyard,
+    /// LiteLLM proxy config (router weights, fallbacks, per-deployment limits)
+    Litellm,
+    /// Portkey's hosted gateway (endpoints as Model Catalog slugs)
+    Portkey,
+    /// Portkey's open-source gateway (needs each endpoint's `base_url` in the catalog)
+    #[value(name = "portkey-oss")]
+    PortkeyOss,
+    /// Envoy AI Gateway (AIGatewayRoute, backends, retry and fallback policy)
+    Envoy,
+    /// OpenRouter provider-routing request fragments (no weights: an order per rule)
+    Openrouter,
+}
 
-/// The exporter for a format name (one of [`FORMATS`]).
-pub fn exporter(name: &str) -> Option<Box<dyn Exporter>> {
-    match name {
-        "switchyard" => Some(Box::new(switchyard::Switchyard)),
-        "litellm" => Some(Box::new(litellm::LiteLlm)),
-        "portkey" => Some(Box::new(portkey::Portkey(portkey::Gateway::Hosted))),
-        "portkey-oss" => Some(Box::new(portkey::Portkey(portkey::Gateway::OpenSource))),
-        "envoy" => Some(Box::new(envoy::Envoy)),
-        "openrouter" => Some(Box::new(openrouter::OpenRouter)),
-        _ => None,
+impl Format {
+    /// Every format, in the order of the help.
+    pub fn all() -> &'static [Format] {
+        <Format as clap::ValueEnum>::value_variants()
     }
+
+    /// The exporter that writes this format.
+    pub fn exporter(self) -> Box<dyn Exporter> {
+        match self {
+            Format::Switchyard => Box::new(switchyard::Switchyard),
+            Format::Litellm => Box::new(litellm::LiteLlm),
+            Format::Portkey => Box::new(portkey::Portkey(portkey::Gateway::Hosted)),
+            Format::PortkeyOss => Box::new(portkey::Portkey(portkey::Gateway::OpenSource)),
+            Format::Envoy => Box::new(envoy::Envoy),
+            Format::Openrouter => Box::new(openrouter::OpenRouter),
+        }
+    }
+
+    /// The name on the command line (`portkey-oss`), the exporter's own.
+    pub fn name(self) -> &'static str {
+        self.exporter().name()
+    }
+}
+
+/// Every format's name, in the order of the help.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    Format::all().iter().map(|f| f.name())
+}
+
+/// The exporter for a format name (one of [`names`]).
+pub fn exporter(name: &str) -> Option<Box<dyn Exporter>> {
+    Format::all().iter().find(|f| f.name() == name).map(|f| f.exporter())
 }
 
 /// Parse a comma-separated list of formats ("litellm,portkey"). Every unknown name is reported at
@@ -74,17 +111,14 @@ pub fn exporter(name: &str) -> Option<Box<dyn Exporter>> {
 pub fn parse_formats(list: &str) -> Result<Vec<Box<dyn Exporter>>> {
     let mut problems = Problems::default();
     let mut out: Vec<Box<dyn Exporter>> = Vec::new();
-    let valid = FORMATS.iter().map(|f| f.to_string()).collect::<Vec<_>>();
+    let valid = names().map(str::to_string).collect::<Vec<_>>();
     for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         match exporter(&name.to_ascii_lowercase()) {
             Some(e) if out.iter().any(|o| o.name() == e.name()) => {}
             Some(e) => out.push(e),
             None => problems.push(
                 Place::default().field("format"),
-                format!(
-                    "unknown export format `{name}` (closest: {})",
-                    one_of(&closest(name, FORMATS.iter().copied()))
-                ),
+                format!("unknown export format `{name}` (closest: {})", one_of(&closest(name, names()))),
                 format!("use one or more of {}, separated by commas", one_of(&valid)),
             ),
         }
@@ -363,11 +397,12 @@ mod tests {
 
     #[test]
     fn every_listed_format_has_an_exporter_of_that_name() {
-        for name in FORMATS {
-            let e = exporter(name).unwrap_or_else(|| panic!("no exporter for {name}"));
-            assert_eq!(e.name(), *name);
+        for format in Format::all() {
+            let name = <Format as clap::ValueEnum>::to_possible_value(format).unwrap().get_name().to_string();
+            assert_eq!(format.name(), name, "the command line and the exporter name {format:?} alike");
+            assert_eq!(exporter(&name).map(|e| e.name()), Some(format.name()));
         }
-        let files: Vec<&str> = FORMATS.iter().map(|n| exporter(n).unwrap().file_name()).collect();
+        let files: Vec<&str> = Format::all().iter().map(|f| f.exporter().file_name()).collect();
         let mut unique = files.clone();
         unique.sort_unstable();
         unique.dedup();
