@@ -1,4 +1,6 @@
-//! Loading a trace file into a [`Trace`]: CSV (also gzip-compressed), Parquet and NDJSON.
+//! Loading a trace file in a table format into a [`Trace`]: CSV (also gzip-compressed), Parquet and
+//! NDJSON. [`crate::trace::read()`] also reads the importers' formats, through
+//! [`crate::trace::import`]; this reader never calls the importers (Azure's calls this reader).
 //!
 //! Every format goes through the same steps: resolve the file's column names to the canonical ones
 //! (after `--map` renames; a name that differs from a canonical one only by case, spaces or
@@ -44,6 +46,12 @@ use polars::prelude::{
 };
 use rayon::prelude::*;
 
+use super::bytes::{
+    Batch, POW10, blank_line, csv_error, field_end, is_gzip, map_file, open, parse_f64_fast, parse_u32_fast,
+    read_batch, split_lines,
+};
+use super::datetime::{DateCache, fixed_datetime, utc_seconds, utc_seconds_cached};
+use super::sort::sort_by_time;
 use super::{DEFAULT_CLASS, Recorded, TextColumn, Trace, UNSPECIFIED_ORIGIN, columns};
 
 mod groups;
@@ -111,12 +119,6 @@ impl TraceFormat {
             TraceFormat::Litellm => "litellm",
             TraceFormat::Llmperf => "llmperf",
         }
-    }
-
-    /// Whether this is an importer of a public trace or gateway log (see [`super::import`]), which
-    /// can be read but not written.
-    pub fn is_import(self) -> bool {
-        super::import::importer(self).is_some()
     }
 
     /// The usual file extension, without the dot.
@@ -227,37 +229,36 @@ fn unknown_canonical(place: Place, spec: &str, canonical: &str) -> Problem {
     )
 }
 
-/// Read a trace file. See the module documentation for the rules.
-pub fn read(path: &Path, opts: &ReadOptions) -> Result<Trace> {
-    let format = match opts.format.or_else(|| TraceFormat::from_path(path)) {
-        Some(f) => f,
-        None => {
-            return Err(Error::one(Problem::new(
-                Place::file(path),
-                "cannot tell the trace format from the file name",
-                "name the file .csv, .csv.gz, .parquet or .ndjson, or pass --format csv|csv-gz|parquet|ndjson",
-            )));
-        }
-    };
-    if format.is_import() {
-        if !opts.column_map.is_empty() {
-            return Err(Error::one(Problem::new(
-                Place::file(path).field("--map"),
-                format!("--map does not apply to the {} importer, which knows its columns", format.name()),
-                "drop --map, or convert the file to CSV first and map its columns",
-            )));
-        }
-        let import_opts =
-            super::import::ImportOptions { skip_bad_rows: opts.skip_bad_rows, spread_ties: opts.spread_ties };
-        return super::import::import(path, format, &import_opts).map(|(trace, _)| trace);
+/// The format to read `path` as: `--format` when given, else the one its extension names.
+pub(crate) fn format_of(path: &Path, opts: &ReadOptions) -> Result<TraceFormat> {
+    match opts.format.or_else(|| TraceFormat::from_path(path)) {
+        Some(f) => Ok(f),
+        None => Err(Error::one(Problem::new(
+            Place::file(path),
+            "cannot tell the trace format from the file name",
+            "name the file .csv, .csv.gz, .parquet or .ndjson, or pass --format csv|csv-gz|parquet|ndjson",
+        ))),
     }
+}
+
+/// Read a trace file in a table format (CSV, CSV.gz, Parquet, NDJSON). See the module
+/// documentation for the rules. An importer's format is an error here: [`crate::trace::read()`]
+/// reads those.
+pub fn read(path: &Path, opts: &ReadOptions) -> Result<Trace> {
+    let format = format_of(path, opts)?;
     check_map(opts)?;
     let mut trace = match format {
         TraceFormat::Csv => read_csv(path, opts, false)?,
         TraceFormat::CsvGz => read_csv(path, opts, true)?,
         TraceFormat::Parquet => read_parquet(path, opts)?,
         TraceFormat::Ndjson => read_ndjson(path, opts)?,
-        _ => unreachable!("importers returned above"),
+        importer => {
+            return Err(Error::one(Problem::new(
+                Place::file(path),
+                format!("`{}` is an importer's format, which the table reader does not read", importer.name()),
+                "read it with `switchyard::trace::read`, which runs the importers",
+            )));
+        }
     };
     trace.source = path.display().to_string();
     Ok(trace)
@@ -529,238 +530,6 @@ fn amount_cell(cell: Cell<'_>) -> std::result::Result<Option<f64>, CellError> {
         Ok(v) if v < 0.0 => Err(CellError::Negative),
         Ok(v) => Ok(Some(v + 0.0)),
     }
-}
-
-/// Unix seconds of an ISO-8601-like date-time: `YYYY-MM-DD`, optionally followed by `T` or a space
-/// and `HH:MM[:SS[.fraction]]`, optionally followed by `Z` or an offset `+HH:MM`/`-HH:MM`. Without
-/// an offset the time is taken as UTC.
-pub(crate) fn utc_seconds(s: &str) -> Option<f64> {
-    utc_seconds_bytes(s.as_bytes())
-}
-
-/// [`utc_seconds`] over bytes, with no allocation: the CSV fast path calls it once per row (the
-/// Azure traces' 2M date-times). The fraction is `digits / 10^k`, exact for up to 15 digits
-/// (both operands exact, one correctly rounded division: the value `str::parse` gives); longer
-/// fractions go through `str::parse`.
-#[inline]
-fn utc_seconds_bytes(b: &[u8]) -> Option<f64> {
-    utc_seconds_cached(b, &mut DateCache::default())
-}
-
-/// The last date (`YYYY-MM-DD`) seen and its day number: the rows of a trace mostly share their
-/// date, so the calendar arithmetic runs once per date, not once per row.
-#[derive(Default)]
-struct DateCache {
-    date: [u8; 10],
-    days: i64,
-}
-
-impl DateCache {
-    /// The day number of the date at the start of `b` (at least 10 bytes), from the cache when it
-    /// is the last date seen.
-    #[inline(always)]
-    fn days_of(&mut self, b: &[u8]) -> Option<i64> {
-        if self.days != 0 && b[..10] == self.date {
-            return Some(self.days);
-        }
-        let days = civil_days(b)?;
-        self.date.copy_from_slice(&b[..10]);
-        // Day 0 (1970-01-01) is simply never cached.
-        self.days = days;
-        Some(days)
-    }
-}
-
-/// The common layout of [`utc_seconds_cached`], `YYYY-MM-DD HH:MM:SS[.fraction]` (or with `T`),
-/// at `p` in `buf` and ending a CSV field (a `,`, a line end or the end of `buf`): the same value,
-/// read at fixed offsets, and where it ends. `None` for anything else (an offset, a `Z`, more than
-/// 15 fraction digits, a bad value), which the general code then reads.
-#[inline(always)]
-fn fixed_datetime(buf: &[u8], p: usize, cache: &mut DateCache) -> Option<(f64, usize)> {
-    let d: &[u8; 19] = buf.get(p..p + 19)?.try_into().ok()?;
-    if d[4] != b'-' || d[7] != b'-' || !(d[10] == b' ' || d[10] == b'T') || d[13] != b':' || d[16] != b':' {
-        return None;
-    }
-    let two = |i: usize| {
-        let (a, b) = (d[i].wrapping_sub(b'0'), d[i + 1].wrapping_sub(b'0'));
-        (a < 10 && b < 10).then_some(i64::from(a) * 10 + i64::from(b))
-    };
-    let (hour, minute, second) = (two(11)?, two(14)?, two(17)?);
-    if hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    let days = cache.days_of(d)?;
-    let mut i = p + 19;
-    let mut fraction = 0.0;
-    if buf.get(i) == Some(&b'.') {
-        let start = i + 1;
-        i = start;
-        let mut digits = 0u64;
-        while i < buf.len() && buf[i].is_ascii_digit() {
-            digits = digits.wrapping_mul(10).wrapping_add(u64::from(buf[i] - b'0'));
-            i += 1;
-        }
-        let k = i - start;
-        if k == 0 || k > 15 {
-            return None;
-        }
-        fraction = digits as f64 / POW10[k];
-    }
-    // As the general code: the field ends at a `,` or `\n`, less one `\r` before it.
-    let at_end = |j: usize| matches!(buf.get(j), None | Some(b',' | b'\n'));
-    if !(at_end(i) || (buf.get(i) == Some(&b'\r') && at_end(i + 1))) {
-        return None;
-    }
-    Some(((days * 86_400 + hour * 3600 + minute * 60 + second) as f64 + fraction, i))
-}
-
-/// [`utc_seconds_bytes`] with the day number of a repeated date taken from `cache`.
-#[inline]
-fn utc_seconds_cached(b: &[u8], cache: &mut DateCache) -> Option<f64> {
-    #[inline(always)]
-    fn num(b: &[u8], r: std::ops::Range<usize>) -> Option<i64> {
-        let part = b.get(r)?;
-        if part.is_empty() {
-            return None;
-        }
-        let mut v = 0i64;
-        for &d in part {
-            if !d.is_ascii_digit() {
-                return None;
-            }
-            v = v * 10 + i64::from(d - b'0');
-        }
-        Some(v)
-    }
-    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let days = cache.days_of(b)?;
-    let (mut seconds, mut fraction, mut i) = (0i64, 0.0f64, 10);
-    if i < b.len() && (b[i] == b'T' || b[i] == b' ') {
-        let (hour, minute) = (num(b, i + 1..i + 3)?, num(b, i + 4..i + 6)?);
-        if b.get(i + 3) != Some(&b':') || hour > 23 || minute > 59 {
-            return None;
-        }
-        seconds = hour * 3600 + minute * 60;
-        i += 6;
-        if b.get(i) == Some(&b':') {
-            let second = num(b, i + 1..i + 3)?;
-            if second > 60 {
-                return None;
-            }
-            seconds += second;
-            i += 3;
-            if b.get(i) == Some(&b'.') {
-                let start = i + 1;
-                i = start;
-                let mut digits = 0u64;
-                while i < b.len() && b[i].is_ascii_digit() {
-                    digits = digits.wrapping_mul(10).wrapping_add(u64::from(b[i] - b'0'));
-                    i += 1;
-                }
-                fraction = match i - start {
-                    0 => return None,
-                    k @ 1..=15 => digits as f64 / POW10[k],
-                    _ => format!("0.{}", std::str::from_utf8(&b[start..i]).ok()?).parse().ok()?,
-                };
-            }
-        }
-    }
-    match b.get(i) {
-        None => {}
-        Some(b'Z') if i + 1 == b.len() => {}
-        Some(&sign) if (sign == b'+' || sign == b'-') && b.len() == i + 6 && b[i + 3] == b':' => {
-            let offset = num(b, i + 1..i + 3)? * 3600 + num(b, i + 4..i + 6)? * 60;
-            seconds -= if sign == b'+' { offset } else { -offset };
-        }
-        _ => return None,
-    }
-    Some((days * 86_400 + seconds) as f64 + fraction)
-}
-
-/// Days since 1970-01-01 of the valid date `YYYY-MM-DD` at the start of `b`, in the proleptic
-/// Gregorian calendar (Hinnant's days_from_civil).
-fn civil_days(b: &[u8]) -> Option<i64> {
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let mut v = 0i64;
-        for &d in b.get(r)? {
-            if !d.is_ascii_digit() {
-                return None;
-            }
-            v = v * 10 + i64::from(d - b'0');
-        }
-        Some(v)
-    };
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    if !(1..=12).contains(&month) || day < 1 || day > month_days[(month - 1) as usize] {
-        return None;
-    }
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
-}
-
-/// 10^0 ..= 10^22, all exact in f64.
-const POW10: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
-    1e21, 1e22,
-];
-
-/// Plain decimals (`-?digits[.digits]`) with at most 2^53 as the digit string and at most 22
-/// fraction digits: then m / 10^k of two exact doubles is the correctly rounded value (Clinger's
-/// fast path), identical to `str::parse`. Anything else returns `None` for the general parser.
-#[inline]
-pub(crate) fn parse_f64_fast(s: &[u8]) -> Option<f64> {
-    let (negative, mut i) = match s.first() {
-        Some(b'-') => (true, 1),
-        _ => (false, 0),
-    };
-    let mut mantissa: u64 = 0;
-    let int_start = i;
-    while i < s.len() && s[i].is_ascii_digit() {
-        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(s[i] - b'0'));
-        i += 1;
-    }
-    let int_digits = i - int_start;
-    let mut frac_digits = 0;
-    if i < s.len() && s[i] == b'.' {
-        i += 1;
-        let frac_start = i;
-        while i < s.len() && s[i].is_ascii_digit() {
-            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(s[i] - b'0'));
-            i += 1;
-        }
-        frac_digits = i - frac_start;
-    }
-    let digits = int_digits + frac_digits;
-    if i != s.len() || digits == 0 || digits > 19 || frac_digits > 22 || mantissa > (1 << 53) {
-        return None;
-    }
-    let v = mantissa as f64 / POW10[frac_digits];
-    Some(if negative { -v } else { v })
-}
-
-/// Plain non-negative integers up to u32::MAX.
-#[inline]
-pub(crate) fn parse_u32_fast(s: &[u8]) -> Option<u32> {
-    if s.is_empty() || s.len() > 10 {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &b in s {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        v = v * 10 + u64::from(b - b'0');
-    }
-    u32::try_from(v).ok()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1746,166 +1515,6 @@ fn shrink(trace: &mut Trace) {
     }
 }
 
-/// Stable sort by timestamp, if the rows are not already in time order (one pass checks).
-///
-/// The order comes from [`time_order`]; every column is then gathered through it on all threads,
-/// into one spare buffer per element type that is swapped with the column it replaces (so that
-/// sorting a column costs no fresh memory after the first of its type: fresh pages cost more to
-/// fault in and zero than the gather itself). The result depends only on the timestamps (ties keep
-/// file order), never on the thread count.
-pub(crate) fn sort_by_time(trace: &mut Trace) {
-    if trace.timestamp_s.par_windows(2).all(|w| w[0] <= w[1]) {
-        return;
-    }
-    let (ts, perm) = time_order(&trace.timestamp_s);
-    trace.timestamp_s = ts;
-    let mut spare_u16 = Vec::new();
-    let mut spare_u32 = Vec::new();
-    let mut spare_opt = Vec::new();
-    // With one name every code is 0 (an invariant of `Trace`): nothing to move.
-    if trace.class_names.len() > 1 {
-        gather(&mut trace.class, &perm, &mut spare_u16);
-    }
-    if trace.origin_names.len() > 1 {
-        gather(&mut trace.origin, &perm, &mut spare_u16);
-    }
-    gather(&mut trace.input_tokens, &perm, &mut spare_u32);
-    gather(&mut trace.output_tokens, &perm, &mut spare_u32);
-    if let Some(c) = &mut trace.cached_input_tokens {
-        gather(c, &perm, &mut spare_u32);
-    }
-    let r = &mut trace.recorded;
-    for text in [&mut r.request_id, &mut r.model, &mut r.region, &mut r.status].into_iter().flatten() {
-        gather(&mut text.codes, &perm, &mut spare_u32);
-    }
-    for nums in [&mut r.latency_s, &mut r.ttft_s, &mut r.cost_usd].into_iter().flatten() {
-        gather(nums, &perm, &mut spare_opt);
-    }
-    trace.sorted_on_load = true;
-}
-
-/// `column[k] = old column[perm[k]]`, built in `spare`, which then holds the old column.
-fn gather<T: Copy + Send + Sync>(column: &mut Vec<T>, perm: &[u32], spare: &mut Vec<T>) {
-    spare.clear();
-    spare.par_extend(perm.par_iter().map(|&i| column[i as usize]));
-    std::mem::swap(column, spare);
-}
-
-/// The timestamps in stable sorted order, and the row each came from.
-///
-/// A distribution sort rather than a comparison sort, because a comparison sort of a few million
-/// rows took longer than parsing them: each row goes to one of up to 2^17 buckets (about eight
-/// rows each; the counts stay in cache) by a monotone function of its value (`(t - min) * scale`,
-/// floored: every step rounds monotonically, so a later bucket never holds a smaller value), in
-/// row order, and each bucket is then sorted stably on its own (insertion sort when small). Equal
-/// values share a bucket and keep row order, so the whole is a stable sort. A skewed distribution
-/// only makes buckets larger (each is then sorted by the standard stable sort), never wrong.
-/// Timestamps are finite (validated on read).
-///
-/// On all threads: the counts per row range, summed; then the buckets in groups of about equal
-/// rows, one group per thread, each scanning every row in order and placing those of its buckets
-/// in its own part of the output (so the output's fresh pages are also touched on all threads),
-/// then sorting its buckets. The result is the stable sort whatever the thread count.
-fn time_order(ts: &[f64]) -> (Vec<f64>, Vec<u32>) {
-    let n = ts.len();
-    assert!(n <= u32::MAX as usize, "a trace of more than 4294967295 rows");
-    let threads = rayon::current_num_threads().max(1);
-    let (lo, hi) = ts
-        .par_iter()
-        .fold(|| (f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &t| (lo.min(t), hi.max(t)))
-        .reduce(|| (f64::INFINITY, f64::NEG_INFINITY), |a, b| (a.0.min(b.0), a.1.max(b.1)));
-    let n_buckets = (n / 8).clamp(1, 1 << 17);
-    // hi - lo may overflow to infinity: then the scale is 0 and there is one bucket.
-    let scale = n_buckets as f64 / (hi - lo);
-    // `as` saturates, and maps NaN (an infinite span times 0) to 0.
-    let bucket = |t: f64| (((t - lo) * scale) as usize).min(n_buckets - 1);
-    let counts = ts
-        .par_chunks(n.div_ceil(threads).max(1))
-        .map(|rows| {
-            let mut counts = vec![0u32; n_buckets];
-            for &t in rows {
-                counts[bucket(t)] += 1;
-            }
-            counts
-        })
-        .reduce_with(|mut a, b| {
-            a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-            a
-        })
-        .unwrap_or_else(|| vec![0; n_buckets]);
-    // Each bucket's start; groups of whole buckets with about n / threads rows each.
-    let mut starts = Vec::with_capacity(n_buckets + 1);
-    let mut total = 0u32;
-    for &c in &counts {
-        starts.push(total);
-        total += c;
-    }
-    starts.push(total);
-    let mut cuts = vec![0usize];
-    for g in 1..threads {
-        let want = (n * g / threads) as u32;
-        let b = starts.partition_point(|&s| s < want).min(n_buckets);
-        if b > *cuts.last().unwrap_or(&0) {
-            cuts.push(b);
-        }
-    }
-    cuts.push(n_buckets);
-    let mut sorted = vec![0.0f64; n];
-    let mut perm = vec![0u32; n];
-    let mut pieces = Vec::with_capacity(cuts.len());
-    let (mut rest_t, mut rest_p) = (&mut sorted[..], &mut perm[..]);
-    for w in cuts.windows(2) {
-        let (first, last) = (w[0], w[1]);
-        let len = (starts[last] - starts[first]) as usize;
-        let (piece_t, tail_t) = rest_t.split_at_mut(len);
-        let (piece_p, tail_p) = rest_p.split_at_mut(len);
-        pieces.push((piece_t, piece_p, first, last));
-        (rest_t, rest_p) = (tail_t, tail_p);
-    }
-    pieces.into_par_iter().for_each(|(t_out, p_out, first, last)| {
-        let base = starts[first];
-        // Where the next row of each bucket goes, within this piece.
-        let mut next: Vec<u32> = starts[first..last].iter().map(|&s| s - base).collect();
-        for (i, &t) in ts.iter().enumerate() {
-            let b = bucket(t);
-            if (first..last).contains(&b) {
-                let slot = &mut next[b - first];
-                t_out[*slot as usize] = t;
-                p_out[*slot as usize] = i as u32;
-                *slot += 1;
-            }
-        }
-        for b in first..last {
-            let (start, end) = ((starts[b] - base) as usize, (starts[b + 1] - base) as usize);
-            sort_bucket(&mut t_out[start..end], &mut p_out[start..end]);
-        }
-    });
-    (sorted, perm)
-}
-
-/// Stable sort of one bucket's values, moving their row numbers along.
-fn sort_bucket(t: &mut [f64], p: &mut [u32]) {
-    if t.len() <= 32 {
-        for i in 1..t.len() {
-            let (x, r) = (t[i], p[i]);
-            let mut j = i;
-            while j > 0 && t[j - 1] > x {
-                t[j] = t[j - 1];
-                p[j] = p[j - 1];
-                j -= 1;
-            }
-            t[j] = x;
-            p[j] = r;
-        }
-    } else if t.windows(2).any(|w| w[0] > w[1]) {
-        let mut pairs: Vec<(f64, u32)> = t.iter().copied().zip(p.iter().copied()).collect();
-        pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
-        for (k, (v, r)) in pairs.into_iter().enumerate() {
-            (t[k], p[k]) = (v, r);
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // One row's values, collected before the row is accepted (so that a bad row leaves no trace).
 
@@ -2029,25 +1638,6 @@ enum Fast<T> {
     Fallback,
 }
 
-fn open(path: &Path) -> Result<File> {
-    File::open(path).map_err(|e| Error::io(path, e))
-}
-
-fn is_gzip(path: &Path) -> Result<bool> {
-    let mut magic = [0u8; 2];
-    let mut f = open(path)?;
-    let mut got = 0;
-    while got < 2 {
-        match f.read(&mut magic[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::io(path, e)),
-        }
-    }
-    Ok(got == 2 && magic == [0x1f, 0x8b])
-}
-
 fn read_csv(path: &Path, opts: &ReadOptions, gz: bool) -> Result<Trace> {
     // A gzip file named .csv is read as what it is.
     let gz = gz || is_gzip(path)?;
@@ -2095,55 +1685,6 @@ fn gunzip(path: &Path) -> Result<Vec<u8>> {
         .read_to_end(&mut out)
         .map_err(|e| Error::read(path, e))?;
     Ok(out)
-}
-
-/// A batch of input: `buf[..cut]` holds whole lines; `buf[cut..]` is the start of a line that
-/// continues in the next batch.
-pub(crate) struct Batch {
-    pub buf: Vec<u8>,
-    pub cut: usize,
-    pub eof: bool,
-}
-
-pub(crate) fn read_batch<R: Read>(src: &mut R, carry: &[u8], want: usize, spare: Vec<u8>) -> std::io::Result<Batch> {
-    // Reusing the previous buffer saves the page faults of a fresh one.
-    let mut buf = spare;
-    buf.clear();
-    buf.reserve(carry.len() + want);
-    buf.extend_from_slice(carry);
-    let mut want = want;
-    loop {
-        let got = src.by_ref().take(want as u64).read_to_end(&mut buf)?;
-        let eof = got < want;
-        if eof {
-            let cut = buf.len();
-            return Ok(Batch { buf, cut, eof });
-        }
-        if let Some(nl) = buf.iter().rposition(|&b| b == b'\n') {
-            return Ok(Batch { buf, cut: nl + 1, eof });
-        }
-        // One line longer than a whole block: read on.
-        want = want.max(1 << 20);
-    }
-}
-
-/// Split whole lines into about `n` pieces at line ends.
-pub(crate) fn split_lines(bytes: &[u8], n: usize) -> Vec<&[u8]> {
-    let mut pieces = Vec::with_capacity(n);
-    let mut start = 0;
-    let target = bytes.len() / n.max(1) + 1;
-    while start < bytes.len() {
-        let mut end = (start + target).min(bytes.len());
-        if end < bytes.len() {
-            end = match bytes[end..].iter().position(|&b| b == b'\n') {
-                Some(p) => end + p + 1,
-                None => bytes.len(),
-            };
-        }
-        pieces.push(&bytes[start..end]);
-        start = end;
-    }
-    pieces
 }
 
 /// The fast path over any byte source; `block` bytes per worker per batch.
@@ -2284,16 +1825,6 @@ fn csv_mapped(data: &[u8], path: &Path, opts: &ReadOptions, block: usize) -> Res
     builder.finish(opts).map(Fast::Done)
 }
 
-/// A plain file's bytes, mapped into memory rather than read: the page cache's pages are used as
-/// they are, with no copy (a copy of a large trace cost as much as parsing it). `None` when the
-/// file cannot be mapped (an empty file, a pipe): the caller reads it instead.
-pub(crate) fn map_file(file: &File) -> Option<memmap2::Mmap> {
-    // SAFETY: the file is opened read-only and the mapping is only read. If another process
-    // truncated or rewrote the file while it is read, the bytes seen could change or the read
-    // could fault (SIGBUS); polars' own CSV and Parquet readers map input files the same way.
-    unsafe { memmap2::Mmap::map(file) }.ok()
-}
-
 /// What the one-pass row parser does with a field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Quick {
@@ -2319,30 +1850,6 @@ fn quick_plan(roles: &[Option<Col>]) -> Option<Vec<Quick>> {
             Some(_) => None,
         })
         .collect()
-}
-
-/// Index of the first `,` or `\n` at or after `p` (or the end), eight bytes at a time.
-#[inline(always)]
-pub(crate) fn field_end(buf: &[u8], mut p: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    while p + 8 <= buf.len() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&buf[p..p + 8]);
-        let x = u64::from_le_bytes(word);
-        let comma = x ^ (ONES * u64::from(b','));
-        let newline = x ^ (ONES * u64::from(b'\n'));
-        // A zero byte in `comma` or `newline` marks a match; the lowest flagged byte is exact.
-        let found = ((comma.wrapping_sub(ONES) & !comma) | (newline.wrapping_sub(ONES) & !newline)) & HIGHS;
-        if found != 0 {
-            return p + (found.trailing_zeros() / 8) as usize;
-        }
-        p += 8;
-    }
-    while p < buf.len() && buf[p] != b',' && buf[p] != b'\n' {
-        p += 1;
-    }
-    p
 }
 
 /// A plain non-negative integer starting at `p`, and where it ends.
@@ -2523,17 +2030,6 @@ fn canonical_row(buf: &[u8], p: usize, row: &mut QuickRow) -> Option<usize> {
 
 const CANONICAL_PLAN: [Quick; 5] = [Quick::Timestamp, Quick::Class, Quick::Origin, Quick::Input, Quick::Output];
 
-/// The length of the blank line (`\n` or `\r\n`, or a lone `\r` at the end) starting at `pos`, if
-/// it is one.
-#[inline]
-pub(crate) fn blank_line(buf: &[u8], pos: usize) -> Option<usize> {
-    match buf[pos] {
-        b'\n' => Some(1),
-        b'\r' if buf.get(pos + 1).is_none_or(|&b| b == b'\n') => Some(2),
-        _ => None,
-    }
-}
-
 /// Parse whole CSV lines (the last may lack its newline).
 fn parse_piece(buf: &[u8], layout: &Layout, roles: &[Option<Col>], pool: &ChunkPool) -> Chunk {
     let mut chunk = pool.take(buf.len() / 32 + 16, layout);
@@ -2678,7 +2174,7 @@ fn csv_locate(bytes: &[u8], path: &Path) -> Option<Error> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
     let width = match reader.byte_headers() {
         Ok(header) => header.len(),
-        Err(e) => return Some(super::import::csv_error(path, e)),
+        Err(e) => return Some(csv_error(path, e)),
     };
     let ragged = |record: &csv::ByteRecord, unclosed: bool| {
         let line = record.position().map_or(0, |p| p.line() as usize);
@@ -2702,7 +2198,7 @@ fn csv_locate(bytes: &[u8], path: &Path) -> Option<Error> {
                 short = short.or_else(|| Some(ragged(&record, false)));
             }
             Ok(true) => {}
-            Err(e) => return Some(super::import::csv_error(path, e)),
+            Err(e) => return Some(csv_error(path, e)),
         }
     }
 }
@@ -3964,46 +3460,7 @@ impl<'p> ChunkReader<'p> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fast_float_parse_agrees_with_std() {
-        let cases = [
-            "0",
-            "0.5",
-            "12.000001",
-            "86399.999999",
-            "1732700000.123456",
-            "-3.25",
-            "0.1",
-            "0.30000000000000004",
-            "123456789012345",
-            "9007199254740993",
-            "1.",
-            ".5",
-            "00012.5000",
-        ];
-        for s in cases {
-            let std: f64 = s.parse().unwrap();
-            match parse_f64_fast(s.as_bytes()) {
-                Some(v) => assert_eq!(v.to_bits(), std.to_bits(), "{s}: fast {v} vs std {std}"),
-                None => assert!(s.len() > 15, "{s} should take the fast path"),
-            }
-        }
-        for s in ["", "-", ".", "1e5", "1.2.3", "abc", "12a", "+5"] {
-            assert_eq!(parse_f64_fast(s.as_bytes()), None, "{s}");
-        }
-    }
-
-    #[test]
-    fn fast_float_parse_matches_std_on_many_values() {
-        // Every microsecond value of a day's span, sampled with a stride, plus negative ones.
-        let mut t = 0.0f64;
-        while t < 86_400.0 {
-            let s = format!("{t:.6}");
-            assert_eq!(parse_f64_fast(s.as_bytes()).unwrap(), s.parse::<f64>().unwrap(), "{s}");
-            t += 1.234567;
-        }
-    }
+    use crate::trace::sort::tests::lcg;
 
     #[test]
     fn date_times_become_unix_seconds() {
@@ -4085,14 +3542,6 @@ mod tests {
     }
 
     #[test]
-    fn u32_parse_bounds() {
-        assert_eq!(parse_u32_fast(b"4294967295"), Some(u32::MAX));
-        assert_eq!(parse_u32_fast(b"4294967296"), None);
-        assert_eq!(parse_u32_fast(b"12a"), None);
-        assert_eq!(parse_u32_fast(b""), None);
-    }
-
-    #[test]
     fn token_cells_reject_what_they_should() {
         assert_eq!(tokens_cell(Cell::Str("12")), Ok(12));
         assert_eq!(tokens_cell(Cell::Str(" 12 ")), Ok(12));
@@ -4113,36 +3562,6 @@ mod tests {
         assert_eq!(timestamp_cell(Cell::Str("-0")).map(f64::to_bits), Ok(0.0f64.to_bits()));
         assert_eq!(amount_cell(Cell::Str("")), Ok(None));
         assert_eq!(amount_cell(Cell::Str("-1")), Err(CellError::Negative));
-    }
-
-    #[test]
-    fn split_lines_cuts_at_line_ends() {
-        let text = b"a,1\nbb,22\nccc,333\nd,4";
-        for n in 1..6 {
-            let pieces = split_lines(text, n);
-            assert_eq!(pieces.concat(), text.to_vec(), "n = {n}");
-            for p in &pieces[..pieces.len() - 1] {
-                assert_eq!(p.last(), Some(&b'\n'), "n = {n}");
-            }
-        }
-    }
-
-    #[test]
-    fn read_batch_keeps_partial_lines_for_the_next_batch() {
-        let text = b"h\n1,2\n3,4\n5,6\n".to_vec();
-        let mut src = Cursor::new(text.clone());
-        let mut out = Vec::new();
-        let mut carry = Vec::new();
-        loop {
-            let b = read_batch(&mut src, &carry, 3, Vec::new()).unwrap();
-            out.extend_from_slice(&b.buf[..b.cut]);
-            carry = b.buf[b.cut..].to_vec();
-            if b.eof {
-                assert!(carry.is_empty());
-                break;
-            }
-        }
-        assert_eq!(out, text);
     }
 
     #[test]
@@ -4242,62 +3661,6 @@ mod tests {
         let err = mapped(&text, 7, false).unwrap_err();
         let p = &err.problems()[0];
         assert_eq!((p.place.row, p.place.line), (Some(201), Some(203)), "{err}");
-    }
-
-    /// A small deterministic generator for the sorting tests.
-    fn lcg(state: &mut u64) -> u64 {
-        *state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        *state >> 33
-    }
-
-    #[test]
-    fn time_order_is_the_stable_sort_at_any_thread_count() {
-        let mut state = 7u64;
-        let mut cases: Vec<Vec<f64>> =
-            vec![vec![3.0, 1.0, 2.0, 1.0, 3.0, 0.0], vec![5.0, 5.0, 5.0, 1.0], vec![-1e300, 1e300, 0.0, -0.5, 1e300]];
-        // Many ties (whole seconds), concatenated sorted copies, a dense cluster beside outliers.
-        cases.push((0..5000).map(|_| (lcg(&mut state) % 300) as f64).collect());
-        let copy: Vec<f64> = (0..700).map(|i| i as f64 * 0.37).collect();
-        cases.push(copy.iter().cycle().take(7000).copied().collect());
-        let mut skewed: Vec<f64> = (0..4000).map(|_| 1e9 + (lcg(&mut state) % 1000) as f64 * 1e-6).collect();
-        skewed.extend([0.0, 2e9, 1e9]);
-        cases.push(skewed);
-        // More rows than the largest bucket count times eight: 60 sorted copies, as the import
-        // benchmark's enlarged files are.
-        let day: Vec<f64> = (0..20_000).map(|_| 1.7e9 + (lcg(&mut state) % 86_400_000) as f64 * 1e-3).collect();
-        let mut day_sorted = day.clone();
-        day_sorted.sort_by(f64::total_cmp);
-        cases.push(day_sorted.iter().cycle().take(1_200_000).copied().collect());
-        cases.push(vec![4.0]);
-        for ts in cases {
-            let mut want: Vec<(f64, u32)> = ts.iter().copied().zip(0..).collect();
-            want.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let (want_t, want_p): (Vec<f64>, Vec<u32>) = want.into_iter().unzip();
-            for threads in [1, 2, 3, 8] {
-                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-                let (t, p) = pool.install(|| time_order(&ts));
-                assert_eq!((&t, &p), (&want_t, &want_p), "{threads} threads, {} values", ts.len());
-            }
-        }
-    }
-
-    #[test]
-    fn date_time_fractions_and_the_date_cache_agree_with_str_parse() {
-        let mut state = 11u64;
-        let mut cache = DateCache::default();
-        let dates = ["2023-11-16", "2023-11-16", "1970-01-01", "2024-02-29", "2023-11-17", "2023-11-17"];
-        for (k, date) in dates.iter().cycle().take(3000).enumerate() {
-            let digits: String = (0..1 + k % 19).map(|_| char::from(b'0' + (lcg(&mut state) % 10) as u8)).collect();
-            let s = format!("{date} 18:15:46.{digits}");
-            let base = utc_seconds(&format!("{date} 18:15:46")).unwrap();
-            let want = base + format!("0.{digits}").parse::<f64>().unwrap();
-            assert_eq!(utc_seconds(&s).map(f64::to_bits), Some(want.to_bits()), "{s}");
-            assert_eq!(utc_seconds_cached(s.as_bytes(), &mut cache).map(f64::to_bits), Some(want.to_bits()), "{s}");
-        }
-        // A bad date after a cached good one is still bad.
-        assert_eq!(utc_seconds_cached(b"2023-11-17 00:00", &mut cache), utc_seconds("2023-11-17 00:00"));
-        assert_eq!(utc_seconds_cached(b"2023-11-31 00:00", &mut cache), None);
-        assert_eq!(utc_seconds_cached(b"2023-11-1x 00:00", &mut cache), None);
     }
 
     #[test]
@@ -4448,18 +3811,6 @@ mod tests {
         assert_eq!((quick.class, quick.origin), (general.class, general.origin));
         assert_eq!(quick.skipped_rows, general.skipped_rows);
         assert!(general.recorded.status.is_some());
-    }
-
-    #[test]
-    fn field_end_finds_the_first_delimiter() {
-        let text = b"abcdefghijk,lmnopqrstuvwxyz0123\nrest";
-        assert_eq!(field_end(text, 0), 11);
-        assert_eq!(field_end(text, 12), 31);
-        assert_eq!(field_end(text, 32), text.len());
-        for start in 0..text.len() {
-            let want = (start..text.len()).find(|&i| text[i] == b',' || text[i] == b'\n').unwrap_or(text.len());
-            assert_eq!(field_end(text, start), want, "from {start}");
-        }
     }
 
     #[test]
