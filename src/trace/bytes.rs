@@ -1,4 +1,4 @@
-//! Byte-level input helpers that the table reader ([`super::read`]) and the importers
+//! Byte-level input helpers that the table reader ([`super::read`](mod@super::read)) and the importers
 //! ([`super::import`]) share, so that neither borrows the other's internals: plain numbers parsed
 //! straight from byte slices (with `str::parse`'s exact result), field and blank-line scanning,
 //! whole-line batches and pieces for parsing on all threads, opening and memory-mapping a file, and

@@ -8,6 +8,10 @@
 //!
 //! [`import`] reads public traces and gateway logs (Azure, BurstGPT, Mooncake, OpenTelemetry GenAI
 //! spans, LiteLLM spend logs, LLMPerf results) into the same [`Trace`], one file per format.
+//! [`read()`] picks between the table reader ([`read`](mod@read), a folder of one file per job) and
+//! an importer. Both use `bytes.rs` (numbers, fields and lines of bytes, mapped files), `datetime.rs`
+//! and `sort.rs` (the stable sort by time); the reader never calls an importer, and the importers
+//! call only the reader's public entry points.
 //!
 //! Deliberately absent: no routing, no sampling of outcomes; those belong to `engine`.
 

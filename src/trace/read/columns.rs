@@ -165,7 +165,7 @@ impl Col {
             Col::Cost => Kind::Dollars,
         }
     }
-    /// Slot in [`Chunk::text`] (recorded string columns).
+    /// Slot in [`Chunk::text`](super::builder::Chunk::text) (recorded string columns).
     pub(super) fn text_slot(self) -> usize {
         match self {
             Col::RequestId => 0,
@@ -174,7 +174,7 @@ impl Col {
             _ => 3,
         }
     }
-    /// Slot in [`Chunk::nums`] (recorded number columns).
+    /// Slot in [`Chunk::nums`](super::builder::Chunk::nums) (recorded number columns).
     pub(super) fn num_slot(self) -> usize {
         match self {
             Col::Latency => 0,
@@ -200,9 +200,9 @@ impl Kind {
     }
 }
 
-/// The recorded text columns, in the order of [`Chunk::text`].
+/// The recorded text columns, in the order of [`Chunk::text`](super::builder::Chunk::text).
 pub(super) const TEXT_COLS: [Col; 4] = [Col::RequestId, Col::Model, Col::Region, Col::Status];
-/// The recorded number columns, in the order of [`Chunk::nums`].
+/// The recorded number columns, in the order of [`Chunk::nums`](super::builder::Chunk::nums).
 pub(super) const NUM_COLS: [Col; 3] = [Col::Latency, Col::Ttft, Col::Cost];
 
 #[derive(Clone)]

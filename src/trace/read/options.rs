@@ -84,7 +84,7 @@ pub struct ReadOptions {
     pub format: Option<TraceFormat>,
     /// Column renames applied before validation: (name in the file, canonical name).
     pub column_map: Vec<(String, String)>,
-    /// Drop rows with bad values (counted in [`Trace::skipped_rows`]) instead of failing.
+    /// Drop rows with bad values (counted in [`Trace::skipped_rows`](crate::trace::Trace::skipped_rows)) instead of failing.
     pub skip_bad_rows: bool,
     /// Importers only: spread requests sharing a timestamp over the gap to the next one.
     pub spread_ties: bool,
