@@ -8,19 +8,48 @@
 //!
 //! [`import`] reads public traces and gateway logs (Azure, BurstGPT, Mooncake, OpenTelemetry GenAI
 //! spans, LiteLLM spend logs, LLMPerf results) into the same [`Trace`], one file per format.
+//! [`read()`] picks between the table reader ([`read`](mod@read), a folder of one file per job) and
+//! an importer. Both use `bytes.rs` (numbers, fields and lines of bytes, mapped files), `datetime.rs`
+//! and `sort.rs` (the stable sort by time); the reader never calls an importer, and the importers
+//! call only the reader's public entry points.
 //!
 //! Deliberately absent: no routing, no sampling of outcomes; those belong to `engine`.
 
+mod bytes;
+mod datetime;
 pub mod import;
 pub mod read;
+mod sort;
 pub mod stats;
 pub mod stream;
 pub mod synth;
 pub mod write;
 
-pub use read::{GroupRows, ParquetGroups, ReadOptions, TraceFormat, read};
+use std::path::Path;
 
-use crate::error::Notice;
+pub use read::{GroupRows, ParquetGroups, ReadOptions, TraceFormat};
+
+use crate::error::{Error, Notice, Place, Problem, Result};
+
+/// Read a trace file in any format: the table formats (CSV, CSV.gz, Parquet, NDJSON) through
+/// [`read::read()`], the public traces and gateway logs through their [`import`]er. The choice is
+/// made here, so that the reader and the importers do not call each other in a circle (the Azure
+/// importer reads its rows with [`read::read()`]). See [`read`](mod@read) for the rules.
+pub fn read(path: &Path, opts: &ReadOptions) -> Result<Trace> {
+    let format = read::format_of(path, opts)?;
+    if format.is_import() {
+        if !opts.column_map.is_empty() {
+            return Err(Error::one(Problem::new(
+                Place::file(path).field("--map"),
+                format!("--map does not apply to the {} importer, which knows its columns", format.name()),
+                "drop --map, or convert the file to CSV first and map its columns",
+            )));
+        }
+        let import_opts = import::ImportOptions { skip_bad_rows: opts.skip_bad_rows, spread_ties: opts.spread_ties };
+        return import::import(path, format, &import_opts).map(|(trace, _)| trace);
+    }
+    read::read(path, opts)
+}
 
 /// Name used for the origin region when a trace has no `origin_region` column. The catalog's RTT to
 /// and from it is zero.

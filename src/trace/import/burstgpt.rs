@@ -17,13 +17,15 @@ use std::io::Read;
 use rayon::prelude::*;
 
 use super::{
-    BadRecords, CsvReader, FIX_ROW, ImportOptions, ImportReport, Imported, Importer, MAX_NAMED, csv_error, find_column,
+    BadRecords, CsvReader, FIX_ROW, ImportOptions, ImportReport, Imported, Importer, MAX_NAMED, find_column,
     missing_column, open_csv, parse_seconds, parse_tokens, slug, status,
 };
 use crate::error::{Error, Place, Problem, Result};
-use crate::trace::read::{
-    TraceFormat, blank_line, field_end, map_file, parse_f64_fast, parse_u32_fast, read_batch, sort_by_time, split_lines,
+use crate::trace::bytes::{
+    blank_line, csv_error, field_end, map_file, parse_f64_fast, parse_u32_fast, read_batch, split_lines,
 };
+use crate::trace::read::TraceFormat;
+use crate::trace::sort::sort_by_time;
 use crate::trace::{DEFAULT_CLASS, Recorded, TextColumn, TextInterner, Trace, UNSPECIFIED_ORIGIN, columns};
 
 pub struct BurstGpt;

@@ -26,6 +26,7 @@ use super::{
     region_of_host, status,
 };
 use crate::error::{Error, Place, Problem, Result};
+use crate::trace::bytes::csv_error;
 use crate::trace::columns;
 use crate::trace::read::TraceFormat;
 
@@ -267,7 +268,7 @@ fn read_records(path: &Path) -> Result<Vec<Record>> {
         let (mut reader, headers) = open_csv(path)?;
         let mut out = Vec::new();
         let mut record = csv::StringRecord::new();
-        while reader.read_record(&mut record).map_err(|e| super::csv_error(path, e))? {
+        while reader.read_record(&mut record).map_err(|e| csv_error(path, e))? {
             let line = record.position().map(|p| p.line() as usize);
             let map: Map<String, Value> =
                 headers.iter().zip(record.iter()).map(|(h, v)| (h.clone(), Value::String(v.to_string()))).collect();

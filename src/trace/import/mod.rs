@@ -35,7 +35,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::read::{TraceFormat, sort_by_time};
+use super::bytes::csv_error;
+use super::read::TraceFormat;
+use super::sort::sort_by_time;
 use super::{DEFAULT_CLASS, Recorded, TextColumn, TextInterner, Trace, UNSPECIFIED_ORIGIN};
 use crate::error::{Error, Place, Problem, Result};
 
@@ -192,6 +194,15 @@ pub fn importer(format: TraceFormat) -> Option<&'static dyn Importer> {
         TraceFormat::Litellm => Some(&litellm::LiteLlm),
         TraceFormat::Llmperf => Some(&llmperf::LlmPerf),
         TraceFormat::Csv | TraceFormat::CsvGz | TraceFormat::Parquet | TraceFormat::Ndjson => None,
+    }
+}
+
+impl TraceFormat {
+    /// Whether this is an importer of a public trace or gateway log (see [`crate::trace::import`]), which
+    /// can be read but not written. (Defined here, beside [`importer`], so that the table reader,
+    /// where [`TraceFormat`] lives, does not depend on the importers.)
+    pub fn is_import(self) -> bool {
+        importer(self).is_some()
     }
 }
 
@@ -417,7 +428,7 @@ pub(crate) fn parse_seconds(s: &str) -> std::result::Result<f64, String> {
 /// offset; UTC without an offset), or why not.
 pub(crate) fn parse_datetime(s: &str) -> std::result::Result<f64, String> {
     let t = s.trim();
-    super::read::utc_seconds(t).ok_or_else(|| {
+    super::datetime::utc_seconds(t).ok_or_else(|| {
         format!("`{t}` is not a date-time; expected e.g. 2024-06-10T12:34:56.789Z or 2023-11-16 18:15:46.6805900")
     })
 }
@@ -521,19 +532,6 @@ pub(crate) fn open_csv(path: &Path) -> Result<(CsvReader, Vec<String>)> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).buffer_capacity(1 << 20).from_reader(inner);
     let headers = reader.headers().map_err(|e| csv_error(path, e))?.iter().map(|h| h.trim().to_string()).collect();
     Ok((reader, headers))
-}
-
-/// A CSV syntax or IO error as a problem naming the line.
-pub(crate) fn csv_error(path: &Path, e: csv::Error) -> Error {
-    let line = e.position().map(|p| p.line() as usize);
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) => Error::read(path, io),
-        kind => Error::one(Problem::new(
-            Place::file(path).maybe_line(line),
-            format!("is not valid CSV: {kind:?}"),
-            "check the quoting on that line (a field with a comma or newline must be in double quotes)",
-        )),
-    }
 }
 
 /// Index of the first header matching one of `names`, ignoring case, spaces and punctuation.

@@ -21,7 +21,9 @@ use serde::Deserialize;
 
 use super::{BadRecords, FIX_ROW, ImportOptions, ImportReport, Imported, Importer, MAX_NAMED};
 use crate::error::{Error, Result};
-use crate::trace::read::{TraceFormat, map_file, sort_by_time, split_lines};
+use crate::trace::bytes::{map_file, split_lines};
+use crate::trace::read::TraceFormat;
+use crate::trace::sort::sort_by_time;
 use crate::trace::{DEFAULT_CLASS, Trace, UNSPECIFIED_ORIGIN, columns};
 
 pub struct Mooncake;

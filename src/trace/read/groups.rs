@@ -15,12 +15,17 @@
 
 use std::path::{Path, PathBuf};
 
+use polars::prelude::Series;
 use rayon::prelude::*;
 
-use super::{ALL_COLS, Col, DEFAULT_CLASS, Out, ParquetFile, ReadOptions, TraceFormat, UNSPECIFIED_ORIGIN};
-use super::{LocalDict, Series, check_map, convert_column, named_codes, parquet_part, parquet_series, polars_err};
+use super::columns::{ALL_COLS, Col, check_map};
+use super::dict::{LocalDict, named_codes};
+use super::frame::{Out, convert_column};
+use super::guard::polars_err;
+use super::options::{ReadOptions, TraceFormat};
+use super::parquet::{ParquetFile, parquet_part, parquet_series};
 use crate::error::{Error, Result};
-use crate::trace::Trace;
+use crate::trace::{DEFAULT_CLASS, Trace, UNSPECIFIED_ORIGIN};
 
 /// A Parquet trace, opened for reading one row group at a time.
 pub struct ParquetGroups {
@@ -219,5 +224,129 @@ impl ParquetGroups {
         let report = convert_column(col, series, out(buf), &mut LocalDict::default(), false)
             .map_err(polars_err(&self.path, "Parquet"))?;
         if report.rows.is_empty() { Ok(buf) } else { Err(Stop::Unfit) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::read::parquet::tests::parquet_file;
+    use crate::trace::read::read;
+
+    /// Row groups of 100 rows: `ts`, and tokens with `bad_output` at one row if given.
+    fn grouped_parquet(
+        dir: &Path,
+        name: &str,
+        ts: &[f64],
+        with_class: bool,
+        bad_output: Option<usize>,
+    ) -> std::path::PathBuf {
+        use polars::prelude::{Float64Chunked, Int64Chunked, IntoColumn, NewChunkedArray, StringChunked};
+        let n = ts.len();
+        let class: Vec<&str> = (0..n).map(|i| ["code", "chat", "zh"][i % 3]).collect();
+        let input: Vec<i64> = (0..n as i64).map(|i| 100 + i).collect();
+        let output: Vec<i64> = (0..n).map(|i| if Some(i) == bad_output { -5 } else { i as i64 % 50 }).collect();
+        let mut columns = vec![Float64Chunked::from_slice("timestamp_s".into(), ts).into_column()];
+        if with_class {
+            columns.push(StringChunked::from_slice("class".into(), &class).into_column());
+        }
+        columns.push(Int64Chunked::from_slice("input_tokens".into(), &input).into_column());
+        columns.push(Int64Chunked::from_slice("output_tokens".into(), &output).into_column());
+        parquet_file(dir, name, columns, 100)
+    }
+
+    /// A row group as `fold` hands it over: its index, first row, input and output tokens.
+    type Folded = (usize, usize, Vec<u32>, Vec<u32>);
+
+    /// Every row group as `fold` hands them over, in file order (or `None`).
+    fn folded(path: &Path) -> Option<Vec<Folded>> {
+        let groups = ParquetGroups::open(path, &ReadOptions::default()).unwrap().unwrap();
+        let states: Vec<usize> = (0..groups.group_sizes().len()).collect();
+        let mut seen = groups
+            .fold(
+                states,
+                Vec::new,
+                |seen, g, rows| seen.push((g, rows.first_row, rows.input_tokens.to_vec(), rows.output_tokens.to_vec())),
+                |mut a, b| {
+                    a.extend(b);
+                    a
+                },
+            )
+            .unwrap()?;
+        seen.sort_by_key(|s| s.0);
+        Some(seen)
+    }
+
+    #[test]
+    fn parquet_groups_hand_over_every_row_group_once_with_the_whole_reader_s_classes() {
+        let dir = tempfile::tempdir().unwrap();
+        let ts: Vec<f64> = (0..450).map(|i| (i / 2) as f64).collect(); // ties across group ends
+        let path = grouped_parquet(dir.path(), "sorted.parquet", &ts, true, None);
+        let whole = read(&path, &ReadOptions::default()).unwrap();
+        let groups = ParquetGroups::open(&path, &ReadOptions::default()).unwrap().unwrap();
+        let sizes = groups.group_sizes().to_vec();
+        assert!(sizes.len() >= 4 && sizes.iter().sum::<usize>() == 450, "{sizes:?}");
+        let starts: Vec<usize> = sizes.iter().scan(0, |next, &k| Some(std::mem::replace(next, *next + k))).collect();
+        let segments = groups.segments(&ReadOptions::default()).unwrap().unwrap();
+        assert_eq!(
+            segments,
+            Trace::segments_only(
+                path.display().to_string(),
+                (whole.class.clone(), whole.class_names.clone()),
+                (whole.origin.clone(), whole.origin_names.clone())
+            )
+        );
+        let seen = folded(&path).expect("sorted, all good");
+        assert_eq!(seen.iter().map(|s| s.1).collect::<Vec<_>>(), starts);
+        let inputs: Vec<u32> = seen.iter().flat_map(|s| s.2.clone()).collect();
+        let outputs: Vec<u32> = seen.iter().flat_map(|s| s.3.clone()).collect();
+        assert_eq!((inputs, outputs), (whole.input_tokens, whole.output_tokens));
+
+        // No class column: every row has the default class, as the whole reader gives it.
+        let path = grouped_parquet(dir.path(), "classless.parquet", &ts, false, None);
+        let segments = ParquetGroups::open(&path, &ReadOptions::default())
+            .unwrap()
+            .unwrap()
+            .segments(&ReadOptions::default())
+            .unwrap()
+            .unwrap();
+        let whole = read(&path, &ReadOptions::default()).unwrap();
+        assert_eq!((segments.class, segments.class_names), (whole.class, whole.class_names));
+    }
+
+    #[test]
+    fn parquet_groups_leave_unsorted_or_bad_files_to_the_whole_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let sorted: Vec<f64> = (0..300).map(|i| i as f64).collect();
+        let path = grouped_parquet(dir.path(), "sorted.parquet", &sorted, true, None);
+        assert!(folded(&path).is_some());
+        // Out of order within a row group, and between row groups (each sorted in itself).
+        let mut within = sorted.clone();
+        within.swap(150, 151);
+        let sizes = ParquetGroups::open(&path, &ReadOptions::default()).unwrap().unwrap().group_sizes().to_vec();
+        assert!(sizes.len() > 1, "{sizes:?}");
+        let across: Vec<f64> = (0..300).map(|i| if i < sizes[0] { 1000.0 + i as f64 } else { i as f64 }).collect();
+        for (name, ts) in [("within", within), ("across", across)] {
+            let path = grouped_parquet(dir.path(), &format!("{name}.parquet"), &ts, true, None);
+            assert!(folded(&path).is_none(), "{name}");
+            assert!(read(&path, &ReadOptions::default()).unwrap().sorted_on_load, "{name}");
+        }
+        // Timestamps that are not finite (bad cells): in the middle of a group, and last.
+        let mut nan = sorted.clone();
+        nan[120] = f64::NAN;
+        let mut inf = sorted.clone();
+        inf[299] = f64::INFINITY;
+        for (name, ts) in [("nan", nan), ("inf", inf)] {
+            let path = grouped_parquet(dir.path(), &format!("{name}.parquet"), &ts, true, None);
+            assert!(folded(&path).is_none(), "{name}");
+            assert!(read(&path, &ReadOptions::default()).is_err(), "{name}");
+        }
+        // A negative token count in the last group.
+        let path = grouped_parquet(dir.path(), "bad.parquet", &sorted, true, Some(250));
+        assert!(folded(&path).is_none());
+        let err = read(&path, &ReadOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("row 251") && err.contains("output_tokens"), "{err}");
+        // Not Parquet: not for this reader.
+        assert!(ParquetGroups::open(Path::new("t.csv"), &ReadOptions::default()).unwrap().is_none());
     }
 }

@@ -1,11 +1,12 @@
-//! The one boundary where a panic inside polars is caught and turned into a problem with the file.
+//! The one boundary where polars' failures on a user's file become problems naming the file: its
+//! errors ([`polars_err`], [`unreadable`]), and a panic inside it, caught here.
 //!
 //! polars parses bytes a user hands us, and polars 0.55.2 panics on some malformed input instead
 //! of returning an error: a Parquet footer whose Thrift encoding is corrupt ("thrift bool field",
 //! found by tests/it/fuzz.rs), an NDJSON line cut short, an integer too wide for 64 bits. Where a
-//! cheap check can keep such input away from polars, `read.rs` checks first (NDJSON lines are
-//! parsed by serde_json before polars sees them). A Parquet file cannot be checked without decoding
-//! it, which is polars' job, so every call that hands input bytes to polars runs through
+//! cheap check can keep such input away from polars, the reader checks first (`ndjson.rs` parses
+//! NDJSON lines with serde_json before polars sees them). A Parquet file cannot be checked without
+//! decoding it, which is polars' job, so every call that hands input bytes to polars runs through
 //! [`guarded`] as the last resort: a panic in it becomes "cannot read as Parquet: <why>", exit 2,
 //! never an abort of the whole run.
 //!
@@ -16,7 +17,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::error::Result;
+use crate::error::{Error, Place, Problem, Result};
 
 /// Guarded calls running now, on any thread.
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
@@ -41,7 +42,25 @@ pub(crate) fn guarded<T>(path: &Path, what: &str, f: impl FnOnce() -> Result<T>)
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "the reader failed".into());
-            Err(super::unreadable(path, what, &format!("{why} (polars could not decode it)")))
+            Err(unreadable(path, what, &format!("{why} (polars could not decode it)")))
         }
     }
+}
+
+/// A file polars cannot read is bad input: a problem naming the file (polars' message says where
+/// in it, when it knows).
+pub(super) fn polars_err<'a>(path: &'a Path, what: &str) -> impl Fn(polars::prelude::PolarsError) -> Error + 'a {
+    let what = what.to_string();
+    move |e| unreadable(path, &what, &e.to_string())
+}
+
+pub(super) fn unreadable(path: &Path, what: &str, why: &str) -> Error {
+    // polars' CSV messages go on with advice for its Python API ("You might want to try:
+    // increasing `infer_schema_length`"); the first paragraph says what is wrong.
+    let why = why.split("\n\n").next().unwrap_or(why);
+    Error::one(Problem::new(
+        Place::file(path),
+        format!("cannot read as {what}: {why}"),
+        format!("check that the file is complete (not cut short) and really is {what}; --format names its format"),
+    ))
 }
