@@ -1,5 +1,5 @@
 //! A Parquet trace read row group by row group for a consumer that uses each group's rows as
-//! they are decoded ([`crate::engine::replay_parquet`]), so that its timestamp and token columns
+//! they are decoded ([`crate::run::replay_as_read`] through [`crate::engine::replay_groups`]), so that its timestamp and token columns
 //! are never held whole.
 //!
 //! Why: a 10M-request trace's columns are 200 MB, and on a fresh process every page of them is
