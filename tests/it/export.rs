@@ -70,7 +70,7 @@ fn golden_files_for_every_format() {
     let policy = fixture(&catalog);
     for name in formats() {
         let export = exporter(name).unwrap().export(&policy, &catalog).unwrap();
-        insta::assert_snapshot!(*name, export.text);
+        insta::assert_snapshot!(name, export.text);
         insta::assert_snapshot!(format!("{name}_lost"), export.lost.join("\n"));
         assert!(!documents(name, &export.text).is_empty());
     }
