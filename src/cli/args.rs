@@ -482,7 +482,7 @@ impl Command {
     pub fn io(&self) -> Declared {
         use OutputKind::{File, Folder, Table};
         match self {
-            Command::Demo(a) => Declared::new("demo").output("--out", Folder { owns: super::demo::owns }, [&a.out]),
+            Command::Demo(a) => Declared::new("demo").output("--out", Folder { owns: super::owned::demo }, [&a.out]),
             Command::Simulate(a) => Declared::new("simulate")
                 .input("--trace", &a.input.trace)
                 .input("--catalog", a.catalog.as_ref())
@@ -492,22 +492,22 @@ impl Command {
                 .output("--json", File, &a.json)
                 .output("--per-request", Table, &a.per_request)
                 .output("--timeseries", Table, &a.des.timeseries)
-                .output("--chart", Folder { owns: super::des::owns_chart }, &a.des.chart),
+                .output("--chart", Folder { owns: super::owned::timeline_chart }, &a.des.chart),
             Command::Validate(a) => Declared::new("validate")
                 .input("--catalog", a.catalog.as_ref())
                 .input("--policy", a.policy.as_ref())
                 .input("--constraints", a.constraints.as_ref())
                 .input("--trace", a.trace.as_ref()),
-            Command::Optimize(a) => optimize_inputs("optimize", &a.inputs, super::optimize::owns_optimize)
+            Command::Optimize(a) => optimize_inputs("optimize", &a.inputs, super::owned::optimize)
                 .input("--scenario", a.scenario.as_ref())
                 .output("--dump-lp", File, &a.dump_lp),
-            Command::Frontier(a) => optimize_inputs("frontier", &a.inputs, super::optimize::owns_frontier),
+            Command::Frontier(a) => optimize_inputs("frontier", &a.inputs, super::owned::frontier),
             Command::Calibrate(a) => Declared::new("calibrate")
                 .input("--trace", &a.input.trace)
                 .output("--output", File, [&a.output])
                 .output("--json", File, &a.json)
                 .output("--cdf", Table, &a.cdf)
-                .output("--chart", Folder { owns: super::commands::owns_cdf_chart }, &a.chart),
+                .output("--chart", Folder { owns: super::owned::cdf_chart }, &a.chart),
             Command::Trace(TraceCommand::Synth { spec, output, .. }) => {
                 Declared::new("trace synth").input("--spec", spec.as_ref()).output("--output", Table, output)
             }

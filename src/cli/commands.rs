@@ -16,51 +16,10 @@ use switchyard::trace::write::{ColumnData, Table};
 use switchyard::trace::{self, ReadOptions, Trace};
 
 use super::args::*;
+use super::files::{check_names, emit, load_catalog, load_trace, read_options, write_json, write_per_request};
 use super::io::Outputs;
-use super::progress::Watching;
+use super::progress::{Timer, Watching};
 use super::usage;
-
-/// Phase timer for `--timing` (stderr only, so reports stay byte-identical). Each lap also
-/// shows the page faults the phase took where the kernel reports them (Linux): on fresh
-/// memory the kernel zeroes every 4 KiB page on first touch, which on the shared VMs can cost
-/// more than the computation that writes it.
-pub struct Timer {
-    on: bool,
-    last: std::time::Instant,
-    start: std::time::Instant,
-    last_faults: Option<u64>,
-}
-
-impl Timer {
-    pub fn new(on: bool) -> Timer {
-        let now = std::time::Instant::now();
-        Timer { on, last: now, start: now, last_faults: if on { minor_faults() } else { None } }
-    }
-    pub fn lap(&mut self, phase: &str) {
-        let now = std::time::Instant::now();
-        if self.on {
-            let faults = minor_faults();
-            let shown = match (self.last_faults, faults) {
-                (Some(a), Some(b)) => format!(", {} page faults", b.saturating_sub(a)),
-                _ => String::new(),
-            };
-            eprintln!(
-                "timing: {phase:<10} {:>8.3} s  (total {:.3} s{shown})",
-                (now - self.last).as_secs_f64(),
-                (now - self.start).as_secs_f64()
-            );
-            self.last_faults = faults;
-        }
-        self.last = now;
-    }
-}
-
-/// The process's minor page faults so far (`/proc/self/stat` field 10), where there is one.
-fn minor_faults() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // The command name (field 2) is in parentheses and may hold spaces: count from its end.
-    stat[stat.rfind(')')? + 1..].split_whitespace().nth(7)?.parse().ok()
-}
 
 /// Run a command that has passed `Command::io`'s checks, writing its outputs where `outputs` says,
 /// and make its output folders this run's when it succeeds.
@@ -79,62 +38,6 @@ pub fn dispatch(cli: Cli, mut outputs: Outputs) -> anyhow::Result<()> {
         Command::Catalog(c) => catalog_command(c, out),
     }?;
     outputs.commit()
-}
-
-pub fn read_options(flags: &ReadFlags) -> anyhow::Result<ReadOptions> {
-    let mut column_map = Vec::new();
-    for spec in &flags.map {
-        column_map.push(trace::read::parse_column_map(spec)?);
-    }
-    Ok(ReadOptions {
-        format: flags.format,
-        column_map,
-        skip_bad_rows: flags.skip_bad_rows,
-        spread_ties: flags.spread_ties,
-    })
-}
-
-/// How reports name the embedded default catalog.
-pub const DEFAULT_CATALOG_LABEL: &str = "embedded default (field report 2026)";
-
-pub fn load_catalog(path: Option<&Path>) -> anyhow::Result<(Catalog, String)> {
-    match path {
-        Some(p) => Ok((Catalog::load(p)?, p.display().to_string())),
-        None => Ok((Catalog::default_catalog(), DEFAULT_CATALOG_LABEL.into())),
-    }
-}
-
-/// Print a notice (`note: ...`, `warning: ...`) on stderr, unless this run printed it already: a
-/// trace read twice (the Parquet fast path falling back to the whole-file reader) or a file
-/// checked by two steps says each thing once.
-pub fn emit(notice: &Notice) {
-    static PRINTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-    let text = notice.to_string();
-    let mut printed = PRINTED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !printed.contains(&text) {
-        eprintln!("{text}");
-        printed.push(text);
-    }
-}
-
-/// Check the classes and origins that the loaded files name against the trace
-/// ([`Names::check`]): every problem at once as an error (exit code 2), else the warnings, for
-/// the caller to [`emit`] once its trace is read (so that they come after the reader's notices
-/// and warnings, whichever way the trace was read).
-pub fn check_names(catalog: &Catalog, trace: &Trace, mentions: &[Mention]) -> anyhow::Result<Vec<Notice>> {
-    Ok(Names::with_trace(catalog, trace).check(mentions).into_result()?)
-}
-
-pub fn load_trace(path: &Path, opts: &ReadOptions) -> anyhow::Result<Trace> {
-    let trace = trace::read(path, opts)?;
-    trace.notices.iter().for_each(emit);
-    if trace.sorted_on_load {
-        eprintln!("warning: {} is not in time order; sorted it by timestamp_s (stable) before replay", path.display());
-    }
-    if trace.skipped_rows > 0 {
-        eprintln!("warning: skipped {} malformed rows of {} (--skip-bad-rows)", trace.skipped_rows, path.display());
-    }
-    Ok(trace)
 }
 
 /// The flags of `simulate` that do not go together, as usage errors (exit code 2).
@@ -296,57 +199,6 @@ fn reprice(a: &SimulateArgs, trace: &Trace, prices: &Path, out: &Outputs) -> any
     Ok(())
 }
 
-pub fn write_json(path: &Path, value: &Value) -> anyhow::Result<()> {
-    let mut text = serde_json::to_string_pretty(value)?;
-    text.push('\n');
-    output::write_bytes(path, text.as_bytes())?;
-    Ok(())
-}
-
-/// Each request's route and outcome as a table.
-pub fn write_per_request(
-    path: &Path,
-    catalog: &Catalog,
-    table: &RoutingTable,
-    trace: &Trace,
-    o: &Outcomes,
-) -> anyhow::Result<()> {
-    let n = trace.len();
-    let ep = |e: u16| catalog.endpoints[e as usize].id.clone();
-    let route: Vec<String> = (0..n)
-        .map(|i| {
-            let rule = &table.rules
-                [table.segment_rule[trace.class[i] as usize * table.n_origins + trace.origin[i] as usize] as usize];
-            let mut hops = vec![ep(o.primary[i])];
-            let target = rule.targets.iter().position(|&t| t == o.primary[i]).unwrap_or(0);
-            hops.extend(rule.fallbacks[target].iter().take(o.attempts[i] as usize - 1).map(|&e| ep(e)));
-            hops.join(" > ")
-        })
-        .collect();
-    let t = Table {
-        columns: vec![
-            ("request_index".into(), ColumnData::U64((0..n as u64).collect())),
-            ("timestamp_s".into(), ColumnData::F64(trace.timestamp_s.clone())),
-            ("class".into(), ColumnData::Str((0..n).map(|i| trace.class_name(i).to_string()).collect())),
-            ("origin_region".into(), ColumnData::Str((0..n).map(|i| trace.origin_name(i).to_string()).collect())),
-            ("input_tokens".into(), ColumnData::U32(trace.input_tokens.clone())),
-            ("output_tokens".into(), ColumnData::U32(trace.output_tokens.clone())),
-            ("primary".into(), ColumnData::Str(o.primary.iter().map(|&e| ep(e)).collect())),
-            (
-                "served_by".into(),
-                ColumnData::OptStr(o.served.iter().map(|&e| (e != NOT_SERVED).then(|| ep(e))).collect()),
-            ),
-            ("route".into(), ColumnData::Str(route)),
-            ("attempts".into(), ColumnData::U8(o.attempts.clone())),
-            ("status".into(), ColumnData::Str(o.status.iter().map(|s| s.as_str().to_string()).collect())),
-            ("latency_s".into(), ColumnData::F64(o.latency_s.clone())),
-            ("cost_usd".into(), ColumnData::F64(o.costs_usd(catalog, trace))),
-        ],
-    };
-    trace::write::write_table(&t, path)?;
-    Ok(())
-}
-
 fn validate(a: &ValidateArgs) -> anyhow::Result<()> {
     let mut problems = Problems::default();
     // A file with problems adds them to the list (all are reported at once); other errors stop.
@@ -486,12 +338,6 @@ fn trace_command(t: TraceCommand, mut timer: Timer, out: &Outputs) -> anyhow::Re
     }
 }
 
-/// The CDF charts `calibrate --chart` draws: `<endpoint>-<quantity>.png` and `.svg`.
-pub fn owns_cdf_chart(rel: &str) -> bool {
-    let stem = rel.strip_suffix(".png").or_else(|| rel.strip_suffix(".svg"));
-    !rel.contains('/') && stem.is_some_and(|s| ["-ttft", "-decode", "-latency"].iter().any(|q| s.ends_with(q)))
-}
-
 fn calibrate(a: &CalibrateArgs, out: &Outputs) -> anyhow::Result<()> {
     use switchyard::calibrate::{self as cal, CalibrateOptions, FitMethod};
     let trace = load_trace(&a.input.trace, &read_options(&a.input.read)?)?;
@@ -624,20 +470,5 @@ fn catalog_command(c: CatalogCommand, out: &Outputs) -> anyhow::Result<()> {
             }
             Ok(())
         }
-    }
-}
-
-#[cfg(all(test, target_os = "linux"))]
-mod tests {
-    use super::minor_faults;
-
-    #[test]
-    fn minor_faults_count_first_touches_of_fresh_memory() {
-        let before = minor_faults().expect("/proc/self/stat has a minflt field on Linux");
-        // 64 MiB written once: at least one fault per 2 MiB page (4 KiB pages give many more).
-        let touched = std::hint::black_box(vec![1u8; 64 << 20]);
-        let after = minor_faults().unwrap();
-        assert!(after >= before + 32, "page faults {before} -> {after} after touching 64 MiB (expected >= 32 more)");
-        drop(touched);
     }
 }

@@ -10,10 +10,10 @@ use switchyard::report::{self, RunMeta};
 use switchyard::trace;
 
 use super::args::{DemoArgs, QuantileMethod};
-use super::commands::{DEFAULT_CATALOG_LABEL, Timer, write_per_request};
+use super::files::{DEFAULT_CATALOG_LABEL, write_per_request};
 use super::io::{Outputs, quote};
-use super::optimize::{Inputs, Sweep, owns_frontier, owns_optimize, run_frontier, run_optimize};
-use super::progress::Watching;
+use super::optimize::{Inputs, Sweep, run_frontier, run_optimize};
+use super::progress::{Timer, Watching};
 use switchyard::run::{self, RunSpec};
 
 /// The demo's policy, shaped like the field report's gateway.
@@ -26,17 +26,6 @@ pub const DEFAULT_CONSTRAINTS: &str = include_str!("../../policies/constraints.y
 const DEMO_SWEEP: (f64, f64) = (0.6, 2.0);
 /// Gateway formats the demo exports the recommendation to.
 const DEMO_EXPORTS: [Format; 4] = [Format::Litellm, Format::Portkey, Format::Envoy, Format::Openrouter];
-
-/// The files the demo writes at the top of its folder; `optimize/` and `frontier/` hold what
-/// those commands write.
-const DEMO_FILES: [&str; 5] = ["trace.parquet", "policy.yaml", "report.json", "requests.parquet", "constraints.yaml"];
-
-/// The files `demo --out` writes.
-pub fn owns(rel: &str) -> bool {
-    DEMO_FILES.contains(&rel)
-        || rel.strip_prefix("optimize/").is_some_and(owns_optimize)
-        || rel.strip_prefix("frontier/").is_some_and(owns_frontier)
-}
 
 pub fn run(a: &DemoArgs, quiet: bool, out: &Outputs) -> anyhow::Result<()> {
     let dest = out.dest(&a.out);

@@ -11,19 +11,12 @@ use switchyard::run::{self, DesExtras, Engine, RunSpec};
 use switchyard::trace::{self, Trace};
 
 use super::args::{EngineKind, OptimizeArgs, QuantileMethod, SimulateArgs};
-use super::commands::{Timer, check_names, emit, load_catalog, read_options, write_per_request};
+use super::files::{check_names, emit, load_catalog, read_options, write_per_request};
 use super::io::Outputs;
-use super::progress::{self, Watching};
+use super::owned::TIMELINE;
+use super::progress::{self, Timer, Watching};
 use super::usage;
 use switchyard::policy::Policy;
-
-/// The stem of the timeline `simulate --chart DIR` draws (DIR/timeline.png and .svg).
-const TIMELINE: &str = "timeline";
-
-/// The files `simulate --chart DIR` writes in DIR.
-pub fn owns_chart(rel: &str) -> bool {
-    rel == "timeline.png" || rel == "timeline.svg"
-}
 
 #[allow(clippy::too_many_arguments)]
 pub fn simulate_des(
@@ -154,58 +147,14 @@ fn write_series(a: &SimulateArgs, first: &DesExtras, scenario_name: &str, out: &
         eprintln!("wrote {}", path.display());
     }
     if let Some(dir) = &a.des.chart {
-        chart::render_timeline(&timeline(series, stats, incidents, scenario_name), &out.at(dir).join(TIMELINE))?;
+        chart::render_timeline(
+            &report::des_timeline(series, stats, incidents, scenario_name),
+            &out.at(dir).join(TIMELINE),
+        )?;
         let shown = dir.join(TIMELINE);
         eprintln!("wrote {}.png and {}.svg", shown.display(), shown.display());
     }
     Ok(())
-}
-
-/// The first replicate's series as a three-panel timeline, hours from 00:00 of the first day.
-fn timeline(
-    s: &des::TimeSeries,
-    stats: &des::DesStats,
-    incidents: &[(String, f64, f64)],
-    scenario: &str,
-) -> chart::TimelineChart {
-    let day0 = (stats.sim_start_s / 86400.0).floor() * 86400.0;
-    let hour = |t: f64| (t - day0) / 3600.0;
-    let mid = |b: usize| hour(s.start_s + (b as f64 + 0.5) * s.bin_s);
-    let line = |name: &str, f: &dyn Fn(&des::series::Bin) -> f64| chart::Line {
-        name: name.to_string(),
-        points: s.bins.iter().enumerate().map(|(b, bin)| (mid(b), f(bin))).collect(),
-    };
-    let per = if s.bin_s == 60.0 { "per minute".to_string() } else { format!("per {} s", s.bin_s) };
-    chart::TimelineChart {
-        title: format!("Discrete-event replay, scenario {scenario}"),
-        subtitle: Some(format!("{} s bins; shaded: scripted incidents; requests counted when they finish", s.bin_s)),
-        x_label: "time of day (h)".into(),
-        panels: vec![
-            chart::Panel {
-                y_label: "latency (s)".into(),
-                lines: vec![
-                    line("p50", &|b| b.p50_s.unwrap_or(f64::NAN)),
-                    line("p99", &|b| b.p99_s.unwrap_or(f64::NAN)),
-                ],
-            },
-            chart::Panel {
-                y_label: format!("requests {per}"),
-                lines: vec![
-                    line("served", &|b| b.served as f64),
-                    line("failed", &|b| b.failed as f64),
-                    line("429s", &|b| b.rate_limited as f64),
-                ],
-            },
-            chart::Panel {
-                y_label: "queued (mean)".into(),
-                lines: vec![line("attempts waiting", &|b| b.queue_mean), line("in service", &|b| b.in_service_mean)],
-            },
-        ],
-        shades: incidents
-            .iter()
-            .map(|(name, from, to)| chart::Shade { from: hour(*from), to: hour(*to), label: name.clone() })
-            .collect(),
-    }
 }
 
 /// The scenario of `optimize --verify-engine des` (None for the replay engine).

@@ -21,8 +21,10 @@ mod args;
 mod commands;
 mod demo;
 mod des;
+mod files;
 mod io;
 mod optimize;
+mod owned;
 mod progress;
 
 use clap::Parser;

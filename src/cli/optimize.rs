@@ -16,33 +16,11 @@ use switchyard::trace::Trace;
 use switchyard::trace::write::{ColumnData, Table};
 
 use super::args::{FrontierArgs, OptimizeArgs, OptimizeInputs};
-use super::commands::{Timer, check_names, load_catalog, load_trace, read_options, write_json};
+use super::files::{check_names, emit, load_catalog, load_trace, read_options, write_json};
 use super::io::{Dest, Outputs};
+use super::owned::RECOMMENDATION;
+use super::progress::Timer;
 use super::usage;
-
-/// The file `optimize` always writes in its folder; the gateway configs are the exporters' files.
-const RECOMMENDATION: &str = "recommendation.json";
-
-/// The files `optimize --out` writes: the recommendation and every export format's file.
-pub fn owns_optimize(rel: &str) -> bool {
-    rel == RECOMMENDATION || switchyard::export::Format::all().iter().any(|f| f.exporter().file_name() == rel)
-}
-
-/// The files `frontier --out` writes.
-pub const FRONTIER_FILES: [&str; 8] = [
-    "frontier.csv",
-    "frontier-quality.csv",
-    "frontier-budget.csv",
-    "frontier.json",
-    "frontier-cost-latency.png",
-    "frontier-cost-latency.svg",
-    "frontier-cost-quality.png",
-    "frontier-cost-quality.svg",
-];
-
-pub fn owns_frontier(rel: &str) -> bool {
-    FRONTIER_FILES.contains(&rel)
-}
 
 /// Everything `optimize` and `frontier` read, loaded and checked (the demo builds one in memory).
 pub struct Inputs {
@@ -63,7 +41,7 @@ fn load(i: &OptimizeInputs, timer: &mut Timer) -> anyhow::Result<Inputs> {
     let trace = load_trace(&i.input.trace, &read_options(&i.input.read)?)?;
     let mut mentions = constraints.mentions.clone();
     mentions.extend(current.iter().flat_map(Policy::mentions));
-    check_names(&catalog, &trace, &mentions)?.iter().for_each(super::commands::emit);
+    check_names(&catalog, &trace, &mentions)?.iter().for_each(emit);
     if let Some(p) = &current {
         p.bind(&catalog, &trace)?;
     }
@@ -191,9 +169,6 @@ pub fn frontier(a: &FrontierArgs, _quiet: bool, mut timer: Timer, out: &Outputs)
     Ok(())
 }
 
-/// Intervals of the budget sweep (points = this + 1).
-const BUDGET_POINTS: usize = 20;
-
 /// A latency sweep: every class's bound times geometrically spaced multipliers.
 pub struct Sweep {
     pub from: f64,
@@ -220,42 +195,25 @@ pub fn run_frontier(inp: &Inputs, sweep: &Sweep, out: &Dest, timer: &mut Timer) 
             format!("use one of its classes, e.g. {}", switchyard::error::one_of(&names)),
         ));
     }
-    let points = frontier::latency_frontier(&inst, &inp.catalog, &inp.constraints, &mults, headline)?;
-    let shifts: Vec<f64> = (0..=20).map(|k| -0.10 + 0.01 * k as f64).collect();
-    let quality = frontier::quality_frontier(&inst, &inp.catalog, &inp.constraints, &shifts)?;
-    // Budgets across the quality sweep's feasible costs (from its cheapest to its dearest point):
-    // the best quality each buys, targets as given.
-    let costs: Vec<f64> = quality.iter().filter_map(|p| p.cost_usd).collect();
-    let budgets: Vec<f64> = match (costs.iter().copied().reduce(f64::min), costs.iter().copied().reduce(f64::max)) {
-        (Some(lo), Some(hi)) if hi > lo => {
-            (0..=BUDGET_POINTS).map(|k| lo + (hi - lo) * k as f64 / BUDGET_POINTS as f64).collect()
-        }
-        _ => Vec::new(),
-    };
-    let budget = frontier::budget_frontier(&inst, &inp.catalog, &inp.constraints, &budgets)?;
+    let sweeps = frontier::sweep(&inst, &inp.catalog, &inp.constraints, &mults, headline)?;
+    let (points, quality, budget) = (&sweeps.latency, &sweeps.quality, &sweeps.budget);
     timer.lap("solve");
-    write_points(&out.write("frontier.csv"), &points)?;
-    write_points(&out.write("frontier-quality.csv"), &quality)?;
-    write_points(&out.write("frontier-budget.csv"), &budget)?;
-    write_json(
-        &out.write("frontier.json"),
-        &json!({
-            "schema": "switchyard.frontier.v1",
-            "headline_class": headline.map(|c| inst.class_names[c].clone()),
-            "latency": points,
-            "quality": quality,
-            "budget": budget,
-        }),
-    )?;
+    write_points(&out.write("frontier.csv"), points)?;
+    write_points(&out.write("frontier-quality.csv"), quality)?;
+    write_points(&out.write("frontier-budget.csv"), budget)?;
+    let report = switchyard::report::FrontierReport::new(&sweeps, &inst.class_names);
+    output::write_bytes(&out.write("frontier.json"), report.to_json().as_bytes())?;
     let current = match &inp.current {
         Some(policy) => Some(current_point(inp, &inst, policy, headline)?),
         None => None,
     };
     let at_one = frontier::latency_frontier(&inst, &inp.catalog, &inp.constraints, &[1.0], headline)?.remove(0);
-    let charts = draw_frontiers(&inst, inp, headline, &points, &quality, &budget, current.as_ref(), &at_one, out)?;
+    let chart_data =
+        report::frontier_charts(&inst, &inp.constraints, &inp.catalog_name, &sweeps, current.as_ref(), &at_one);
+    let charts = draw_frontiers(chart_data, out)?;
     let feasible = points.iter().filter(|p| p.feasible).count();
     sayln!("{feasible} of {} points feasible", points.len());
-    for p in &points {
+    for p in points {
         sayln!(
             "  x{:<7.3} bound {:>9}  {}",
             p.parameter,
@@ -270,7 +228,7 @@ pub fn run_frontier(inp: &Inputs, sweep: &Sweep, out: &Dest, timer: &mut Timer) 
         charts.join(", ")
     );
     timer.lap("write");
-    Ok(points)
+    Ok(sweeps.latency)
 }
 
 fn write_points(path: &Path, points: &[FrontierPoint]) -> anyhow::Result<()> {
@@ -287,19 +245,12 @@ fn write_points(path: &Path, points: &[FrontierPoint]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The current policy's simulated cost, headline-class quantile and mean quality.
-struct Current {
-    cost: f64,
-    quantile_s: Option<f64>,
-    quality: f64,
-}
-
 fn current_point(
     inp: &Inputs,
     inst: &optimize::Instance,
     policy: &Policy,
     headline: Option<usize>,
-) -> anyhow::Result<Current> {
+) -> anyhow::Result<report::Current> {
     let mut bounds = optimize::verify::Bounds::new();
     if let Some(c) = headline {
         let t = inp.constraints.for_class(&inst.class_names[c]);
@@ -309,119 +260,15 @@ fn current_point(
     let all = sim.get("all").cloned().unwrap_or_default();
     let quantile_s =
         headline.and_then(|c| sim.get(&inst.class_names[c])).and_then(|s| s.latency_quantile_s).map(|e| e.mean);
-    Ok(Current { cost: all.cost_usd.mean, quantile_s, quality: all.mean_quality.mean })
+    Ok(report::Current { cost: all.cost_usd.mean, quantile_s, quality: all.mean_quality.mean })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn draw_frontiers(
-    inst: &optimize::Instance,
-    inp: &Inputs,
-    headline: Option<usize>,
-    points: &[FrontierPoint],
-    quality: &[FrontierPoint],
-    budget: &[FrontierPoint],
-    current: Option<&Current>,
-    at_one: &FrontierPoint,
-    out: &Dest,
-) -> anyhow::Result<Vec<String>> {
-    use switchyard::chart::{FrontierChart, Marker, Series, render_frontier};
+/// Draw the frontier charts (PNG and SVG) in `out`; the names of the files written.
+fn draw_frontiers(charts: Vec<(&str, switchyard::chart::FrontierChart)>, out: &Dest) -> anyhow::Result<Vec<String>> {
     let mut written = Vec::new();
-    let requests = format!("{} requests", inst.n_requests);
-    if let Some(c) = headline {
-        let class = &inst.class_names[c];
-        let label = optimize::explain::quantile_label(inp.constraints.for_class(class).quantile);
-        let series_points = feasible_points(points, |p| p.bound_s);
-        // Shade the bounds below the first feasible point, and any gap between feasible points.
-        let mut infeasible = Vec::new();
-        let xs: Vec<(f64, bool)> = points.iter().filter_map(|p| p.bound_s.map(|b| (b, p.feasible))).collect();
-        let mut start: Option<f64> = None;
-        for (i, &(x, ok)) in xs.iter().enumerate() {
-            match (ok, start) {
-                (false, None) => start = Some(if i == 0 { x } else { (xs[i - 1].0 + x) / 2.0 }),
-                (true, Some(a)) => {
-                    infeasible.push((a, (xs[i - 1].0 + x) / 2.0));
-                    start = None;
-                }
-                _ => {}
-            }
-        }
-        if let (Some(a), Some(last)) = (start, xs.last()) {
-            infeasible.push((a, last.0));
-        }
-        let x_min = xs.first().map_or(1.0, |x| x.0);
-        let x_max = xs.last().map_or(1.0, |x| x.0);
-        let chart = FrontierChart {
-            title: format!("Cheapest routing vs {class} {label} bound"),
-            subtitle: Some(format!(
-                "{requests}; every class's latency bound scaled together; one LP per point; catalog {}",
-                inp.catalog_name
-            )),
-            x_label: format!("{class} {label} latency bound (s)"),
-            y_label: "expected cost of the trace (USD)".into(),
-            x_log: x_max / x_min > 10.0,
-            series: vec![Series { name: "cheapest feasible routing".into(), points: series_points }],
-            infeasible,
-            current: current.and_then(|c| {
-                let target = inp.constraints.for_class(class).latency_s;
-                c.quantile_s.map(|q| Marker {
-                    x: q,
-                    y: c.cost,
-                    label: match target {
-                        Some(t) if q > t => {
-                            format!("current policy ({label} {q:.2} s, simulated: misses the {t} s target)")
-                        }
-                        _ => format!("current policy ({label} {q:.2} s, simulated)"),
-                    },
-                })
-            }),
-            recommended: match (at_one.bound_s, at_one.cost_usd) {
-                (Some(x), Some(y)) => Some(Marker { x, y, label: format!("recommended: targets as given, ${y:.0}") }),
-                _ => None,
-            },
-        };
-        let (png, svg) = render_frontier(&chart, &out.write("frontier-cost-latency"))?;
+    for (stem, chart) in charts {
+        let (png, svg) = switchyard::chart::render_frontier(&chart, &out.write(stem))?;
         written.extend([out.shown(&png).display().to_string(), out.shown(&svg).display().to_string()]);
     }
-    let q_points = feasible_points(quality, |p| p.mean_quality);
-    let zero = quality.iter().find(|p| p.parameter.abs() < 1e-9);
-    let chart = FrontierChart {
-        title: "Cheapest routing vs mean quality".into(),
-        subtitle: Some(format!(
-            "{requests}; every class's quality target shifted together (-0.10 to +0.10), and the best quality for {} budgets; latency bounds as given",
-            budget.len()
-        )),
-        x_label: "predicted mean quality of served requests (score 0-1)".into(),
-        y_label: "expected cost of the trace (USD)".into(),
-        x_log: false,
-        series: vec![
-            Series { name: "cheapest routing, per-class quality targets shifted".into(), points: q_points },
-            Series {
-                name: "best mean quality within a budget (no per-class floors)".into(),
-                points: feasible_points(budget, |p| p.mean_quality),
-            },
-        ],
-        infeasible: Vec::new(),
-        current: current.map(|c| Marker { x: c.quality, y: c.cost, label: "current policy (simulated)".into() }),
-        recommended: zero.and_then(|p| match (p.mean_quality, p.cost_usd) {
-            (Some(x), Some(y)) => Some(Marker { x, y, label: format!("recommended: targets as given, ${y:.0}") }),
-            _ => None,
-        }),
-    };
-    let (png, svg) = render_frontier(&chart, &out.write("frontier-cost-quality"))?;
-    written.extend([out.shown(&png).display().to_string(), out.shown(&svg).display().to_string()]);
     Ok(written)
-}
-
-/// A sweep's feasible points as chart points: x from `x_of`, y the cost.
-fn feasible_points(
-    points: &[FrontierPoint],
-    x_of: impl Fn(&FrontierPoint) -> Option<f64>,
-) -> Vec<switchyard::chart::Point> {
-    points
-        .iter()
-        .filter_map(|p| match (p.feasible, x_of(p), p.cost_usd) {
-            (true, Some(x), Some(y)) => Some(switchyard::chart::Point { x, y, feasible: true, label: None }),
-            _ => None,
-        })
-        .collect()
 }

@@ -135,3 +135,40 @@ fn point(
         }
     })
 }
+
+/// Budgets in the budget frontier: this many equal steps from the quality sweep's cheapest
+/// feasible cost to its dearest.
+pub const BUDGET_POINTS: usize = 20;
+
+/// The three sweeps of `frontier`: cost against every latency bound times each multiplier
+/// (`headline` names the class whose bound is the chart's x axis), cost against every class's
+/// quality target shifted from -0.10 to +0.10, and the best quality each budget buys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sweeps {
+    pub headline: Option<usize>,
+    pub latency: Vec<FrontierPoint>,
+    pub quality: Vec<FrontierPoint>,
+    pub budget: Vec<FrontierPoint>,
+}
+
+/// Run the three sweeps of [`Sweeps`].
+pub fn sweep(
+    inst: &Instance,
+    catalog: &Catalog,
+    constraints: &Constraints,
+    mults: &[f64],
+    headline: Option<usize>,
+) -> Result<Sweeps> {
+    let latency = latency_frontier(inst, catalog, constraints, mults, headline)?;
+    let shifts: Vec<f64> = (0..=20).map(|k| -0.10 + 0.01 * k as f64).collect();
+    let quality = quality_frontier(inst, catalog, constraints, &shifts)?;
+    let costs: Vec<f64> = quality.iter().filter_map(|p| p.cost_usd).collect();
+    let budgets: Vec<f64> = match (costs.iter().copied().reduce(f64::min), costs.iter().copied().reduce(f64::max)) {
+        (Some(lo), Some(hi)) if hi > lo => {
+            (0..=BUDGET_POINTS).map(|k| lo + (hi - lo) * k as f64 / BUDGET_POINTS as f64).collect()
+        }
+        _ => Vec::new(),
+    };
+    let budget = budget_frontier(inst, catalog, constraints, &budgets)?;
+    Ok(Sweeps { headline, latency, quality, budget })
+}

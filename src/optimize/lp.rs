@@ -21,6 +21,10 @@
 //! vertex (true zeros, every row met to rounding) with clarabel's duals. On the synthetic 200 x 500
 //! routing LP that takes about half of scipy's HiGHS time (`benches/compare_lp.sh`).
 //!
+//! Why one file of about 1,200 lines: it is the whole of good_lp's footprint (the invariant that a
+//! heavy dependency stays in one place), and its parts (the program, both backends, polishing,
+//! the LP writer) share private types that splitting would have to make public.
+//!
 //! What this module deliberately does not do: know what the variables mean (routing weights,
 //! classes, endpoints belong to the model code), explain infeasibility (it reports
 //! [`LpStatus::Infeasible`]; saying *why* is the model's job), or read LP files.

@@ -1,7 +1,8 @@
 //! The discrete-event engine's extra figures in the simulate report (`des`) and the terminal.
 
 use super::replicated::{Combine, Named, Number};
-use crate::des::DesStats;
+use crate::chart;
+use crate::des::{DesStats, TimeSeries};
 use crate::figures;
 
 figures! {
@@ -144,4 +145,51 @@ pub fn render_des_text(report: &super::SimulateReport) -> String {
         n(d.max_in_flight),
     ));
     out
+}
+
+/// The first replicate's series as a three-panel timeline, hours from 00:00 of the first day.
+pub fn des_timeline(
+    s: &TimeSeries,
+    stats: &DesStats,
+    incidents: &[(String, f64, f64)],
+    scenario: &str,
+) -> chart::TimelineChart {
+    let day0 = (stats.sim_start_s / 86400.0).floor() * 86400.0;
+    let hour = |t: f64| (t - day0) / 3600.0;
+    let mid = |b: usize| hour(s.start_s + (b as f64 + 0.5) * s.bin_s);
+    let line = |name: &str, f: &dyn Fn(&crate::des::series::Bin) -> f64| chart::Line {
+        name: name.to_string(),
+        points: s.bins.iter().enumerate().map(|(b, bin)| (mid(b), f(bin))).collect(),
+    };
+    let per = if s.bin_s == 60.0 { "per minute".to_string() } else { format!("per {} s", s.bin_s) };
+    chart::TimelineChart {
+        title: format!("Discrete-event replay, scenario {scenario}"),
+        subtitle: Some(format!("{} s bins; shaded: scripted incidents; requests counted when they finish", s.bin_s)),
+        x_label: "time of day (h)".into(),
+        panels: vec![
+            chart::Panel {
+                y_label: "latency (s)".into(),
+                lines: vec![
+                    line("p50", &|b| b.p50_s.unwrap_or(f64::NAN)),
+                    line("p99", &|b| b.p99_s.unwrap_or(f64::NAN)),
+                ],
+            },
+            chart::Panel {
+                y_label: format!("requests {per}"),
+                lines: vec![
+                    line("served", &|b| b.served as f64),
+                    line("failed", &|b| b.failed as f64),
+                    line("429s", &|b| b.rate_limited as f64),
+                ],
+            },
+            chart::Panel {
+                y_label: "queued (mean)".into(),
+                lines: vec![line("attempts waiting", &|b| b.queue_mean), line("in service", &|b| b.in_service_mean)],
+            },
+        ],
+        shades: incidents
+            .iter()
+            .map(|(name, from, to)| chart::Shade { from: hour(*from), to: hour(*to), label: name.clone() })
+            .collect(),
+    }
 }

@@ -11,13 +11,17 @@
 
 mod catalog;
 mod des;
+mod frontier;
 mod recommendation;
 mod replicated;
 mod simulate;
 mod table;
 
 pub use catalog::{CatalogRow, CatalogTable, render_catalog};
-pub use des::{DesFigures, DesFiguresCi, EndpointDes, EndpointDesCi, QueueDes, QueueDesCi, render_des_text};
+pub use des::{
+    DesFigures, DesFiguresCi, EndpointDes, EndpointDesCi, QueueDes, QueueDesCi, des_timeline, render_des_text,
+};
+pub use frontier::{Current, FRONTIER_SCHEMA, FrontierReport, frontier_charts};
 pub use recommendation::{
     Candidates, Exported, OptimizeInputs, RecommendationReport, RouteWeight, VerificationEngine, render_recommendation,
 };
