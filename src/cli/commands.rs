@@ -3,17 +3,16 @@
 use std::path::Path;
 
 use anyhow::Context;
-use serde_json::{Value, json};
+use serde_json::json;
 use switchyard::catalog::Catalog;
-use switchyard::engine::{NOT_SERVED, Outcomes};
-use switchyard::error::{Error, Notice, Place, Problems};
+use switchyard::error::{Error, Place, Problems};
 use switchyard::names::{Mention, Names};
 use switchyard::output;
-use switchyard::policy::{Policy, RoutingTable};
+use switchyard::policy::Policy;
 use switchyard::report::{self, CatalogTable, RunMeta, SimulateReport};
 use switchyard::run::{self, Engine, Run, RunSpec};
 use switchyard::trace::write::{ColumnData, Table};
-use switchyard::trace::{self, ReadOptions, Trace};
+use switchyard::trace::{self, Trace};
 
 use super::args::*;
 use super::files::{check_names, emit, load_catalog, load_trace, read_options, write_json, write_per_request};

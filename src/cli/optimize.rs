@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use serde_json::json;
 use switchyard::catalog::Catalog;
 use switchyard::export::Format;
 use switchyard::optimize::frontier::{self, FrontierPoint};
@@ -16,7 +15,7 @@ use switchyard::trace::Trace;
 use switchyard::trace::write::{ColumnData, Table};
 
 use super::args::{FrontierArgs, OptimizeArgs, OptimizeInputs};
-use super::files::{check_names, emit, load_catalog, load_trace, read_options, write_json};
+use super::files::{check_names, emit, load_catalog, load_trace, read_options};
 use super::io::{Dest, Outputs};
 use super::owned::RECOMMENDATION;
 use super::progress::Timer;
