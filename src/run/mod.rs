@@ -276,37 +276,44 @@ pub fn replay_as_read(
     let ctx = metrics::Context::new(catalog, table, segments);
     let opts = ReplayOptions { seed, replicate: 0 };
     let collector = || quantiles.collector(&ctx);
-    let keep = quantiles.keep(false);
     let progress = |k| watch.advance(k);
-    let replayed = engine::replay_groups(
-        catalog,
-        table,
-        segments,
-        groups.group_sizes(),
-        &opts,
-        keep,
-        &progress,
-        |slots, step| {
-            groups.fold(
-                slots,
-                collector,
-                |observer, slot, rows| {
-                    let tokens = GroupTokens {
-                        first_row: rows.first_row,
-                        inputs: rows.input_tokens,
-                        cached: rows.cached_input_tokens,
-                        outputs: rows.output_tokens,
-                    };
-                    step(observer, slot, tokens)
-                },
-                engine::Observer::merge,
-            )
-        },
-    )?;
+    let replayed =
+        replay_groups_as_read(catalog, table, segments, groups, &opts, quantiles.keep(false), &collector, &progress)?;
     watch.phase("replay");
     let summary = replayed.map(|(outcomes, collected)| quantiles.summarize(&ctx, segments, &outcomes, collected));
     watch.phase("metrics");
     Ok(summary)
+}
+
+/// [`engine::replay_groups`] fed by `groups` as the reader decodes them: the outcomes (as `keep`
+/// says) and the merged observers, `Ok(None)` when the file is not fit for it.
+#[allow(clippy::too_many_arguments)]
+pub fn replay_groups_as_read<O: engine::Observer>(
+    catalog: &Catalog,
+    table: &RoutingTable,
+    segments: &Trace,
+    groups: &ParquetGroups,
+    opts: &ReplayOptions,
+    keep: Keep,
+    new_observer: &(dyn Fn() -> O + Sync),
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Option<(Outcomes, O)>> {
+    engine::replay_groups(catalog, table, segments, groups.group_sizes(), opts, keep, progress, |slots, step| {
+        groups.fold(
+            slots,
+            new_observer,
+            |observer, slot, rows| {
+                let tokens = GroupTokens {
+                    first_row: rows.first_row,
+                    inputs: rows.input_tokens,
+                    cached: rows.cached_input_tokens,
+                    outputs: rows.output_tokens,
+                };
+                step(observer, slot, tokens)
+            },
+            O::merge,
+        )
+    })
 }
 
 /// A trace streamed through the discrete-event engine: checked in a first pass

@@ -443,30 +443,15 @@ fn a_parquet_trace_replayed_as_it_is_read_gives_the_whole_trace_replay() {
         for threads in [1, 3] {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             let (got, collected) = pool.install(|| {
-                engine::replay_groups(
+                switchyard::run::replay_groups_as_read(
                     &c,
                     &table,
                     &segments,
-                    groups.group_sizes(),
+                    &groups,
                     &opts,
                     keep,
+                    &|| segments_ctx.collector(),
                     &progress,
-                    |slots, step| {
-                        groups.fold(
-                            slots,
-                            || segments_ctx.collector(),
-                            |observer, slot, rows| {
-                                let tokens = engine::GroupTokens {
-                                    first_row: rows.first_row,
-                                    inputs: rows.input_tokens,
-                                    cached: rows.cached_input_tokens,
-                                    outputs: rows.output_tokens,
-                                };
-                                step(observer, slot, tokens)
-                            },
-                            engine::Observer::merge,
-                        )
-                    },
                 )
                 .unwrap()
                 .expect("a sorted file of good rows")
