@@ -13,6 +13,7 @@
 //! * `guard.rs`: the guard file (`default-guard.yaml` embedded), validated with located errors;
 //! * `verdict.rs`: pass / fail / inconclusive per figure, the verdict and its exit code;
 //! * `power.rs`: replicates or traffic that would settle an inconclusive figure;
+//! * `inputs.rs`: the figures of two runs' typed reports, replicate by replicate, as inputs;
 //! * `requests.rs`: the per-request paired latency view;
 //! * `render.rs`: the terminal printout and the Markdown summary.
 //!
@@ -21,6 +22,7 @@
 
 mod figure;
 mod guard;
+mod inputs;
 mod paired;
 mod power;
 mod render;
@@ -35,6 +37,7 @@ use crate::error::{Error, Place, Problem, Problems, Result};
 
 pub use figure::{Direction, Figure, Metric, Scope, Unit};
 pub use guard::{Allowed, DEFAULT_GUARD_YAML, EVERY_CLASS, Guard, GuardSpec, Rule, parse_allowed};
+pub use inputs::{Side, paired_inputs};
 pub use paired::{Basis, Change, Interval, Moments, Values};
 pub use power::{MAX_REPLICATES, Power, half_width_at, settle};
 pub use render::{render_markdown, render_text};

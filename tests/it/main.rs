@@ -9,6 +9,7 @@ use std::path::PathBuf;
 mod bad_input;
 mod calibrate;
 mod cli;
+mod compare;
 mod default_catalog;
 mod des;
 mod des_reference;

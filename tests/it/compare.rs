@@ -1,0 +1,81 @@
+//! `compare`'s pipeline in the library: two policies run through `run::simulate` with the same
+//! seed (common random numbers), their typed figures paired replicate by replicate
+//! (`compare::paired_inputs`), judged by the default guard.
+
+use switchyard::catalog::Catalog;
+use switchyard::compare::{self, Figure, Guard, Metric, Side, Verdict};
+use switchyard::policy::Policy;
+use switchyard::report::Figures;
+use switchyard::run::{self, Inputs, RunSpec, Unwatched};
+use switchyard::trace::{Row, Trace};
+
+const REPLICATES: u32 = 4;
+
+fn trace() -> Trace {
+    let classes = ["chat", "code"];
+    let rows: Vec<Row> = (0..20_000)
+        .map(|i| Row {
+            timestamp_s: i as f64 * 0.5,
+            class: classes[i % 2],
+            origin: Some("us-east-1"),
+            input_tokens: 400 + (i % 700) as u32,
+            output_tokens: 100 + (i % 300) as u32,
+        })
+        .collect();
+    Trace::from_rows("two classes", &rows)
+}
+
+/// Each replicate's figures of `policy` on `trace`, seed 7.
+fn figures(catalog: &Catalog, trace: &Trace, policy_yaml: &str) -> Vec<Figures> {
+    let policy = Policy::from_yaml_str(policy_yaml, "p.yaml".as_ref(), catalog).unwrap();
+    let table = policy.bind(catalog, trace).unwrap();
+    let spec = RunSpec::replay(7, REPLICATES);
+    let ran = run::simulate(Inputs { catalog, table: &table, trace }, &spec, &Unwatched).unwrap();
+    ran.summaries.iter().map(Figures::of).collect()
+}
+
+/// The us-east-1 endpoints with the lowest and the highest output price.
+fn cheapest_and_dearest(catalog: &Catalog) -> (String, String) {
+    let mut east: Vec<_> = catalog.endpoints.iter().filter(|e| e.region == "us-east-1").collect();
+    east.sort_by(|a, b| a.prices.output_per_mtok.total_cmp(&b.prices.output_per_mtok));
+    (east[0].id.clone(), east[east.len() - 1].id.clone())
+}
+
+fn policy(targets: &str, fallback: &str) -> String {
+    format!("rules:\n  - name: all\n    targets: {{{targets}}}\n    fallback: [{fallback}]\n")
+}
+
+#[test]
+fn a_policy_compared_with_itself_changes_nothing_and_passes() {
+    let catalog = Catalog::default_catalog();
+    let t = trace();
+    let (cheap, dear) = cheapest_and_dearest(&catalog);
+    let p = policy(&format!("{cheap}: 0.7, {dear}: 0.3"), &dear);
+    let (a, b) = (figures(&catalog, &t, &p), figures(&catalog, &t, &p));
+    let inputs = compare::paired_inputs(Side { figures: &a, des: &[] }, Side { figures: &b, des: &[] });
+    assert!(inputs.len() > 20, "{} figures", inputs.len());
+    let c = compare::compare(&inputs, &Guard::default_guard(), None).unwrap();
+    for f in &c.figures {
+        assert_eq!(f.change.difference, 0.0, "{}: the same policy and seed must give the same values", f.figure);
+    }
+    assert_eq!((c.verdict, c.exit_code()), (Verdict::Pass, 0), "{}", compare::render_text(&c));
+}
+
+#[test]
+fn moving_traffic_to_the_dearest_endpoint_fails_on_cost() {
+    let catalog = Catalog::default_catalog();
+    let t = trace();
+    let (cheap, dear) = cheapest_and_dearest(&catalog);
+    let base = figures(&catalog, &t, &policy(&format!("{cheap}: 0.9, {dear}: 0.1"), &dear));
+    let cand = figures(&catalog, &t, &policy(&format!("{cheap}: 0.5, {dear}: 0.5"), &dear));
+    let inputs = compare::paired_inputs(Side { figures: &base, des: &[] }, Side { figures: &cand, des: &[] });
+    let c = compare::compare(&inputs, &Guard::default_guard(), None).unwrap();
+    let text = compare::render_text(&c);
+    assert_eq!((c.verdict, c.exit_code()), (Verdict::Fail, 1), "{text}");
+    assert!(c.decided_by.contains(&Figure::overall(Metric::Cost)), "cost decides: {text}");
+    let cost = c.figures.iter().find(|f| f.figure == Figure::overall(Metric::Cost)).unwrap();
+    // Half the traffic instead of a tenth at the dearest price: cost must rise by far more than
+    // the default guard's allowance, and the paired interval must exclude zero.
+    let interval = cost.change.interval().expect("four paired replicates give an interval");
+    assert!(cost.change.difference > 0.0 && interval.low > 0.0, "cost change {:?}", cost.change);
+}
