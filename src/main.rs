@@ -3,7 +3,8 @@
 //! Exit codes (also in `switchyard --help` and docs/cli.md): 0 success; 1 a run that could not
 //! complete (a file that cannot be read or written, no routing that meets the targets, a solver
 //! that gives up); 2 bad input or usage (every flag, parse and validation error: a
-//! [`switchyard::Error::Invalid`], and clap's own usage errors, which clap exits with itself).
+//! [`switchyard::Error::Invalid`], and clap's own usage errors, which clap exits with itself);
+//! `compare` exits with its verdict: 0 pass, 1 fail, 3 inconclusive or marginal.
 
 mod cli;
 
@@ -20,10 +21,12 @@ fn main() -> ExitCode {
         }
     }));
     // Output still buffered is written here, so that a full disk behind `>` is reported too.
-    let result = cli::run()
-        .and_then(|()| std::io::stdout().flush().map_err(|e| switchyard::Error::io("standard output", e).into()));
+    let result = cli::run().and_then(|code| {
+        std::io::stdout().flush().map_err(|e| switchyard::Error::io("standard output", e))?;
+        Ok(code)
+    });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         // A reader that stopped reading (`| head`) is not a failure of the run.
         Err(err) if broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {

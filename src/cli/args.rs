@@ -55,6 +55,13 @@ pub enum Command {
         after_help = "Examples:\n  switchyard simulate --trace day.parquet --policy policy.yaml\n  switchyard simulate --trace ref/trace.csv --catalog policies/reference/catalog.yaml \\\n      --policy policies/reference/policy.yaml --seed 7 --replicates 5 --json result.json\n  switchyard simulate --trace big.parquet --policy policy.yaml --quantiles sketch\n  switchyard simulate --trace logs.csv --map prompt_tokens=input_tokens --map completion_tokens=output_tokens \\\n      --skip-bad-rows --policy policy.yaml --per-request requests.parquet\n  switchyard simulate --trace spend_logs.csv --format litellm --catalog calibrated.yaml --policy new.yaml --counterfactual\n  switchyard simulate --trace spend_logs.csv --format litellm --reprice tomorrow-prices.yaml"
     )]
     Simulate(SimulateArgs),
+    /// Gate a routing change: run a baseline and a candidate policy on the same trace with the
+    /// same random numbers, judge every figure's change against a guard, and exit 0 pass, 1 fail,
+    /// 3 inconclusive or marginal.
+    #[command(
+        after_help = "Exit codes: 0 pass, 1 fail (or could not complete), 2 bad input, 3 inconclusive or marginal.\n\nExamples:\n  switchyard compare --trace day.parquet --baseline policy.yaml --candidate new-policy.yaml\n  switchyard compare --trace day.parquet --baseline policy.yaml --candidate new-policy.yaml \\\n      --guard guard.yaml --replicates 10 --json comparison.json --markdown comment.md\n  switchyard compare --trace day.parquet --baseline a.yaml --candidate b.yaml --engine des \\\n      --scenario policies/scenario-outage.yaml"
+    )]
+    Compare(CompareArgs),
     /// Check a catalog, a policy and constraints (and optionally a trace) and report every problem at once.
     #[command(
         after_help = "Examples:\n  switchyard validate --catalog catalog.yaml --policy policy.yaml --trace day.parquet\n  switchyard validate --constraints policies/constraints.yaml --trace traces/sample.csv"
@@ -150,6 +157,43 @@ pub struct SimulateArgs {
     pub quantiles: QuantileMethod,
     #[command(flatten)]
     pub des: DesFlags,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub input: TraceInput,
+    /// Catalog YAML (default: the embedded field-report catalog).
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
+    /// The policy in production (YAML).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: PathBuf,
+    /// The policy proposed (YAML).
+    #[arg(long, value_name = "FILE")]
+    pub candidate: PathBuf,
+    /// Guard YAML: the allowed change per figure and class, which figures are critical, the pass
+    /// and marginal scores (default: the embedded guard, `docs/compare.md`).
+    #[arg(long, value_name = "FILE")]
+    pub guard: Option<PathBuf>,
+    /// Random seed; replicate r of both policies uses the same random numbers.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Paired replicates; every figure's change gets a 95% interval from their differences.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(2..=1000))]
+    pub replicates: u32,
+    /// Write the comparison as JSON (schema `switchyard.compare.v1`).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the verdict and what decided it as Markdown, for a pull-request comment.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Engine: `replay` (stateless) or `des` (discrete-event, with capacity and time).
+    #[arg(long, value_enum, default_value_t = EngineKind::Replay)]
+    pub engine: EngineKind,
+    /// Scenario YAML for `--engine des`.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
 }
 
 /// How `simulate` computes latency quantiles (the library's type).
@@ -493,6 +537,15 @@ impl Command {
                 .output("--per-request", Table, &a.per_request)
                 .output("--timeseries", Table, &a.des.timeseries)
                 .output("--chart", Folder { owns: super::owned::timeline_chart }, &a.des.chart),
+            Command::Compare(a) => Declared::new("compare")
+                .input("--trace", &a.input.trace)
+                .input("--catalog", a.catalog.as_ref())
+                .input("--baseline", &a.baseline)
+                .input("--candidate", &a.candidate)
+                .input("--guard", a.guard.as_ref())
+                .input("--scenario", a.scenario.as_ref())
+                .output("--json", File, &a.json)
+                .output("--markdown", File, &a.markdown),
             Command::Validate(a) => Declared::new("validate")
                 .input("--catalog", a.catalog.as_ref())
                 .input("--policy", a.policy.as_ref())

@@ -21,14 +21,17 @@ use super::progress::{Timer, Watching};
 use super::usage;
 
 /// Run a command that has passed `Command::io`'s checks, writing its outputs where `outputs` says,
-/// and make its output folders this run's when it succeeds.
-pub fn dispatch(cli: Cli, mut outputs: Outputs) -> anyhow::Result<()> {
+/// and make its output folders this run's when it succeeds; the exit code of a run that completed
+/// (0, or `compare`'s verdict).
+pub fn dispatch(cli: Cli, mut outputs: Outputs) -> anyhow::Result<u8> {
     let quiet = cli.quiet;
     let timer = Timer::new(cli.timing);
     let out = &mut outputs;
+    let mut code = 0;
     match cli.command {
         Command::Demo(a) => super::demo::run(&a, quiet, out),
         Command::Simulate(a) => simulate(&a, quiet, timer, out),
+        Command::Compare(a) => super::compare::compare(&a, quiet, timer, out).map(|c| code = c),
         Command::Validate(a) => validate(&a),
         Command::Optimize(a) => super::optimize::optimize(&a, quiet, timer, out),
         Command::Frontier(a) => super::optimize::frontier(&a, quiet, timer, out),
@@ -36,7 +39,8 @@ pub fn dispatch(cli: Cli, mut outputs: Outputs) -> anyhow::Result<()> {
         Command::Trace(t) => trace_command(t, timer, out),
         Command::Catalog(c) => catalog_command(c, out),
     }?;
-    outputs.commit()
+    outputs.commit()?;
+    Ok(code)
 }
 
 /// The flags of `simulate` that do not go together, as usage errors (exit code 2).

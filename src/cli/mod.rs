@@ -19,6 +19,7 @@ macro_rules! sayln {
 
 mod args;
 mod commands;
+mod compare;
 mod demo;
 mod des;
 mod files;
@@ -31,7 +32,8 @@ use clap::Parser;
 
 pub use args::Cli;
 
-pub fn run() -> anyhow::Result<()> {
+/// Run the command line; the exit code of a run that completed (0, or `compare`'s verdict).
+pub fn run() -> anyhow::Result<u8> {
     let cli = Cli::parse();
     if cli.threads.unwrap_or(0) == 0 {
         check_rayon_env()?;

@@ -31,6 +31,7 @@ fn every_subcommand_has_help_with_an_example() {
         vec!["--help"],
         vec!["demo", "--help"],
         vec!["simulate", "--help"],
+        vec!["compare", "--help"],
         vec!["validate", "--help"],
         vec!["trace", "synth", "--help"],
         vec!["trace", "stats", "--help"],

@@ -79,3 +79,49 @@ fn moving_traffic_to_the_dearest_endpoint_fails_on_cost() {
     let interval = cost.change.interval().expect("four paired replicates give an interval");
     assert!(cost.change.difference > 0.0 && interval.low > 0.0, "cost change {:?}", cost.change);
 }
+
+/// The command: its exit code is the verdict, its JSON reads back as a `Comparison`, a flag of the
+/// other engine is a usage error.
+#[test]
+fn the_compare_command_exits_with_its_verdict() {
+    use std::process::Command;
+    let catalog = Catalog::default_catalog();
+    let (cheap, dear) = cheapest_and_dearest(&catalog);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let trace_path = dir.join("t.parquet");
+    switchyard::trace::write::write(&trace(), &trace_path, None).unwrap();
+    std::fs::write(dir.join("base.yaml"), policy(&format!("{cheap}: 0.9, {dear}: 0.1"), &dear)).unwrap();
+    std::fs::write(dir.join("dear.yaml"), policy(&format!("{cheap}: 0.5, {dear}: 0.5"), &dear)).unwrap();
+    let run = |candidate: &str, extra: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchyard"));
+        cmd.current_dir(dir).args([
+            "compare",
+            "--trace",
+            "t.parquet",
+            "--baseline",
+            "base.yaml",
+            "--candidate",
+            candidate,
+        ]);
+        let out = cmd.args(["--replicates", "3", "-q"]).args(extra).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = run("base.yaml", &[]);
+    assert_eq!(code, Some(0), "the same policy passes:\n{stdout}{stderr}");
+    assert!(stdout.starts_with("PASS"), "{stdout}");
+    let (code, stdout, stderr) = run("dear.yaml", &["--json", "c.json", "--markdown", "c.md"]);
+    assert_eq!(code, Some(1), "the dearer policy fails:\n{stdout}{stderr}");
+    let back: switchyard::compare::Comparison =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("c.json")).unwrap()).unwrap();
+    assert_eq!(back.verdict, Verdict::Fail);
+    assert!(std::fs::read_to_string(dir.join("c.md")).unwrap().contains("**FAIL**"));
+    let scenario = crate::root().join("policies/scenario-outage.yaml");
+    let (code, _, stderr) = run("dear.yaml", &["--scenario", scenario.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "--scenario without --engine des is a usage error: {stderr}");
+    assert!(stderr.contains("--engine des"), "{stderr}");
+}
