@@ -10,8 +10,9 @@
 //! where nothing was served, is left out; a guard that names it reports it as not measured).
 
 use super::figure::{Figure, Metric, Scope};
+use super::paired::Moments;
 use super::{FigureInput, Values};
-use crate::report::{DesFigures, Figures, Latency, Named, Number, RequestGroup, ServingGroup};
+use crate::report::{Combine, DesFigures, Figures, Latency, Named, Number, RequestGroup, ServingGroup, SimulateReport};
 
 /// One side of a paired comparison: its replicates' figures, in replicate order (replicate r of
 /// both sides ran with the same random numbers), and their discrete-event figures (empty for the
@@ -42,6 +43,38 @@ pub fn paired_inputs(baseline: Side<'_>, candidate: Side<'_>) -> Vec<FigureInput
             let (baseline, candidate) = (side(&b)?, side(&c)?);
             (!candidate.is_empty() && baseline.len() == candidate.len())
                 .then(|| FigureInput { figure: figure.clone(), values: Values::Paired { baseline, candidate } })
+        })
+        .collect()
+}
+
+/// Every figure two saved reports both have, unpaired: each side's mean and, from its 95%
+/// interval over its replicates, its standard deviation (unknown with one replicate, or where the
+/// report has no interval for the figure). Independent runs: the intervals are Welch's, wider
+/// than a paired run's.
+pub fn unpaired_inputs(baseline: &SimulateReport, candidate: &SimulateReport) -> Vec<FigureInput> {
+    let moments = |r: &SimulateReport| -> Vec<(Figure, Moments)> {
+        let n = r.replicates as usize;
+        let ci = r.ci95.as_ref();
+        let low = r.figures.bound(ci.map(|c| &c.figures), 0);
+        let des_low = r.des.as_ref().map(|d| d.bound(ci.and_then(|c| c.des.as_ref()), 0));
+        let lows = values_of(&low, des_low.as_ref());
+        values_of(&r.figures, r.des.as_ref())
+            .into_iter()
+            .map(|(figure, mean)| {
+                let low = lows.iter().find(|(f, _)| *f == figure).map(|&(_, v)| v);
+                let m = match low {
+                    Some(low) if n >= 2 => Moments::from_ci95(mean, mean - low, n),
+                    _ => Moments { n, mean, sd: None },
+                };
+                (figure, m)
+            })
+            .collect()
+    };
+    let (b, c) = (moments(baseline), moments(candidate));
+    b.into_iter()
+        .filter_map(|(figure, baseline)| {
+            let candidate = c.iter().find(|(f, _)| *f == figure)?.1;
+            Some(FigureInput { figure, values: Values::Unpaired { baseline, candidate } })
         })
         .collect()
 }

@@ -37,7 +37,7 @@ use crate::error::{Error, Place, Problem, Problems, Result};
 
 pub use figure::{Direction, Figure, Metric, Scope, Unit};
 pub use guard::{Allowed, DEFAULT_GUARD_YAML, EVERY_CLASS, Guard, GuardSpec, Rule, parse_allowed};
-pub use inputs::{Side, paired_inputs};
+pub use inputs::{Side, paired_inputs, unpaired_inputs};
 pub use paired::{Basis, Change, Interval, Moments, Values};
 pub use power::{MAX_REPLICATES, Power, half_width_at, settle};
 pub use render::{render_markdown, render_text};

@@ -57,6 +57,10 @@ pub trait Combine: Sized + Clone {
     /// lacks this value) and its interval mirror, `None` when no figure in it has an interval.
     fn combine(reps: &[Option<&Self>]) -> (Self, Option<Self::Ci>);
 
+    /// This value with each figure replaced by one end of its interval in `ci` (`side` 0: low, 1:
+    /// high), or NaN where `ci` has none: a saved report's bounds in its own shape.
+    fn bound(&self, ci: Option<&Self::Ci>, side: usize) -> Self;
+
     /// The mean of whole replicates.
     fn mean_of(reps: &[Self]) -> (Self, Option<Self::Ci>) {
         assert!(!reps.is_empty(), "at least one replicate");
@@ -107,6 +111,10 @@ impl Combine for Number {
         let agreed = values.iter().all(|v| matches!(v, Number::Int(_))) && xs.iter().all(|x| *x == xs[0]);
         (if agreed { first } else { Number::Float(mean) }, Some([mean - half, mean + half]))
     }
+
+    fn bound(&self, ci: Option<&Interval>, side: usize) -> Number {
+        Number::Float(ci.map_or(f64::NAN, |c| c[side]))
+    }
 }
 
 impl<T: Combine> Combine for Option<T> {
@@ -119,6 +127,10 @@ impl<T: Combine> Combine for Option<T> {
         let inner: Vec<Option<&T>> = reps.iter().map(|r| r.and_then(Option::as_ref)).collect();
         let (mean, ci) = T::combine(&inner);
         (Some(mean), ci)
+    }
+
+    fn bound(&self, ci: Option<&T::Ci>, side: usize) -> Option<T> {
+        self.as_ref().map(|v| v.bound(ci, side))
     }
 }
 
@@ -160,6 +172,10 @@ impl<T: Combine> Combine for Named<T> {
             }
         }
         (Named(mean), (!ci.is_empty()).then_some(Named(ci)))
+    }
+
+    fn bound(&self, ci: Option<&Named<T::Ci>>, side: usize) -> Named<T> {
+        Named(self.0.iter().map(|(name, v)| (name.clone(), v.bound(ci.and_then(|c| c.get(name)), side))).collect())
     }
 }
 
@@ -232,6 +248,16 @@ macro_rules! figures {
                 let any = false $( || ci.$field.is_some() )*;
                 ($name { $( $field: $field.0 ),* }, any.then_some(ci))
             }
+
+            fn bound(&self, ci: Option<&$ci>, side: usize) -> Self {
+                $name {
+                    $( $field: <$ty as $crate::report::Combine>::bound(
+                        &self.$field,
+                        ci.and_then(|c| c.$field.as_ref()),
+                        side,
+                    ) ),*
+                }
+            }
         }
     };
 }
@@ -279,6 +305,17 @@ mod tests {
         assert!(!text.contains("\"x\""), "{text}");
         let back: PairCi = serde_json::from_str(&text).unwrap();
         assert_eq!(back, ci);
+    }
+
+    #[test]
+    fn bounds_take_each_figure_s_interval_end_or_nan() {
+        let (m, ci) = Pair::mean_of(&[pair(1, Some(1.0), &[("a", 1.0)]), pair(3, None, &[("a", 3.0)])]);
+        let low = m.bound(ci.as_ref(), 0);
+        let half = 12.706 * (2.0f64 / 2.0).sqrt();
+        assert_eq!(low.n, Number::Float(2.0 - half));
+        assert_eq!(low.by.get("a"), Some(&Number::Float(2.0 - half)));
+        // `x` had no interval (a replicate lacked it): its bound is unknown.
+        assert!(matches!(low.x, Some(Number::Float(v)) if v.is_nan()), "{:?}", low.x);
     }
 
     #[test]

@@ -125,3 +125,34 @@ fn the_compare_command_exits_with_its_verdict() {
     assert_eq!(code, Some(2), "--scenario without --engine des is a usage error: {stderr}");
     assert!(stderr.contains("--engine des"), "{stderr}");
 }
+
+/// Two saved reports compare unpaired: each side's mean and, from its `ci95`, its standard
+/// deviation; a report against itself changes nothing and its Welch interval is centred on zero.
+#[test]
+fn saved_reports_compare_unpaired_from_their_means_and_intervals() {
+    use switchyard::compare::Values;
+    use switchyard::report::SimulateReport;
+    let path = crate::root().join("tests/golden/simulate/replicates.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let report = SimulateReport::from_json(&text, &path).unwrap();
+    assert_eq!(report.replicates, 3);
+    let inputs = compare::unpaired_inputs(&report, &report);
+    assert!(inputs.len() > 20, "{} figures", inputs.len());
+    let cost = inputs.iter().find(|i| i.figure == Figure::overall(Metric::Cost)).expect("cost is compared");
+    let Values::Unpaired { baseline, .. } = &cost.values else { panic!("saved reports are unpaired") };
+    let [low, high] = report.ci95.as_ref().unwrap().figures.total_cost_usd.unwrap();
+    let half = (high - low) / 2.0;
+    let sd = baseline.sd.expect("three replicates give a standard deviation");
+    // The interval the report was written with, rebuilt from the moments: t95(2) = 4.303.
+    let rebuilt = 4.303 * sd / 3f64.sqrt();
+    assert!((rebuilt - half).abs() < 1e-9 * half.max(1.0), "half-width {half} vs rebuilt {rebuilt}");
+    assert_eq!(baseline.mean, report.figures.total_cost_usd.as_f64());
+    let c = compare::compare(&inputs, &Guard::default_guard(), None).unwrap();
+    for f in &c.figures {
+        assert_eq!(f.change.difference, 0.0, "{}", f.figure);
+        if let Some(i) = f.change.interval() {
+            assert!((i.low + i.high).abs() <= 1e-9 * i.high.abs().max(1e-12), "{}: [{}, {}]", f.figure, i.low, i.high);
+        }
+    }
+    assert_eq!(c.verdict, Verdict::Pass, "{}", compare::render_text(&c));
+}
