@@ -59,7 +59,7 @@ pub enum Command {
     /// same random numbers, judge every figure's change against a guard, and exit 0 pass, 1 fail,
     /// 3 inconclusive or marginal.
     #[command(
-        after_help = "Exit codes: 0 pass, 1 fail (or could not complete), 2 bad input, 3 inconclusive or marginal.\n\nExamples:\n  switchyard compare --trace day.parquet --baseline policy.yaml --candidate new-policy.yaml\n  switchyard compare --trace day.parquet --baseline policy.yaml --candidate new-policy.yaml \\\n      --guard guard.yaml --replicates 10 --json comparison.json --markdown comment.md\n  switchyard compare --trace day.parquet --baseline a.yaml --candidate b.yaml --engine des \\\n      --scenario policies/scenario-outage.yaml"
+        after_help = "Exit codes: 0 pass, 1 fail (or could not complete), 2 bad input, 3 inconclusive or marginal.\n\nExamples:\n  switchyard compare --trace day.parquet --baseline policy.yaml --candidate new-policy.yaml\n  switchyard compare --trace day.parquet --baseline policy.yaml --candidate new-policy.yaml \\\n      --guard guard.yaml --replicates 10 --json comparison.json --markdown comment.md\n  switchyard compare --trace day.parquet --baseline a.yaml --candidate b.yaml --engine des \\\n      --scenario policies/scenario-outage.yaml\n  switchyard compare --baseline before.json --candidate after.json   # two saved simulate reports"
     )]
     Compare(CompareArgs),
     /// Check a catalog, a policy and constraints (and optionally a trace) and report every problem at once.
@@ -161,27 +161,33 @@ pub struct SimulateArgs {
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
+    /// Trace file: CSV, CSV.gz, Parquet or NDJSON (by extension, or --format). Not with saved
+    /// reports, which were run on their own traces.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
     #[command(flatten)]
-    pub input: TraceInput,
+    pub read: ReadFlags,
     /// Catalog YAML (default: the embedded field-report catalog).
     #[arg(long, value_name = "FILE")]
     pub catalog: Option<PathBuf>,
-    /// The policy in production (YAML).
+    /// The policy in production (YAML), or a saved report of it (`simulate --json`, .json).
     #[arg(long, value_name = "FILE")]
     pub baseline: PathBuf,
-    /// The policy proposed (YAML).
+    /// The policy proposed (YAML), or a saved report of it (.json): two saved reports compare
+    /// unpaired (Welch intervals from each report's ci95; wider than a paired run's).
     #[arg(long, value_name = "FILE")]
     pub candidate: PathBuf,
     /// Guard YAML: the allowed change per figure and class, which figures are critical, the pass
     /// and marginal scores (default: the embedded guard, `docs/compare.md`).
     #[arg(long, value_name = "FILE")]
     pub guard: Option<PathBuf>,
-    /// Random seed; replicate r of both policies uses the same random numbers.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Paired replicates; every figure's change gets a 95% interval from their differences.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(2..=1000))]
-    pub replicates: u32,
+    /// Random seed (default 42); replicate r of both policies uses the same random numbers.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Paired replicates (default 5); every figure's change gets a 95% interval from their
+    /// differences.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(2..=1000))]
+    pub replicates: Option<u32>,
     /// Write the comparison as JSON (schema `switchyard.compare.v1`).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -538,7 +544,7 @@ impl Command {
                 .output("--timeseries", Table, &a.des.timeseries)
                 .output("--chart", Folder { owns: super::owned::timeline_chart }, &a.des.chart),
             Command::Compare(a) => Declared::new("compare")
-                .input("--trace", &a.input.trace)
+                .input("--trace", a.trace.as_ref())
                 .input("--catalog", a.catalog.as_ref())
                 .input("--baseline", &a.baseline)
                 .input("--candidate", &a.candidate)

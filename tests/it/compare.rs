@@ -120,6 +120,34 @@ fn the_compare_command_exits_with_its_verdict() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("c.json")).unwrap()).unwrap();
     assert_eq!(back.verdict, Verdict::Fail);
     assert!(std::fs::read_to_string(dir.join("c.md")).unwrap().contains("**FAIL**"));
+    // Saved reports of the same two policies compare unpaired, with the same verdict; flags that
+    // only a run uses are refused rather than ignored.
+    for (policy, json) in [("base.yaml", "base.json"), ("dear.yaml", "dear.json")] {
+        let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .current_dir(dir)
+            .args(["simulate", "-q", "--trace", "t.parquet", "--policy", policy, "--replicates", "3", "--json", json])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let saved = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .current_dir(dir)
+            .args(["compare", "-q", "--baseline", "base.json", "--candidate", "dear.json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = saved(&[]);
+    assert_eq!(code, Some(1), "saved reports, the dearer policy fails:\n{stdout}{stderr}");
+    assert!(stdout.contains("unpaired (saved reports)"), "{stdout}");
+    let (code, _, stderr) = saved(&["--seed", "3"]);
+    assert_eq!(code, Some(2), "--seed with saved reports is a usage error: {stderr}");
     let scenario = crate::root().join("policies/scenario-outage.yaml");
     let (code, _, stderr) = run("dear.yaml", &["--scenario", scenario.to_str().unwrap()]);
     assert_eq!(code, Some(2), "--scenario without --engine des is a usage error: {stderr}");
