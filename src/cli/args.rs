@@ -171,12 +171,18 @@ pub struct CompareArgs {
     #[arg(long, value_name = "FILE")]
     pub catalog: Option<PathBuf>,
     /// The policy in production (YAML), or a saved report of it (`simulate --json`, .json).
-    #[arg(long, value_name = "FILE")]
-    pub baseline: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "baseline_report")]
+    pub baseline: Option<PathBuf>,
     /// The policy proposed (YAML), or a saved report of it (.json): two saved reports compare
     /// unpaired (Welch intervals from each report's ci95; wider than a paired run's).
-    #[arg(long, value_name = "FILE")]
-    pub candidate: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "candidate_report")]
+    pub candidate: Option<PathBuf>,
+    /// A saved simulate report of the baseline (whatever its extension).
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    pub baseline_report: Option<PathBuf>,
+    /// A saved simulate report of the candidate (whatever its extension).
+    #[arg(long, value_name = "FILE", conflicts_with = "candidate")]
+    pub candidate_report: Option<PathBuf>,
     /// Guard YAML: the allowed change per figure and class, which figures are critical, the pass
     /// and marginal scores (default: the embedded guard, `docs/compare.md`).
     #[arg(long, value_name = "FILE")]
@@ -546,8 +552,10 @@ impl Command {
             Command::Compare(a) => Declared::new("compare")
                 .input("--trace", a.trace.as_ref())
                 .input("--catalog", a.catalog.as_ref())
-                .input("--baseline", &a.baseline)
-                .input("--candidate", &a.candidate)
+                .input("--baseline", a.baseline.as_ref())
+                .input("--candidate", a.candidate.as_ref())
+                .input("--baseline-report", a.baseline_report.as_ref())
+                .input("--candidate-report", a.candidate_report.as_ref())
                 .input("--guard", a.guard.as_ref())
                 .input("--scenario", a.scenario.as_ref())
                 .output("--json", File, &a.json)

@@ -2,7 +2,7 @@
 //! seed (common random numbers), their figures paired replicate by replicate, judged by the guard.
 //! The verdict is the exit code: 0 pass, 1 fail, 3 inconclusive or marginal.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use switchyard::compare::{self, Comparison, Guard, Side};
 use switchyard::des::Scenario;
@@ -26,9 +26,19 @@ pub fn compare(a: &CompareArgs, quiet: bool, timer: Timer, out: &Outputs) -> any
     if a.engine == EngineKind::Replay && a.scenario.is_some() {
         return Err(usage("--scenario", "belongs to the discrete-event engine", "add `--engine des`"));
     }
-    let comparison = match (is_report(&a.baseline), is_report(&a.candidate)) {
-        (true, true) => saved_reports(a)?,
-        (false, false) => run_both(a, quiet, timer)?,
+    // Each side: (path, whether it is a saved report); clap makes sure one of each pair is given.
+    let side = |flag: &str, policy: &Option<PathBuf>, report: &Option<PathBuf>| match (policy, report) {
+        (_, Some(r)) => Ok((r.clone(), true)),
+        (Some(p), None) => Ok((p.clone(), is_report(p))),
+        (None, None) => {
+            Err(usage(flag, "is required", format!("add {flag} (a policy) or {flag}-report (a saved report)")))
+        }
+    };
+    let baseline = side("--baseline", &a.baseline, &a.baseline_report)?;
+    let candidate = side("--candidate", &a.candidate, &a.candidate_report)?;
+    let comparison = match (baseline.1, candidate.1) {
+        (true, true) => saved_reports(a, &baseline.0, &candidate.0)?,
+        (false, false) => run_both(a, &baseline.0, &candidate.0, quiet, timer)?,
         _ => {
             return Err(usage(
                 "--candidate",
@@ -53,7 +63,7 @@ pub fn compare(a: &CompareArgs, quiet: bool, timer: Timer, out: &Outputs) -> any
 
 /// Two saved simulate reports, unpaired. Flags that only a run would use are refused rather than
 /// ignored.
-fn saved_reports(a: &CompareArgs) -> anyhow::Result<Comparison> {
+fn saved_reports(a: &CompareArgs, baseline: &Path, candidate: &Path) -> anyhow::Result<Comparison> {
     let run_only = [
         ("--trace", a.trace.is_some()),
         ("--catalog", a.catalog.is_some()),
@@ -68,8 +78,8 @@ fn saved_reports(a: &CompareArgs) -> anyhow::Result<Comparison> {
             format!("drop {flag}, or give two policies to run"),
         ));
     }
-    let baseline = SimulateReport::load(&a.baseline)?;
-    let candidate = SimulateReport::load(&a.candidate)?;
+    let baseline = SimulateReport::load(baseline)?;
+    let candidate = SimulateReport::load(candidate)?;
     if baseline.inputs.trace != candidate.inputs.trace {
         eprintln!(
             "warning: the reports were run on different traces ({} and {}): their difference mixes the traffic change with the policy change",
@@ -85,7 +95,13 @@ fn saved_reports(a: &CompareArgs) -> anyhow::Result<Comparison> {
 }
 
 /// Both policies run on the trace with common random numbers, paired.
-fn run_both(a: &CompareArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<Comparison> {
+fn run_both(
+    a: &CompareArgs,
+    baseline: &Path,
+    candidate: &Path,
+    quiet: bool,
+    mut timer: Timer,
+) -> anyhow::Result<Comparison> {
     let trace_path = a.trace.as_ref().ok_or_else(|| {
         usage(
             "--trace",
@@ -96,8 +112,8 @@ fn run_both(a: &CompareArgs, quiet: bool, mut timer: Timer) -> anyhow::Result<Co
     let trace = load_trace(trace_path, &read_options(&a.read)?)?;
     timer.lap("read");
     let (catalog, _) = load_catalog(a.catalog.as_deref())?;
-    let baseline = Policy::load(&a.baseline, &catalog)?;
-    let candidate = Policy::load(&a.candidate, &catalog)?;
+    let baseline = Policy::load(baseline, &catalog)?;
+    let candidate = Policy::load(candidate, &catalog)?;
     let mut mentions = baseline.mentions();
     mentions.extend(candidate.mentions());
     check_names(&catalog, &trace, &mentions)?.iter().for_each(emit);

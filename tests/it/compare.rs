@@ -146,6 +146,12 @@ fn the_compare_command_exits_with_its_verdict() {
     let (code, stdout, stderr) = saved(&[]);
     assert_eq!(code, Some(1), "saved reports, the dearer policy fails:\n{stdout}{stderr}");
     assert!(stdout.contains("unpaired (saved reports)"), "{stdout}");
+    let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .current_dir(dir)
+        .args(["compare", "-q", "--baseline-report", "base.json", "--candidate-report", "dear.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "--baseline-report/--candidate-report name saved reports too");
     let (code, _, stderr) = saved(&["--seed", "3"]);
     assert_eq!(code, Some(2), "--seed with saved reports is a usage error: {stderr}");
     let scenario = crate::root().join("policies/scenario-outage.yaml");
