@@ -665,9 +665,18 @@ mod tests {
                 }
                 push(&mut argv, arg, n);
                 // Arguments required only without another (simulate's --policy unless --reprice,
-                // trace synth's --output unless --print-default-spec).
-                let conditional =
-                    [&[][..], &["--policy", "/declared/base/policy.yaml"], &["--output", "/declared/base/out.csv"]];
+                // trace synth's --output unless --print-default-spec, compare's sides unless given
+                // as reports).
+                let (b, c) = (["--baseline", "/declared/base/b.yaml"], ["--candidate", "/declared/base/c.yaml"]);
+                let both = [b[0], b[1], c[0], c[1]];
+                let conditional = [
+                    &[][..],
+                    &["--policy", "/declared/base/policy.yaml"],
+                    &["--output", "/declared/base/out.csv"],
+                    &both,
+                    &b,
+                    &c,
+                ];
                 let cli = conditional
                     .iter()
                     .map(|extra| Cli::try_parse_from(argv.iter().map(String::as_str).chain(extra.iter().copied())))
