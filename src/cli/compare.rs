@@ -49,8 +49,7 @@ pub fn compare(a: &CompareArgs, quiet: bool, timer: Timer, out: &Outputs) -> any
     };
     say!("{}", compare::render_text(&comparison));
     if let Some(path) = &a.json {
-        let mut text = serde_json::to_string_pretty(&comparison)?;
-        text.push('\n');
+        let text = switchyard::report::json_text(&comparison);
         switchyard::output::write_bytes(&out.at(path), text.as_bytes())?;
         eprintln!("wrote {}", path.display());
     }

@@ -31,3 +31,10 @@ pub use simulate::{
     SCHEMA, ServingGroup, ServingGroupCi, SimulateReport,
 };
 pub use table::{Unit, render_text, with_unit};
+
+/// A report's JSON file text: pretty, keys in declaration order, with a final newline.
+pub fn json_text<T: serde::Serialize>(report: &T) -> String {
+    let mut text = serde_json::to_string_pretty(report).expect("a report is plain data");
+    text.push('\n');
+    text
+}

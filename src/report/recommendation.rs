@@ -158,9 +158,7 @@ impl<'r> RecommendationReport<'r> {
 
     /// The JSON text of `recommendation.json` (pretty, with a final newline).
     pub fn to_json(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).expect("a report is plain data");
-        text.push('\n');
-        text
+        super::json_text(self)
     }
 }
 

@@ -241,9 +241,7 @@ impl SimulateReport {
 
     /// The JSON text `simulate --json` writes (pretty, with a final newline).
     pub fn to_json(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).expect("a report is plain data");
-        text.push('\n');
-        text
+        super::json_text(self)
     }
 
     /// A report as `simulate --json` wrote it.
