@@ -1,4 +1,5 @@
-//! Frontier charts for design reviews: cost against latency or quality, as PNG and SVG.
+//! Charts for design reviews, as PNG and SVG: frontiers (cost against latency or quality), timelines
+//! of the discrete-event engine, and a policy comparison (baseline against candidate).
 //!
 //! The only module that knows plotters. It takes plain data ([`FrontierChart`]: the frontier series, the
 //! x-ranges where no routing is feasible, the current and the recommended policy) and draws it; it does not
@@ -11,18 +12,23 @@
 //! Files are rendered in memory and written through [`crate::output`], so a failed render leaves no
 //! half-written chart. Bad numbers (NaN, infinities) are skipped, never a panic.
 
+mod compare;
 mod draw;
 mod place;
 mod scale;
 mod text;
 mod timeline;
 
+pub use compare::{CompareChart, Estimate, Pair, render_compare};
 pub use timeline::{Line, Panel, Shade, TimelineChart, render_timeline};
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
+
+use text::DrawResult;
 
 use crate::error::{Error, Result};
 use crate::output;
@@ -82,11 +88,26 @@ pub const SIZE: (u32, u32) = (1200, 750);
 /// Render `chart` to `<stem>.png` and `<stem>.svg` (the extensions are appended, so `frontier.v2` gives
 /// `frontier.v2.png`), returning both paths.
 pub fn render_frontier(chart: &FrontierChart, stem: &Path) -> Result<(PathBuf, PathBuf)> {
+    render(&draw::Plan::new(chart), stem)
+}
+
+/// A chart that draws itself on any plotters backend with the given pen.
+trait Drawing {
+    fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, pen: text::Pen) -> DrawResult<(), DB>;
+}
+
+impl Drawing for draw::Plan<'_> {
+    fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, pen: text::Pen) -> DrawResult<(), DB> {
+        draw::draw(root, pen, self)
+    }
+}
+
+/// Render to `<stem>.png` and `<stem>.svg`, both in memory first, then written atomically.
+fn render(chart: &impl Drawing, stem: &Path) -> Result<(PathBuf, PathBuf)> {
     let png_path = with_suffix(stem, ".png");
     let svg_path = with_suffix(stem, ".svg");
-    let plan = draw::Plan::new(chart);
-    let png = render_png(&plan).map_err(|message| Error::Format { path: png_path.clone(), message })?;
-    let svg = render_svg(&plan).map_err(|message| Error::Format { path: svg_path.clone(), message })?;
+    let png = render_png(chart).map_err(|message| Error::Format { path: png_path.clone(), message })?;
+    let svg = render_svg(chart).map_err(|message| Error::Format { path: svg_path.clone(), message })?;
     output::write_bytes(&png_path, &png)?;
     output::write_bytes(&svg_path, svg.as_bytes())?;
     Ok((png_path, svg_path))
@@ -98,13 +119,13 @@ fn with_suffix(stem: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn render_png(plan: &draw::Plan) -> std::result::Result<Vec<u8>, String> {
+fn render_png(chart: &impl Drawing) -> std::result::Result<Vec<u8>, String> {
     let pen = text::Pen::new(true).ok_or(FONT_UNREADABLE)?;
     let (width, height) = SIZE;
     let mut rgb = vec![0u8; width as usize * height as usize * 3];
     {
         let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
-        draw::draw(&root, pen, plan).map_err(|e| format!("cannot draw the chart: {e}"))?;
+        chart.draw_on(&root, pen).map_err(|e| format!("cannot draw the chart: {e}"))?;
         root.present().map_err(|e| format!("cannot draw the chart: {e}"))?;
     }
     let mut png = Vec::new();
@@ -118,12 +139,12 @@ fn render_png(plan: &draw::Plan) -> std::result::Result<Vec<u8>, String> {
     Ok(png)
 }
 
-fn render_svg(plan: &draw::Plan) -> std::result::Result<String, String> {
+fn render_svg(chart: &impl Drawing) -> std::result::Result<String, String> {
     let pen = text::Pen::new(false).ok_or(FONT_UNREADABLE)?;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        draw::draw(&root, pen, plan).map_err(|e| format!("cannot draw the chart: {e}"))?;
+        chart.draw_on(&root, pen).map_err(|e| format!("cannot draw the chart: {e}"))?;
         root.present().map_err(|e| format!("cannot draw the chart: {e}"))?;
     }
     Ok(svg)

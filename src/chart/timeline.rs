@@ -12,9 +12,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::scale::{Scale, Unit};
 use super::text::{DrawResult, Pen, Style};
-use super::{SIZE, with_suffix};
-use crate::error::{Error, Result};
-use crate::output;
+use crate::error::Result;
 
 /// One line of a panel: `(x, y)` points in time order.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,46 +56,16 @@ const MARGIN: i32 = 24;
 
 /// Render to `<stem>.png` and `<stem>.svg`.
 pub fn render_timeline(chart: &TimelineChart, stem: &Path) -> Result<(PathBuf, PathBuf)> {
-    let png_path = with_suffix(stem, ".png");
-    let svg_path = with_suffix(stem, ".svg");
-    let png = render_png(chart).map_err(|message| Error::Format { path: png_path.clone(), message })?;
-    let svg = render_svg(chart).map_err(|message| Error::Format { path: svg_path.clone(), message })?;
-    output::write_bytes(&png_path, &png)?;
-    output::write_bytes(&svg_path, svg.as_bytes())?;
-    Ok((png_path, svg_path))
+    super::render(chart, stem)
 }
 
-fn render_png(chart: &TimelineChart) -> std::result::Result<Vec<u8>, String> {
-    let pen = Pen::new(true).ok_or("the embedded font could not be read")?;
-    let (width, height) = SIZE;
-    let mut rgb = vec![0u8; width as usize * height as usize * 3];
-    {
-        let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
-        draw(&root, pen, chart).map_err(|e| format!("cannot draw the chart: {e}"))?;
-        root.present().map_err(|e| format!("cannot draw the chart: {e}"))?;
+impl super::Drawing for TimelineChart {
+    fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, pen: Pen) -> DrawResult<(), DB> {
+        draw(root, pen, self)
     }
-    let mut png = Vec::new();
-    let mut encoder = png::Encoder::new(&mut png, width, height);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().map_err(|e| format!("cannot encode PNG: {e}"))?;
-    writer.write_image_data(&rgb).map_err(|e| format!("cannot encode PNG: {e}"))?;
-    writer.finish().map_err(|e| format!("cannot encode PNG: {e}"))?;
-    Ok(png)
 }
 
-fn render_svg(chart: &TimelineChart) -> std::result::Result<String, String> {
-    let pen = Pen::new(false).ok_or("the embedded font could not be read")?;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        draw(&root, pen, chart).map_err(|e| format!("cannot draw the chart: {e}"))?;
-        root.present().map_err(|e| format!("cannot draw the chart: {e}"))?;
-    }
-    Ok(svg)
-}
-
-fn finite_range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+pub(super) fn finite_range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
     values.filter(|v| v.is_finite()).fold(None, |acc, v| match acc {
         None => Some((v, v)),
         Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
