@@ -3,7 +3,6 @@
 use std::path::Path;
 
 use anyhow::Context;
-use serde_json::json;
 use switchyard::catalog::Catalog;
 use switchyard::error::{Error, Place, Problems};
 use switchyard::names::{Mention, Names};
@@ -193,10 +192,13 @@ fn reprice(a: &SimulateArgs, trace: &Trace, prices: &Path, out: &Outputs) -> any
     let rows = rp::reprice(trace, &repricing)?;
     say!("{}", rp::render(&rows, repricing.serve_as.as_deref()));
     if let Some(path) = &a.json {
-        write_json(
-            &out.at(path),
-            &json!({ "trace": a.input.trace.display().to_string(), "prices": prices.display().to_string(), "serve_as": repricing.serve_as, "models": rows }),
-        )?;
+        let report = rp::RepriceReport {
+            trace: a.input.trace.display().to_string(),
+            prices: prices.display().to_string(),
+            serve_as: repricing.serve_as,
+            models: rows,
+        };
+        write_json(&out.at(path), &report)?;
         eprintln!("wrote {}", path.display());
     }
     Ok(())
@@ -312,7 +314,7 @@ fn trace_command(t: TraceCommand, mut timer: Timer, out: &Outputs) -> anyhow::Re
             let stats = trace::stats::stats(&tr);
             say!("{}", stats.render_text());
             if let Some(path) = json {
-                write_json(&out.at(&path), &serde_json::to_value(&stats)?)?;
+                write_json(&out.at(&path), &stats)?;
             }
             timer.lap("stats");
             Ok(())
@@ -325,7 +327,7 @@ fn trace_command(t: TraceCommand, mut timer: Timer, out: &Outputs) -> anyhow::Re
             trace::write::write(&tr, &out.at(&output), None)?;
             timer.lap("write");
             if let Some(path) = json {
-                write_json(&out.at(&path), &serde_json::to_value(&import_report)?)?;
+                write_json(&out.at(&path), &import_report)?;
             }
             eprintln!("wrote {} requests to {}", tr.len(), output.display());
             Ok(())
@@ -360,7 +362,7 @@ fn calibrate(a: &CalibrateArgs, out: &Outputs) -> anyhow::Result<()> {
     output::write_bytes(&out.at(&a.output), yaml.as_bytes())?;
     eprintln!("wrote {} endpoints to {}", fit.endpoints.len(), a.output.display());
     if let Some(path) = &a.json {
-        write_json(&out.at(path), &serde_json::to_value(&fit)?)?;
+        write_json(&out.at(path), &fit)?;
     }
     if let Some(path) = &a.cdf {
         let (mut endpoint, mut quantity, mut value) = (Vec::new(), Vec::new(), Vec::new());
@@ -468,7 +470,7 @@ fn catalog_command(c: CatalogCommand, out: &Outputs) -> anyhow::Result<()> {
             let table = CatalogTable::new(&cat, &name);
             match &json {
                 Some(path) if path.as_os_str() == "-" => sayln!("{}", serde_json::to_string_pretty(&table)?),
-                Some(path) => write_json(&out.at(path), &serde_json::to_value(&table)?)?,
+                Some(path) => write_json(&out.at(path), &table)?,
                 None => say!("{}", report::render_catalog(&cat, &name)),
             }
             Ok(())

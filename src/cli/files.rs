@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use serde_json::Value;
 use switchyard::catalog::Catalog;
 use switchyard::engine::{NOT_SERVED, Outcomes};
 use switchyard::error::Notice;
@@ -71,10 +70,8 @@ pub fn load_trace(path: &Path, opts: &ReadOptions) -> anyhow::Result<Trace> {
     Ok(trace)
 }
 
-pub fn write_json(path: &Path, value: &Value) -> anyhow::Result<()> {
-    let mut text = serde_json::to_string_pretty(value)?;
-    text.push('\n');
-    output::write_bytes(path, text.as_bytes())?;
+pub fn write_json<T: serde::Serialize>(path: &Path, report: &T) -> anyhow::Result<()> {
+    output::write_bytes(path, switchyard::report::json_text(report).as_bytes())?;
     Ok(())
 }
 

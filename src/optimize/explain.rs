@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::trace::Trace;
 
 /// One target the routing cannot meet, and its least relaxation.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Conflict {
     /// The LP row (`tail[reasoning]`, `quality[code]`, `rpm[glm-5@us-east-1]`, ...).
     pub constraint: String,

@@ -2,7 +2,7 @@
 //! bound times a multiplier) and cost against the quality targets (every class's target shifted).
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::constraints::Constraints;
 use super::model::{self, Instance, Solved};
@@ -10,7 +10,7 @@ use crate::catalog::Catalog;
 use crate::error::Result;
 
 /// One point of a frontier.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FrontierPoint {
     /// The sweep's parameter: latency multiplier, or quality shift.
     pub parameter: f64,

@@ -90,7 +90,7 @@ fn route_label(catalog: &Catalog, chain: &[usize]) -> String {
 /// Shadow prices: what 100 ms less of each class's latency bound, one more quality point, and one
 /// more request/s of each binding rpm limit would change the objective by (re-solves, so they hold
 /// for the step quoted, not only at the margin).
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ShadowPrices {
     /// Class -> objective change for a bound 100 ms tighter (None: infeasible then).
     pub per_100ms_tighter: BTreeMap<String, Option<f64>>,

@@ -441,7 +441,7 @@ pub fn solve_model(model: &Model, solver: Solver) -> Result<Solved> {
 }
 
 /// What a routing does, per class and overall, under the model.
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Predicted {
     pub requests: u64,
     pub cost_usd: f64,

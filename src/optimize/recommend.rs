@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::explain::{self, Conflict, quantile_label};
 use super::model::{self, Instance, Predicted, Routing, Solved, Targets};
@@ -32,7 +32,7 @@ pub struct Options {
 }
 
 /// One constrained figure: target, model prediction, simulation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Check {
     pub class: String,
     pub figure: String,
@@ -44,7 +44,7 @@ pub struct Check {
     pub met: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Round {
     pub round: usize,
     pub objective: f64,
@@ -53,7 +53,7 @@ pub struct Round {
     pub tightened: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Diff {
     pub current: BTreeMap<String, Simulated>,
     pub recommended: BTreeMap<String, Simulated>,

@@ -20,11 +20,11 @@ pub const MAX_INTEGER_VARS: usize = 24;
 pub const REPAIR_ROUNDS: usize = 12;
 
 /// How the rounding went.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Rounded {
     /// `largest_remainder`, `integer_program`, `repair` (tightened LP, then largest remainder), or
     /// `exact` (could not round without breaking a constraint, or rounding is off).
-    pub method: &'static str,
+    pub method: String,
     pub granularity_pct: f64,
     /// Objective after rounding minus before.
     pub objective_change: f64,
@@ -43,7 +43,7 @@ fn round_with(
     granularity_pct: f64,
     max_integer_vars: usize,
 ) -> Result<(Routing, Rounded)> {
-    let exact = |note: Option<String>| Rounded { method: "exact", granularity_pct, objective_change: 0.0, note };
+    let exact = |note: Option<String>| Rounded { method: "exact".into(), granularity_pct, objective_change: 0.0, note };
     if granularity_pct <= 0.0 {
         return Ok((routing.clone(), exact(None)));
     }
@@ -54,7 +54,10 @@ fn round_with(
     if broken_rows.is_empty() {
         let r = to_routing(model, &x, routing);
         let change = r.objective - routing.objective;
-        return Ok((r, Rounded { method: "largest_remainder", granularity_pct, objective_change: change, note: None }));
+        return Ok((
+            r,
+            Rounded { method: "largest_remainder".into(), granularity_pct, objective_change: change, note: None },
+        ));
     }
     // Integer program: n_v in {0..units} on the routes the LP used, w = n / units. Branch and
     // bound can blow up (time and memory) on many integer variables, so it is tried only on small
@@ -111,7 +114,7 @@ fn round_with(
     }
     let r = to_routing(model, &x, routing);
     let change = objective_of(&x) - routing.objective;
-    Ok((r, Rounded { method: "integer_program", granularity_pct, objective_change: change, note: None }))
+    Ok((r, Rounded { method: "integer_program".into(), granularity_pct, objective_change: change, note: None }))
 }
 
 /// Each segment's weights rounded to multiples of 1/units by largest remainders (ties: lower route
@@ -183,7 +186,7 @@ fn repair(model: &Model, routing: &Routing, units: i64, granularity_pct: f64) ->
             );
             return Ok(Some((
                 rounded,
-                Rounded { method: "repair", granularity_pct, objective_change: change, note: Some(note) },
+                Rounded { method: "repair".into(), granularity_pct, objective_change: change, note: Some(note) },
             )));
         }
     }

@@ -15,7 +15,7 @@ use crate::run::{self, Engine, Inputs, RunSpec, Unwatched};
 use crate::trace::Trace;
 
 /// A simulated figure: mean over replicates and the half-width of its 95% interval.
-#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Estimate {
     pub mean: f64,
     pub ci95: f64,
@@ -29,7 +29,7 @@ impl Estimate {
 }
 
 /// What the simulation saw for one class (or `all`).
-#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Simulated {
     pub cost_usd: Estimate,
     pub success: Estimate,

@@ -80,8 +80,17 @@ pub fn load(path: &Path) -> Result<Repricing> {
     Ok(Repricing { prices, serve_as: spec.serve_as })
 }
 
+/// `simulate --reprice --json`: the recorded trace's cost per model at the new prices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepriceReport {
+    pub trace: String,
+    pub prices: String,
+    pub serve_as: Option<String>,
+    pub models: Vec<RepriceRow>,
+}
+
 /// Costs per recorded model.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RepriceRow {
     pub model: String,
     pub requests: usize,

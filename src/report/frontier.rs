@@ -1,8 +1,11 @@
 //! `frontier.json` (`switchyard.frontier.v1`): the three sweeps of `frontier` as a typed report.
 
-use serde::Serialize;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
 
 use crate::chart::{FrontierChart, Marker, Point, Series};
+use crate::error::Result;
 use crate::optimize::Constraints;
 use crate::optimize::frontier::{FrontierPoint, Sweeps};
 use crate::optimize::model::Instance;
@@ -10,32 +13,38 @@ use crate::optimize::model::Instance;
 /// Layout identifier of `frontier.json`.
 pub const FRONTIER_SCHEMA: &str = "switchyard.frontier.v1";
 
-/// `frontier.json`.
-#[derive(Debug, Clone, Serialize)]
-pub struct FrontierReport<'s> {
-    pub schema: &'static str,
+/// `frontier.json`; reads back with [`FrontierReport::load`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrontierReport {
+    /// Always [`FRONTIER_SCHEMA`].
+    pub schema: String,
     /// The class whose latency bound is the cost-latency chart's x axis.
     pub headline_class: Option<String>,
-    pub latency: &'s [FrontierPoint],
-    pub quality: &'s [FrontierPoint],
-    pub budget: &'s [FrontierPoint],
+    pub latency: Vec<FrontierPoint>,
+    pub quality: Vec<FrontierPoint>,
+    pub budget: Vec<FrontierPoint>,
 }
 
-impl<'s> FrontierReport<'s> {
+impl FrontierReport {
     /// The report of `sweeps`, naming the headline class from the instance's `class_names`.
-    pub fn new(sweeps: &'s Sweeps, class_names: &[String]) -> FrontierReport<'s> {
+    pub fn new(sweeps: &Sweeps, class_names: &[String]) -> FrontierReport {
         FrontierReport {
-            schema: FRONTIER_SCHEMA,
+            schema: FRONTIER_SCHEMA.to_string(),
             headline_class: sweeps.headline.map(|c| class_names[c].clone()),
-            latency: &sweeps.latency,
-            quality: &sweeps.quality,
-            budget: &sweeps.budget,
+            latency: sweeps.latency.clone(),
+            quality: sweeps.quality.clone(),
+            budget: sweeps.budget.clone(),
         }
     }
 
     /// The JSON text of `frontier.json` (pretty, with a final newline).
     pub fn to_json(&self) -> String {
         super::json_text(self)
+    }
+
+    /// Read a `frontier.json` written by `frontier` (or the demo).
+    pub fn load(path: &Path) -> Result<FrontierReport> {
+        super::load_json(path, FRONTIER_SCHEMA, "a frontier", "switchyard frontier --out DIR")
     }
 }
 

@@ -4,10 +4,13 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use serde::Serialize;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
 
 use super::table::{Unit, with_unit};
 use crate::catalog::Catalog;
+use crate::error::Result;
 use crate::optimize::ShadowPrices;
 use crate::optimize::explain::Conflict;
 use crate::optimize::model::Predicted;
@@ -26,7 +29,7 @@ macro_rules! line {
 }
 
 /// What the recommendation was computed from, as its report names it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OptimizeInputs {
     pub trace: String,
     pub catalog: String,
@@ -36,7 +39,7 @@ pub struct OptimizeInputs {
 }
 
 /// One route of a segment's recommended split.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RouteWeight {
     pub route: String,
     pub weight: f64,
@@ -45,55 +48,59 @@ pub struct RouteWeight {
 }
 
 /// How many segments and candidate routes the LP had.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Candidates {
     pub segments: usize,
     pub routes: usize,
 }
 
 /// A gateway config written beside the recommendation, and what its format cannot express.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Exported {
     pub file: String,
     pub not_expressible: Vec<String>,
 }
 
 /// The engine that verified the recommendation: `"replay"` or `{"des": scenario}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum VerificationEngine {
-    Replay(&'static str),
-    Des { des: String },
+    /// Always `"replay"`.
+    Replay(String),
+    Des {
+        des: String,
+    },
 }
 
 impl VerificationEngine {
     pub fn replay() -> VerificationEngine {
-        VerificationEngine::Replay("replay")
+        VerificationEngine::Replay("replay".to_string())
     }
 }
 
 /// `recommendation.json`. No wall-clock times: the file is byte-identical for the same inputs
-/// and seed (`--timing` prints them to stderr).
-#[derive(Debug, Clone, Serialize)]
-pub struct RecommendationReport<'r> {
-    pub schema: &'static str,
+/// and seed (`--timing` prints them to stderr). Reads back with [`RecommendationReport::load`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecommendationReport {
+    /// Always [`SCHEMA`].
+    pub schema: String,
     pub inputs: OptimizeInputs,
     /// `optimal` or `infeasible`.
-    pub status: &'static str,
+    pub status: String,
     pub objective: String,
     pub objective_value: Option<f64>,
     pub objective_value_unrounded: Option<f64>,
-    pub solver: Option<&'static str>,
+    pub solver: Option<String>,
     pub candidates: Candidates,
     /// Per segment (class x origin), the recommended split.
     pub weights: BTreeMapInOrder<Vec<RouteWeight>>,
-    pub rounding: &'r Option<Rounded>,
-    pub predicted: &'r BTreeMap<String, Predicted>,
-    pub verification: &'r [Round],
-    pub shadow_prices: &'r Option<ShadowPrices>,
-    pub diff: &'r Option<optimize::recommend::Diff>,
-    pub conflicts: &'r [Conflict],
-    pub notes: &'r [String],
+    pub rounding: Option<Rounded>,
+    pub predicted: BTreeMap<String, Predicted>,
+    pub verification: Vec<Round>,
+    pub shadow_prices: Option<ShadowPrices>,
+    pub diff: Option<optimize::recommend::Diff>,
+    pub conflicts: Vec<Conflict>,
+    pub notes: Vec<String>,
     pub exports: Vec<Exported>,
     pub verification_engine: VerificationEngine,
 }
@@ -101,15 +108,15 @@ pub struct RecommendationReport<'r> {
 /// Named entries serialised as an object in their own order.
 pub type BTreeMapInOrder<T> = super::Named<T>;
 
-impl<'r> RecommendationReport<'r> {
+impl RecommendationReport {
     pub fn new(
-        rec: &'r Recommendation,
+        rec: &Recommendation,
         catalog: &Catalog,
         inputs: OptimizeInputs,
         objective: String,
         exports: Vec<Exported>,
         verification_engine: VerificationEngine,
-    ) -> RecommendationReport<'r> {
+    ) -> RecommendationReport {
         let inst = &rec.instance;
         let weights = match &rec.routing {
             Some(r) => inst
@@ -135,22 +142,22 @@ impl<'r> RecommendationReport<'r> {
             None => super::Named::default(),
         };
         RecommendationReport {
-            schema: SCHEMA,
+            schema: SCHEMA.to_string(),
             inputs,
-            status: if rec.routing.is_some() { "optimal" } else { "infeasible" },
+            status: if rec.routing.is_some() { "optimal" } else { "infeasible" }.to_string(),
             objective,
             objective_value: rec.routing.as_ref().map(|r| r.objective),
             objective_value_unrounded: rec.exact.as_ref().map(|r| r.objective),
-            solver: rec.exact.as_ref().map(|r| r.solver),
+            solver: rec.exact.as_ref().map(|r| r.solver.to_string()),
             candidates: Candidates { segments: inst.segments.len(), routes: inst.routes.iter().map(Vec::len).sum() },
             weights,
-            rounding: &rec.rounded,
-            predicted: &rec.predicted,
-            verification: &rec.rounds,
-            shadow_prices: &rec.shadow,
-            diff: &rec.diff,
-            conflicts: &rec.conflicts,
-            notes: &rec.notes,
+            rounding: rec.rounded.clone(),
+            predicted: rec.predicted.clone(),
+            verification: rec.rounds.clone(),
+            shadow_prices: rec.shadow.clone(),
+            diff: rec.diff.clone(),
+            conflicts: rec.conflicts.clone(),
+            notes: rec.notes.clone(),
             exports,
             verification_engine,
         }
@@ -159,6 +166,11 @@ impl<'r> RecommendationReport<'r> {
     /// The JSON text of `recommendation.json` (pretty, with a final newline).
     pub fn to_json(&self) -> String {
         super::json_text(self)
+    }
+
+    /// Read a `recommendation.json` written by `optimize` (or the demo).
+    pub fn load(path: &Path) -> Result<RecommendationReport> {
+        super::load_json(path, SCHEMA, "a recommendation", "switchyard optimize --out DIR")
     }
 }
 

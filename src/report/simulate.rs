@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::des::DesFigures;
 use super::replicated::{Combine, Named, Number};
-use crate::error::{Error, Place, Problem, Result};
+use crate::error::Result;
 use crate::figures;
 use crate::metrics::{GroupStats, LatencySummary, Summary};
 use crate::recorded::Kept;
@@ -246,29 +246,11 @@ impl SimulateReport {
 
     /// A report as `simulate --json` wrote it.
     pub fn load(path: &Path) -> Result<SimulateReport> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
-        Self::from_json(&text, path)
+        super::load_json(path, SCHEMA, "a simulate report", "switchyard simulate --json")
     }
 
     /// [`SimulateReport::load`] of text read from `path`.
     pub fn from_json(text: &str, path: &Path) -> Result<SimulateReport> {
-        let schema = serde_json::from_str::<serde_json::Value>(text)
-            .ok()
-            .and_then(|v| v.get("schema").and_then(|s| s.as_str()).map(str::to_string));
-        if schema.as_deref() != Some(SCHEMA) {
-            let found = schema.map_or("no `schema`".to_string(), |s| format!("schema `{s}`"));
-            return Err(Error::one(Problem::new(
-                Place::file(path).field("schema"),
-                format!("is not a simulate report ({found}; expected `{SCHEMA}`)"),
-                "give a file written by `switchyard simulate --json`",
-            )));
-        }
-        serde_json::from_str(text).map_err(|e| {
-            Error::one(Problem::new(
-                Place::file(path).line(e.line()),
-                format!("does not read as a simulate report: {e}"),
-                "give a file written by `switchyard simulate --json`, unedited",
-            ))
-        })
+        super::from_json_text(text, path, SCHEMA, "a simulate report", "switchyard simulate --json")
     }
 }

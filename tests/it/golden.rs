@@ -180,3 +180,27 @@ fn every_golden_simulate_report_reads_back_and_writes_the_same_bytes() {
     let e = SimulateReport::load(&policy).unwrap_err().to_string();
     assert!(e.contains("field-report.yaml") && e.contains("not a simulate report"), "{e}");
 }
+
+/// The golden recommendation and frontier read back as typed reports and write out again byte for
+/// byte; each refuses the other's file, naming what it is not.
+#[test]
+fn the_golden_recommendation_and_frontier_read_back_and_write_the_same_bytes() {
+    use switchyard::report::{FrontierReport, RecommendationReport};
+    let dir = root().join("tests/golden/demo");
+    let rec_path = dir.join("optimize/recommendation.json");
+    let rec = RecommendationReport::load(&rec_path).unwrap();
+    assert_eq!(rec.to_json(), std::fs::read_to_string(&rec_path).unwrap(), "recommendation.json written again differs");
+    assert_eq!(rec.status, "optimal");
+    let frontier_path = dir.join("frontier/frontier.json");
+    let frontier = FrontierReport::load(&frontier_path).unwrap();
+    assert_eq!(
+        frontier.to_json(),
+        std::fs::read_to_string(&frontier_path).unwrap(),
+        "frontier.json written again differs"
+    );
+    assert!(frontier.latency.iter().any(|p| p.feasible), "a feasible latency point");
+    let e = FrontierReport::load(&rec_path).unwrap_err().to_string();
+    assert!(e.contains("recommendation.json") && e.contains("is not a frontier"), "{e}");
+    let e = RecommendationReport::load(&frontier_path).unwrap_err().to_string();
+    assert!(e.contains("frontier.json") && e.contains("is not a recommendation"), "{e}");
+}
