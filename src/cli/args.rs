@@ -59,7 +59,7 @@ pub enum Command {
     /// same random numbers, judge every figure's change against a guard, and exit 0 pass, 1 fail,
     /// 3 inconclusive or marginal.
     #[command(
-        after_help = "Exit codes: 0 pass, 1 fail (or could not complete), 2 bad input, 3 inconclusive or marginal.\n\nExamples:\n  switchyard compare --trace day.parquet --baseline policy.yaml --candidate new-policy.yaml\n  switchyard compare --trace day.parquet --baseline policy.yaml --candidate new-policy.yaml \\\n      --guard guard.yaml --replicates 10 --json comparison.json --markdown comment.md\n  switchyard compare --trace day.parquet --baseline a.yaml --candidate b.yaml --engine des \\\n      --scenario policies/scenario-outage.yaml\n  switchyard compare --baseline before.json --candidate after.json   # two saved simulate reports"
+        after_help = "Exit codes: 0 pass, 1 fail (or could not complete), 2 bad input, 3 inconclusive or marginal.\n\nExamples:\n  switchyard compare --trace day.parquet --baseline policy.yaml --candidate new-policy.yaml\n  switchyard compare --trace day.parquet --baseline policy.yaml --candidate new-policy.yaml \\\n      --guard guard.yaml --replicates 10 --json comparison.json --markdown comment.md\n  switchyard compare --trace day.parquet --baseline a.yaml --candidate b.yaml --engine des \\\n      --scenario policies/scenario-outage.yaml\n  switchyard compare --trace day.parquet --baseline a.yaml --candidate b.yaml --engine des \\\n      --scenario normal.yaml --scenario outage.yaml --chart compare-charts\n  switchyard compare --trace day.parquet --baseline policy.yaml --candidate policy.yaml \\\n      --candidate-catalog new-prices.yaml   # next month's prices\n  switchyard compare --baseline before.json --candidate after.json   # two saved simulate reports"
     )]
     Compare(CompareArgs),
     /// Check a catalog, a policy and constraints (and optionally a trace) and report every problem at once.
@@ -170,6 +170,10 @@ pub struct CompareArgs {
     /// Catalog YAML (default: the embedded field-report catalog).
     #[arg(long, value_name = "FILE")]
     pub catalog: Option<PathBuf>,
+    /// The candidate's catalog, when it differs (a price change, a new endpoint): the candidate
+    /// policy binds to it, the baseline to --catalog. Same endpoints: still paired request by request.
+    #[arg(long, value_name = "FILE")]
+    pub candidate_catalog: Option<PathBuf>,
     /// The policy in production (YAML), or a saved report of it (`simulate --json`, .json).
     #[arg(long, value_name = "FILE", required_unless_present = "baseline_report")]
     pub baseline: Option<PathBuf>,
@@ -200,12 +204,17 @@ pub struct CompareArgs {
     /// Write the verdict and what decided it as Markdown, for a pull-request comment.
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// Draw the one-glance chart into DIR: p99 per class and cost against p99, baseline beside
+    /// candidate with 95% intervals (`compare.png` and `.svg`; one pair per scenario).
+    #[arg(long, value_name = "DIR")]
+    pub chart: Option<PathBuf>,
     /// Engine: `replay` (stateless) or `des` (discrete-event, with capacity and time).
     #[arg(long, value_enum, default_value_t = EngineKind::Replay)]
     pub engine: EngineKind,
-    /// Scenario YAML for `--engine des`.
+    /// Scenario YAML for `--engine des`; repeatable (e.g. a normal day and a regional outage): both
+    /// policies run under each, and the verdict is the worst of the scenarios'.
     #[arg(long, value_name = "FILE")]
-    pub scenario: Option<PathBuf>,
+    pub scenario: Vec<PathBuf>,
 }
 
 /// How `simulate` computes latency quantiles (the library's type).
@@ -552,14 +561,16 @@ impl Command {
             Command::Compare(a) => Declared::new("compare")
                 .input("--trace", a.trace.as_ref())
                 .input("--catalog", a.catalog.as_ref())
+                .input("--candidate-catalog", a.candidate_catalog.as_ref())
                 .input("--baseline", a.baseline.as_ref())
                 .input("--candidate", a.candidate.as_ref())
                 .input("--baseline-report", a.baseline_report.as_ref())
                 .input("--candidate-report", a.candidate_report.as_ref())
                 .input("--guard", a.guard.as_ref())
-                .input("--scenario", a.scenario.as_ref())
+                .inputs("--scenario", &a.scenario)
                 .output("--json", File, &a.json)
-                .output("--markdown", File, &a.markdown),
+                .output("--markdown", File, &a.markdown)
+                .output("--chart", Folder { owns: super::owned::compare_chart }, &a.chart),
             Command::Validate(a) => Declared::new("validate")
                 .input("--catalog", a.catalog.as_ref())
                 .input("--policy", a.policy.as_ref())

@@ -81,6 +81,11 @@ impl Declared {
     }
 
     /// Files the command writes, of `kind`.
+    /// A repeatable input flag.
+    pub fn inputs<'p>(self, flag: &'static str, paths: impl IntoIterator<Item = &'p PathBuf>) -> Declared {
+        paths.into_iter().fold(self, |d, path| d.input(flag, path))
+    }
+
     pub fn output<'p>(
         mut self,
         flag: &'static str,

@@ -45,6 +45,12 @@ pub fn timeline_chart(rel: &str) -> bool {
     rel == "timeline.png" || rel == "timeline.svg"
 }
 
+/// The charts `compare --chart` draws: `compare.png` and `.svg`, or `compare-<scenario>.*`.
+pub fn compare_chart(rel: &str) -> bool {
+    let stem = rel.strip_suffix(".png").or_else(|| rel.strip_suffix(".svg"));
+    !rel.contains('/') && stem.is_some_and(|s| s == "compare" || s.starts_with("compare-"))
+}
+
 /// The CDF charts `calibrate --chart` draws: `<endpoint>-<quantity>.png` and `.svg`.
 pub fn cdf_chart(rel: &str) -> bool {
     let stem = rel.strip_suffix(".png").or_else(|| rel.strip_suffix(".svg"));

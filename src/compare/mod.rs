@@ -15,11 +15,14 @@
 //! * `power.rs`: replicates or traffic that would settle an inconclusive figure;
 //! * `inputs.rs`: the figures of two runs' typed reports, replicate by replicate, as inputs;
 //! * `requests.rs`: the per-request paired latency view;
-//! * `render.rs`: the terminal printout and the Markdown summary.
+//! * `render.rs`: the terminal printout and the Markdown summary;
+//! * `chart.rs`: the one-glance chart's data (drawn by [`crate::chart`]).
 //!
 //! The result, [`Comparison`], is a typed, schema-versioned (`switchyard.compare.v1`) value that
-//! serialises to JSON and reads back. The subcommand itself is not wired yet (docs/compare.md).
+//! serialises to JSON and reads back; [`Scenarios`] holds one per discrete-event scenario, with the
+//! worst verdict. `src/cli/compare.rs` runs the policies and calls this (docs/compare.md).
 
+mod chart;
 mod figure;
 mod guard;
 mod inputs;
@@ -33,19 +36,23 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Place, Problem, Problems, Result};
+use crate::error::{Place, Problems, Result};
 
+pub use chart::chart;
 pub use figure::{Direction, Figure, Metric, Scope, Unit};
 pub use guard::{Allowed, DEFAULT_GUARD_YAML, EVERY_CLASS, Guard, GuardSpec, Rule, parse_allowed};
 pub use inputs::{Side, paired_inputs, unpaired_inputs};
 pub use paired::{Basis, Change, Interval, Moments, Values};
 pub use power::{MAX_REPLICATES, Power, half_width_at, settle};
-pub use render::{render_markdown, render_text};
+pub use render::{render_markdown, render_scenarios_markdown, render_scenarios_text, render_text};
 pub use requests::{ClassShift, Counts, LEVELS, Level, RequestView, request_view};
 pub use verdict::{Outcome, Scored, Verdict, classify, decide, worsening, worsening_interval};
 
 /// Layout identifier written into every comparison.
 pub const SCHEMA: &str = "switchyard.compare.v1";
+
+/// Layout identifier of a comparison under several scenarios ([`Scenarios`]).
+pub const SCENARIOS_SCHEMA: &str = "switchyard.compare-scenarios.v1";
 
 /// One figure's inputs.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,6 +121,9 @@ pub struct Comparison {
     pub unmeasured: Vec<Figure>,
     /// The per-request paired latency view, when the caller had per-request outcomes.
     pub requests: Option<RequestView>,
+    /// The discrete-event scenario both policies ran under, when one was named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
 }
 
 /// Compare: each figure's change and interval, the guarded ones judged, the verdict.
@@ -184,6 +194,7 @@ pub fn compare(inputs: &[FigureInput], guard: &Guard, requests: Option<RequestVi
         figures,
         unmeasured,
         requests,
+        scenario: None,
     })
 }
 
@@ -242,30 +253,42 @@ impl Comparison {
 
     /// The JSON document (pretty, fields in declaration order).
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("a comparison holds only finite numbers and strings")
+        crate::report::json_text(self)
     }
 
     /// Read a comparison written by [`Comparison::to_json`]; `origin` names it in errors.
     pub fn from_json(text: &str, origin: &Path) -> Result<Comparison> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| json_problem(origin, &e))?;
-        let schema = value.get("schema").and_then(|s| s.as_str()).unwrap_or("(none)");
-        if schema != SCHEMA {
-            return Err(Error::one(Problem::new(
-                Place::file(origin).field("schema"),
-                format!("schema `{schema}` is not `{SCHEMA}`"),
-                "give a file written by `switchyard compare --json`",
-            )));
-        }
-        serde_json::from_str(text).map_err(|e| json_problem(origin, &e))
+        crate::report::from_json_text(text, origin, SCHEMA, "a comparison", "switchyard compare --json")
     }
 }
 
-fn json_problem(origin: &Path, err: &serde_json::Error) -> Error {
-    Error::one(Problem::new(
-        Place::file(origin).maybe_line((err.line() > 0).then_some(err.line())),
-        err.to_string(),
-        "give a file written by `switchyard compare --json`",
-    ))
+/// One comparison per scenario (`--scenario` given more than once): the change must be safe on
+/// every day named, so the verdict is the worst of theirs (FAIL, then INCONCLUSIVE, then MARGINAL).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scenarios {
+    /// Always [`SCENARIOS_SCHEMA`].
+    pub schema: String,
+    pub verdict: Verdict,
+    /// In the order the scenarios were given, each with its `scenario` set.
+    pub comparisons: Vec<Comparison>,
+}
+
+impl Scenarios {
+    pub fn new(comparisons: Vec<Comparison>) -> Scenarios {
+        let verdict = comparisons.iter().map(|c| c.verdict).max_by_key(|v| v.severity()).unwrap_or(Verdict::Pass);
+        Scenarios { schema: SCENARIOS_SCHEMA.to_string(), verdict, comparisons }
+    }
+
+    /// The process exit code of the combined verdict.
+    pub fn exit_code(&self) -> i32 {
+        self.verdict.exit_code()
+    }
+
+    /// Read what `compare --json` wrote with several scenarios; `origin` names it in errors.
+    pub fn from_json(text: &str, origin: &Path) -> Result<Scenarios> {
+        let made_by = "switchyard compare --json --scenario A --scenario B";
+        crate::report::from_json_text(text, origin, SCENARIOS_SCHEMA, "a comparison over scenarios", made_by)
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use super::paired::{Basis, Interval};
 use super::power::Power;
 use super::requests::RequestView;
 use super::verdict::{Outcome, Verdict};
-use super::{Comparison, FigureResult};
+use super::{Comparison, FigureResult, Scenarios};
 
 /// At most this many unjudged figures under "what moved".
 const MOVED_SHOWN: usize = 12;
@@ -404,6 +404,46 @@ pub fn render_markdown(c: &Comparison) -> String {
     let end = out.trim_end().len();
     out.truncate(end);
     out.push('\n');
+    out
+}
+
+/// `FAIL in 1 of 2 scenarios (outage FAIL, normal PASS)`.
+fn scenarios_headline(s: &Scenarios) -> String {
+    let worst = s.comparisons.iter().filter(|c| c.verdict == s.verdict).count();
+    let each: Vec<String> =
+        s.comparisons.iter().map(|c| format!("{} {}", c.scenario.as_deref().unwrap_or("?"), c.verdict)).collect();
+    format!("{} in {worst} of {} scenarios ({})", s.verdict, s.comparisons.len(), each.join(", "))
+}
+
+/// The terminal printout of a comparison under several scenarios: the combined verdict, then each
+/// scenario's printout.
+pub fn render_scenarios_text(s: &Scenarios) -> String {
+    let mut out = format!(
+        "{}; the verdict must hold in every scenario
+",
+        scenarios_headline(s)
+    );
+    for c in &s.comparisons {
+        let _ = write!(out, "\n== scenario {} ==\n{}", c.scenario.as_deref().unwrap_or("?"), render_text(c));
+    }
+    out
+}
+
+/// The Markdown summary of a comparison under several scenarios.
+pub fn render_scenarios_markdown(s: &Scenarios) -> String {
+    let mut out = format!(
+        "## switchyard compare: **{}**\n\n{}; the verdict must hold in every scenario.\n",
+        s.verdict,
+        capitalise(&scenarios_headline(s))
+    );
+    for c in &s.comparisons {
+        let _ = write!(
+            out,
+            "\n#### Scenario `{}`\n\n{}",
+            c.scenario.as_deref().unwrap_or("?"),
+            render_markdown(c).replacen("### switchyard compare: ", "Verdict: ", 1)
+        );
+    }
     out
 }
 

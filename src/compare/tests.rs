@@ -256,12 +256,12 @@ fn the_comparison_reads_back_from_json() {
     let err = Comparison::from_json(&other, Path::new("c.json")).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "c.json, `schema`: schema `switchyard.simulate.v1` is not `switchyard.compare.v1`\n    fix: give a file written by `switchyard compare --json`"
+        "c.json, `schema`: is not a comparison (schema `switchyard.simulate.v1`; expected `switchyard.compare.v1`)\n    fix: give a file written by `switchyard compare --json`"
     );
     let err =
         Comparison::from_json("{\"schema\": \"switchyard.compare.v1\",\n \"verdict\": \"maybe\"}", Path::new("c.json"))
             .unwrap_err();
-    assert!(err.to_string().starts_with("c.json:2: unknown variant `maybe`"), "{err}");
+    assert!(err.to_string().starts_with("c.json:2: does not read as a comparison: unknown variant `maybe`"), "{err}");
 }
 
 #[test]

@@ -37,6 +37,16 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// How bad: PASS 0, MARGINAL 1, INCONCLUSIVE 2, FAIL 3 (the worst of several scenarios wins).
+    pub fn severity(self) -> u8 {
+        match self {
+            Verdict::Pass => 0,
+            Verdict::Marginal => 1,
+            Verdict::Inconclusive => 2,
+            Verdict::Fail => 3,
+        }
+    }
+
     /// The process exit code: 0 pass, 1 fail, 3 inconclusive or marginal (2 stays bad input).
     pub fn exit_code(self) -> i32 {
         match self {

@@ -190,3 +190,81 @@ fn saved_reports_compare_unpaired_from_their_means_and_intervals() {
     }
     assert_eq!(c.verdict, Verdict::Pass, "{}", compare::render_text(&c));
 }
+
+/// The field report's incident on a small day: the default rule's workhorse swapped for its
+/// priority tier (twice the price). Under two discrete-event scenarios the verdict is FAIL in each,
+/// named by cost; the per-request view sees the faster first tokens; the chart is drawn per scenario;
+/// the JSON reads back as `Scenarios`.
+#[test]
+fn a_swap_to_a_pricier_tier_fails_on_cost_in_every_scenario() {
+    use std::process::Command;
+    use switchyard::compare::Scenarios;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    switchyard::trace::write::write(&trace(), &dir.join("t.parquet"), None).unwrap();
+    let policies = crate::root().join("policies");
+    let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .current_dir(dir)
+        .args(["compare", "-q", "--trace", "t.parquet", "--replicates", "2", "--engine", "des"])
+        .arg("--baseline")
+        .arg(policies.join("field-report.yaml"))
+        .arg("--candidate")
+        .arg(policies.join("field-report-priority.yaml"))
+        .arg("--scenario")
+        .arg(policies.join("scenario-outage.yaml"))
+        .arg("--scenario")
+        .arg(policies.join("scenario-outage-nocooldown.yaml"))
+        .args(["--json", "c.json", "--markdown", "c.md", "--chart", "charts"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.starts_with("FAIL in 2 of 2 scenarios"), "{stdout}");
+    let text = std::fs::read_to_string(dir.join("c.json")).unwrap();
+    let back = Scenarios::from_json(&text, &dir.join("c.json")).unwrap();
+    assert_eq!(back.comparisons.len(), 2);
+    for c in &back.comparisons {
+        assert_eq!(c.verdict, Verdict::Fail, "{}", compare::render_text(c));
+        assert!(c.decided_by.contains(&Figure::overall(Metric::Cost)), "{:?}", c.decided_by);
+        let view = c.requests.as_ref().expect("a paired run has the per-request view");
+        assert!(
+            view.counts.faster > view.counts.slower,
+            "the priority tier's first tokens are faster: {:?}",
+            view.counts
+        );
+        assert!(
+            c.figures.iter().any(|f| f.figure.metric == Metric::RateLimited429),
+            "discrete-event figures are compared"
+        );
+    }
+    assert_eq!(
+        back.comparisons.iter().map(|c| c.scenario.clone().unwrap()).collect::<Vec<_>>(),
+        ["scenario-outage", "scenario-outage-nocooldown"]
+    );
+    assert!(std::fs::read_to_string(dir.join("c.md")).unwrap().contains("#### Scenario `scenario-outage`"));
+    for stem in ["compare-scenario-outage", "compare-scenario-outage-nocooldown"] {
+        let png = std::fs::read(dir.join(format!("charts/{stem}.png"))).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        let svg = std::fs::read_to_string(dir.join(format!("charts/{stem}.svg"))).unwrap();
+        assert!(svg.contains("field-report-priority.yaml") && svg.contains("chat"), "{stem}.svg lacks its labels");
+    }
+}
+
+/// The combined verdict of several scenarios is the worst one's.
+#[test]
+fn the_worst_scenario_decides() {
+    use switchyard::compare::{FigureInput, Scenarios};
+    let run = |candidate: f64| {
+        let inputs = vec![FigureInput::paired(
+            Figure::overall(Metric::Cost),
+            vec![100.0, 101.0],
+            vec![candidate, candidate + 1.0],
+        )];
+        compare::compare(&inputs, &Guard::default_guard(), None).unwrap()
+    };
+    let (pass, fail) = (run(100.0), run(110.0));
+    assert_eq!((pass.verdict, fail.verdict), (Verdict::Pass, Verdict::Fail));
+    let both = Scenarios::new(vec![pass.clone(), fail]);
+    assert_eq!((both.verdict, both.exit_code()), (Verdict::Fail, 1));
+    assert_eq!(Scenarios::new(vec![pass.clone(), pass]).verdict, Verdict::Pass);
+}

@@ -10,6 +10,7 @@ mod bad_input;
 mod calibrate;
 mod cli;
 mod compare;
+mod compare_reference;
 mod default_catalog;
 mod des;
 mod des_reference;
