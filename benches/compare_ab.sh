@@ -5,6 +5,7 @@
 #
 #   benches/compare_ab.sh A_BIN B_BIN [REQUESTS]     # default 1000000 synthetic requests
 #   RUNS=7 benches/compare_ab.sh ...                  # rounds (default 5)
+#   TRACE=bench-data/ref-10m/trace.parquet benches/compare_ab.sh A_BIN B_BIN   # a given trace instead
 #
 # A_BIN is typically a release build of the base commit (`git worktree add ../base BASE` and
 # `cargo build --release` there), B_BIN this checkout's `target/release/switchyard`.
@@ -15,9 +16,13 @@ cd "$(dirname "$0")/.."
 A=$1 B=$2 N="${3:-1000000}" RUNS="${RUNS:-5}"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-"$B" --quiet trace synth --seed 42 -o "$T/day.parquet" >/dev/null 2>&1 || true
+if [ -n "${TRACE:-}" ]; then
+  cp "$TRACE" "$T/day.parquet"
+else
+  "$B" --quiet trace synth --seed 42 -o "$T/day.parquet" >/dev/null 2>&1 || true
+fi
 # The default spec's day is 1M requests; for another size let the demo synthesize it.
-if [ "$N" != 1000000 ] || [ ! -f "$T/day.parquet" ]; then
+if [ ! -f "$T/day.parquet" ] || { [ -z "${TRACE:-}" ] && [ "$N" != 1000000 ]; }; then
   "$B" demo --quiet --requests "$N" --points 2 --out "$T/demo" >/dev/null
   cp "$T/demo/trace.parquet" "$T/day.parquet"
 fi
@@ -48,9 +53,10 @@ times = {}
 for line in open(sys.argv[1]):
     name, who, t = line.split()
     times.setdefault(name, {}).setdefault(who, []).append(float(t))
-print(f"| case | A median s | B median s | B/A | rounds |")
-print("|---|---|---|---|---|")
+print(f"| case | A median s | B median s | B/A of medians | B/A per round (min-max) | rounds |")
+print("|---|---|---|---|---|---|")
 for name, w in times.items():
     a, b = statistics.median(w["A"]), statistics.median(w["B"])
-    print(f"| {name} | {a:.3f} | {b:.3f} | {b / a:.3f} | {sys.argv[2]} |")
+    per = [y / x for x, y in zip(w["A"], w["B"])]
+    print(f"| {name} | {a:.3f} | {b:.3f} | {b / a:.3f} | {min(per):.3f}-{max(per):.3f} | {sys.argv[2]} |")
 PY
