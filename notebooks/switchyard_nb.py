@@ -1,6 +1,7 @@
 """What the notebooks share: where the switchyard binary, the shared data and the outputs are, a way
-to run the binary that stops the notebook with switchyard's own message when a command fails, and
-one way to show a figure (drawn with matplotlib's Agg renderer, saved as PNG, shown from the file).
+to run the binary that stops the notebook with switchyard's own message when a command fails (or
+returns the exit code when it is an answer, as `compare`'s verdict is), and one way to show a figure
+(drawn with matplotlib's Agg renderer, saved as PNG, shown from the file).
 
 Environment:
   SWITCHYARD_BIN          the switchyard binary (default: target/release/switchyard of this checkout)
@@ -50,18 +51,29 @@ def binary() -> Path:
 BIN = binary()
 
 
-def switchyard(*args, echo: bool = True) -> str:
+def switchyard(*args, echo: bool | str = True) -> str:
     """Run `switchyard ARGS` (paths may be Path objects); print the command and what it printed;
     return its standard output. A failure raises with switchyard's own message."""
+    return run(*args, echo=echo).stdout
+
+
+def run(*args, echo: bool | str = True, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess:
+    """`switchyard` for commands whose exit code is an answer (`compare`: 0 pass, 1 fail, 3
+    marginal or inconclusive): any code in OK is returned with the output (`.returncode`,
+    `.stdout`), any other raises. ECHO: True prints the command and its output (and a non-zero
+    exit code), "command" the command only, False nothing."""
     argv = [str(BIN), "--quiet", *map(str, args)]
     shown = " ".join(shlex.quote(relative(a) if isinstance(a, Path) else str(a)) for a in ["switchyard", *args])
     done = subprocess.run(argv, capture_output=True, text=True)
-    if done.returncode != 0:
+    if done.returncode not in ok:
         raise RuntimeError(f"`{shown}` exited with {done.returncode}:\n{done.stderr}{done.stdout}")
     if echo:
         print(f"$ {shown}")
+    if echo is True:
         print(shorten(done.stdout + done.stderr).rstrip())
-    return done.stdout
+        if done.returncode != 0:
+            print(f"(exit code {done.returncode})")
+    return done
 
 
 def version() -> str:
