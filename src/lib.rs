@@ -68,6 +68,7 @@ pub mod output;
 pub mod policy;
 pub mod recorded;
 pub mod report;
+pub mod review;
 pub mod run;
 pub mod trace;
 pub mod yaml;

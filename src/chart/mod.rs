@@ -91,6 +91,25 @@ pub fn render_frontier(chart: &FrontierChart, stem: &Path) -> Result<(PathBuf, P
     render(&draw::Plan::new(chart), stem)
 }
 
+/// The frontier chart as an SVG document, for pages that inline it.
+pub fn frontier_svg(chart: &FrontierChart) -> Result<String> {
+    svg_text(&draw::Plan::new(chart))
+}
+
+/// The timeline chart as an SVG document.
+pub fn timeline_svg(chart: &TimelineChart) -> Result<String> {
+    svg_text(chart)
+}
+
+/// The comparison chart as an SVG document.
+pub fn compare_svg(chart: &CompareChart) -> Result<String> {
+    svg_text(chart)
+}
+
+fn svg_text(chart: &impl Drawing) -> Result<String> {
+    render_svg(chart).map_err(|message| Error::Format { path: PathBuf::from("<chart>"), message })
+}
+
 /// A chart that draws itself on any plotters backend with the given pen.
 trait Drawing {
     fn draw_on<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, pen: text::Pen) -> DrawResult<(), DB>;

@@ -47,7 +47,7 @@ pub enum Command {
     /// verify it by replay, export it for LiteLLM, Portkey, Envoy AI Gateway and OpenRouter, and
     /// draw the cost-latency and cost-quality frontiers, all under ./switchyard-demo/.
     #[command(
-        after_help = "Writes: trace.parquet, policy.yaml (the field-report policy), report.json, requests.parquet,\n  constraints.yaml, optimize/{recommendation.json, policy.yaml, litellm-config.yaml, portkey-config.json,\n  envoy-aigatewayroute.yaml, openrouter-provider.json}, frontier/{frontier.csv, frontier.json,\n  frontier-cost-latency.png/.svg, frontier-cost-quality.png/.svg}\n\nExample:\n  switchyard demo --requests 200000 --out /tmp/demo"
+        after_help = "Writes: trace.parquet, policy.yaml (the field-report policy), report.json, requests.parquet,\n  constraints.yaml, optimize/{recommendation.json, policy.yaml, litellm-config.yaml, portkey-config.json,\n  envoy-aigatewayroute.yaml, openrouter-provider.json}, frontier/{frontier.csv, frontier.json,\n  frontier-cost-latency.png/.svg, frontier-cost-quality.png/.svg}, review.html (the recommendation against\n  the policy in production, one self-contained page)\n\nExample:\n  switchyard demo --requests 200000 --out /tmp/demo"
     )]
     Demo(DemoArgs),
     /// Replay a trace through a policy and report cost, latency, quality and failures.
@@ -62,6 +62,16 @@ pub enum Command {
         after_help = "Exit codes: 0 pass, 1 fail (or could not complete), 2 bad input, 3 inconclusive or marginal.\n\nExamples:\n  switchyard compare --trace day.parquet --baseline policy.yaml --candidate new-policy.yaml\n  switchyard compare --trace day.parquet --baseline policy.yaml --candidate new-policy.yaml \\\n      --guard guard.yaml --replicates 10 --json comparison.json --markdown comment.md\n  switchyard compare --trace day.parquet --baseline a.yaml --candidate b.yaml --engine des \\\n      --scenario policies/scenario-outage.yaml\n  switchyard compare --trace day.parquet --baseline a.yaml --candidate b.yaml --engine des \\\n      --scenario normal.yaml --scenario outage.yaml --chart compare-charts\n  switchyard compare --trace day.parquet --baseline policy.yaml --candidate policy.yaml \\\n      --candidate-catalog new-prices.yaml   # next month's prices\n  switchyard compare --baseline before.json --candidate after.json   # two saved simulate reports"
     )]
     Compare(CompareArgs),
+    /// Write the review page from saved outputs: one self-contained HTML file with the verdict,
+    /// provenance, the policy diff, service levels, cost, capacity and the frontiers. (To run the
+    /// policies and write it in one step: `compare --html`.)
+    #[command(after_help = "Examples:
+  switchyard compare --trace day.parquet --baseline policy.yaml --candidate new.yaml --json c.json
+  switchyard report --comparison c.json --baseline policy.yaml --candidate new.yaml --trace day.parquet \
+      -o review.html
+  switchyard report --recommendation opt/recommendation.json --frontier opt/frontier.json \
+      --comparison c.json -o review.html")]
+    Report(ReportArgs),
     /// Check a catalog, a policy and constraints (and optionally a trace) and report every problem at once.
     #[command(
         after_help = "Examples:\n  switchyard validate --catalog catalog.yaml --policy policy.yaml --trace day.parquet\n  switchyard validate --constraints policies/constraints.yaml --trace traces/sample.csv"
@@ -204,6 +214,10 @@ pub struct CompareArgs {
     /// Write the verdict and what decided it as Markdown, for a pull-request comment.
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// Write the review page: one self-contained HTML file (verdict, provenance, policy diff,
+    /// service levels, cost, capacity, charts) to open in a browser or attach to a ticket.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Draw the one-glance chart into DIR: p99 per class and cost against p99, baseline beside
     /// candidate with 95% intervals (`compare.png` and `.svg`; one pair per scenario).
     #[arg(long, value_name = "DIR")]
@@ -215,6 +229,36 @@ pub struct CompareArgs {
     /// policies run under each, and the verdict is the worst of the scenarios'.
     #[arg(long, value_name = "FILE")]
     pub scenario: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The comparison `compare --json` wrote (one scenario or several).
+    #[arg(long, value_name = "FILE")]
+    pub comparison: Option<PathBuf>,
+    /// The baseline policy (YAML), for the rule-by-rule diff.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// The candidate policy (YAML), for the rule-by-rule diff.
+    #[arg(long, value_name = "FILE")]
+    pub candidate: Option<PathBuf>,
+    /// Catalog YAML the policies name (default: the embedded field-report catalog).
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
+    /// The trace the comparison ran on: hashed, its size and span shown, its cost projected to a month.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    #[command(flatten)]
+    pub read: ReadFlags,
+    /// `recommendation.json` of `optimize`: its verified constraints and shadow prices.
+    #[arg(long, value_name = "FILE")]
+    pub recommendation: Option<PathBuf>,
+    /// `frontier.json` of `frontier`: cost against latency and quality, the two policies marked.
+    #[arg(long, value_name = "FILE")]
+    pub frontier: Option<PathBuf>,
+    /// The page to write (.html).
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: PathBuf,
 }
 
 /// How `simulate` computes latency quantiles (the library's type).
@@ -570,7 +614,17 @@ impl Command {
                 .inputs("--scenario", &a.scenario)
                 .output("--json", File, &a.json)
                 .output("--markdown", File, &a.markdown)
+                .output("--html", File, &a.html)
                 .output("--chart", Folder { owns: super::owned::compare_chart }, &a.chart),
+            Command::Report(a) => Declared::new("report")
+                .input("--comparison", a.comparison.as_ref())
+                .input("--baseline", a.baseline.as_ref())
+                .input("--candidate", a.candidate.as_ref())
+                .input("--catalog", a.catalog.as_ref())
+                .input("--trace", a.trace.as_ref())
+                .input("--recommendation", a.recommendation.as_ref())
+                .input("--frontier", a.frontier.as_ref())
+                .output("--output", File, [&a.output]),
             Command::Validate(a) => Declared::new("validate")
                 .input("--catalog", a.catalog.as_ref())
                 .input("--policy", a.policy.as_ref())

@@ -31,6 +31,7 @@ pub fn dispatch(cli: Cli, mut outputs: Outputs) -> anyhow::Result<u8> {
         Command::Demo(a) => super::demo::run(&a, quiet, out),
         Command::Simulate(a) => simulate(&a, quiet, timer, out),
         Command::Compare(a) => super::compare::compare(&a, quiet, timer, out).map(|c| code = c),
+        Command::Report(a) => super::compare::report(&a, out),
         Command::Validate(a) => validate(&a),
         Command::Optimize(a) => super::optimize::optimize(&a, quiet, timer, out),
         Command::Frontier(a) => super::optimize::frontier(&a, quiet, timer, out),

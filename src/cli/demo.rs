@@ -10,10 +10,14 @@ use switchyard::report::{self, RunMeta};
 use switchyard::trace;
 
 use super::args::{DemoArgs, QuantileMethod};
+use super::compare::{Bound, ForReview, Pair};
 use super::files::{DEFAULT_CATALOG_LABEL, write_per_request};
 use super::io::{Outputs, quote};
 use super::optimize::{Inputs, Sweep, run_frontier, run_optimize};
 use super::progress::{Timer, Watching};
+use switchyard::compare::{self, Guard};
+use switchyard::report::RecommendationReport;
+use switchyard::review;
 use switchyard::run::{self, RunSpec};
 
 /// The demo's policy, shaped like the field report's gateway.
@@ -24,6 +28,8 @@ pub const DEFAULT_CONSTRAINTS: &str = include_str!("../../policies/constraints.y
 /// (they leave that margin so that any day meets them); below about 0.75x the default catalog
 /// cannot meet the bounds, so the chart shows the infeasible region too.
 const DEMO_SWEEP: (f64, f64) = (0.6, 2.0);
+/// Paired replicates of the review's comparison.
+const REVIEW_REPLICATES: u32 = 3;
 /// Gateway formats the demo exports the recommendation to.
 const DEMO_EXPORTS: [Format; 4] = [Format::Litellm, Format::Portkey, Format::Envoy, Format::Openrouter];
 
@@ -115,9 +121,85 @@ pub fn run(a: &DemoArgs, quiet: bool, out: &Outputs) -> anyhow::Result<()> {
     // 3. What tighter or looser latency bounds would cost.
     sayln!("\n== frontier: cost against every latency bound x{} to x{} ==", DEMO_SWEEP.0, DEMO_SWEEP.1);
     let sweep = Sweep { from: DEMO_SWEEP.0, to: DEMO_SWEEP.1, points: a.points as usize, class: None };
-    run_frontier(&inputs, &sweep, &frontier_dir, &mut Timer::new(false))?;
+    let frontiers = run_frontier(&inputs, &sweep, &frontier_dir, &mut Timer::new(false))?;
+
+    // 4. The review page: the recommendation against the policy in production, paired.
+    let review_path = a.out.join("review.html");
+    if let (Some(recommended), Some(current)) = (&rec.policy, &inputs.current) {
+        sayln!("\n== review: the recommendation against the policy in production ==");
+        let recommended_path = opt_dir.shown("policy.yaml");
+        let sides = [
+            Bound::new(inputs.catalog.clone(), current.clone(), &inputs.trace)?,
+            Bound::new(inputs.catalog.clone(), recommended.clone(), &inputs.trace)?,
+        ];
+        let guard = Guard::default_guard();
+        let pair = Pair {
+            trace: &inputs.trace,
+            scenarios: &[(None, [None, None])],
+            seed: a.seed,
+            replicates: REVIEW_REPLICATES,
+            guard: &guard,
+            review: true,
+        };
+        let mut ran = ForReview::default();
+        let comparisons = pair.run(&sides, quiet, &mut Timer::new(false), &mut ran)?;
+        // The verdict and what decided it; the page has the rest.
+        let text = compare::render_text(&comparisons[0]);
+        say!("{}\n", text.split("\n\n").next().unwrap_or(&text));
+        let recommendation = RecommendationReport::load(&opt_dir.write("recommendation.json"))?;
+        let inputs = review::Inputs {
+            title: "switchyard demo: the cheapest routing against the policy in production".into(),
+            comparisons: &comparisons,
+            baseline: review::Side {
+                name: "policy.yaml".into(),
+                policy: Some(&sides[0].policy),
+                peaks: ran.peaks[0].clone(),
+            },
+            candidate: review::Side {
+                name: "optimize/policy.yaml".into(),
+                policy: Some(&sides[1].policy),
+                peaks: ran.peaks[1].clone(),
+            },
+            catalog: Some(&sides[0].catalog),
+            frontiers,
+            recommendation: Some(&recommendation),
+            provenance: review::Provenance {
+                files: [
+                    ("trace", "trace.parquet", &dest),
+                    ("baseline policy", "policy.yaml", &dest),
+                    ("candidate policy", "policy.yaml", &opt_dir),
+                    ("constraints", "constraints.yaml", &dest),
+                ]
+                .into_iter()
+                .map(|(role, name, d)| review::InputFile {
+                    role: role.into(),
+                    shown: d.shown(name).display().to_string(),
+                    path: d.write(name),
+                })
+                .collect(),
+                requests: ran.requests,
+                span_s: ran.span_s,
+                seed: Some(a.seed),
+                replicates: Some(REVIEW_REPLICATES),
+                engine: Some("replay".into()),
+                command: Some(format!(
+                    "switchyard compare --trace {} --baseline {} --candidate {} --seed {} --replicates {REVIEW_REPLICATES} --html review.html",
+                    quote(&trace_path),
+                    quote(&policy_path),
+                    quote(&recommended_path),
+                    a.seed
+                )),
+            },
+            ..review::Inputs::default()
+        };
+        let html = review::build(&inputs)?.to_html(&review_path)?;
+        switchyard::output::write_bytes(&dest.write("review.html"), html.as_bytes())?;
+    }
 
     // Commands that run as printed: paths quoted for the shell where they need it.
+    if rec.policy.is_some() {
+        sayln!("\nthe review page: {}", review_path.display());
+    }
     sayln!("\nnext:");
     sayln!("  switchyard simulate --trace {} --policy {} --replicates 5", quote(&trace_path), quote(&policy_path));
     if rec.policy.is_some() {

@@ -344,6 +344,13 @@ pub fn quote(path: &Path) -> String {
     }
 }
 
+/// This process's command line as one shell command (`switchyard` for the program), each word
+/// quoted where it needs to be, so that a page can print how to make it again.
+pub fn command_line() -> String {
+    let words: Vec<String> = std::env::args_os().skip(1).map(|w| quote(Path::new(&w))).collect();
+    format!("switchyard {}", words.join(" "))
+}
+
 /// An output folder as a command fills it: files are written under `write` (its staging folder)
 /// and named under `shown` (the folder the user named) in messages and reports.
 pub struct Dest {

@@ -179,7 +179,13 @@ pub struct Sweep {
 
 /// Solve the latency and quality frontiers, print them, and write their tables and charts in `out`.
 /// Returns the latency frontier.
-pub fn run_frontier(inp: &Inputs, sweep: &Sweep, out: &Dest, timer: &mut Timer) -> anyhow::Result<Vec<FrontierPoint>> {
+/// The frontier's files in `out`; returns its charts (for the review page).
+pub fn run_frontier(
+    inp: &Inputs,
+    sweep: &Sweep,
+    out: &Dest,
+    timer: &mut Timer,
+) -> anyhow::Result<Vec<switchyard::chart::FrontierChart>> {
     let mults = frontier::geomspace(sweep.from, sweep.to, sweep.points);
     let mut all = mults.clone();
     all.push(1.0);
@@ -209,6 +215,7 @@ pub fn run_frontier(inp: &Inputs, sweep: &Sweep, out: &Dest, timer: &mut Timer) 
     let at_one = frontier::latency_frontier(&inst, &inp.catalog, &inp.constraints, &[1.0], headline)?.remove(0);
     let chart_data =
         report::frontier_charts(&inst, &inp.constraints, &inp.catalog_name, &sweeps, current.as_ref(), &at_one);
+    let drawn: Vec<switchyard::chart::FrontierChart> = chart_data.iter().map(|(_, c)| c.clone()).collect();
     let charts = draw_frontiers(chart_data, out)?;
     let feasible = points.iter().filter(|p| p.feasible).count();
     sayln!("{feasible} of {} points feasible", points.len());
@@ -227,7 +234,7 @@ pub fn run_frontier(inp: &Inputs, sweep: &Sweep, out: &Dest, timer: &mut Timer) 
         charts.join(", ")
     );
     timer.lap("write");
-    Ok(sweeps.latency)
+    Ok(drawn)
 }
 
 fn write_points(path: &Path, points: &[FrontierPoint]) -> anyhow::Result<()> {

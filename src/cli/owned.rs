@@ -27,8 +27,8 @@ pub fn frontier(rel: &str) -> bool {
 
 /// The files the demo writes at the top of its folder; `optimize/` and `frontier/` hold what
 /// those commands write.
-pub const DEMO_FILES: [&str; 5] =
-    ["trace.parquet", "policy.yaml", "report.json", "requests.parquet", "constraints.yaml"];
+pub const DEMO_FILES: [&str; 6] =
+    ["trace.parquet", "policy.yaml", "report.json", "requests.parquet", "constraints.yaml", "review.html"];
 
 /// The files `demo --out` writes.
 pub fn demo(rel: &str) -> bool {

@@ -29,7 +29,7 @@ fn number(x: f64) -> String {
 }
 
 /// A value in its unit: `$12.35`, `99.950%`, `1.234 s`.
-fn value(unit: Unit, x: f64) -> String {
+pub(crate) fn value(unit: Unit, x: f64) -> String {
     match unit {
         Unit::Usd => format!("${}", number(x)),
         Unit::UsdPer1k => format!("${}/1k", number(x)),
@@ -41,7 +41,7 @@ fn value(unit: Unit, x: f64) -> String {
 }
 
 /// A signed change in its unit: `+$0.52`, `-0.030 pt`, `+0.012 s`.
-fn change(unit: Unit, d: f64) -> String {
+pub(crate) fn change(unit: Unit, d: f64) -> String {
     // An exact zero (identical inputs) is printed as one, not as a rounded `+0.000`.
     let sign = if d < 0.0 {
         "-"
@@ -66,7 +66,7 @@ fn change(unit: Unit, d: f64) -> String {
     }
 }
 
-fn interval(unit: Unit, i: Option<Interval>) -> String {
+pub(crate) fn interval(unit: Unit, i: Option<Interval>) -> String {
     match i {
         Some(i) if i.low == 0.0 && i.high == 0.0 => "exactly 0".to_string(),
         Some(i) => format!("[{}, {}]", change(unit, i.low), change(unit, i.high)),
@@ -74,7 +74,7 @@ fn interval(unit: Unit, i: Option<Interval>) -> String {
     }
 }
 
-fn relative(r: Option<f64>) -> String {
+pub(crate) fn relative(r: Option<f64>) -> String {
     match r {
         None => "n/a".to_string(),
         Some(0.0) => "0%".to_string(),
@@ -104,7 +104,7 @@ fn result_word(f: &FigureResult) -> String {
 
 /// One sentence on a judged figure: `cost +$5.93 (+4.81%), 95% interval [+$5.57, +$6.29]; allowed
 /// +2% (+$2.47): fail, critical`.
-fn sentence(f: &FigureResult) -> String {
+pub(crate) fn sentence(f: &FigureResult) -> String {
     format!("{} {}", f.figure, change_sentence(f))
 }
 
@@ -164,7 +164,7 @@ fn moved(c: &Comparison) -> Vec<&FigureResult> {
     out
 }
 
-fn basis_line(c: &Comparison) -> String {
+pub(crate) fn basis_line(c: &Comparison) -> String {
     let n = c.figures.iter().map(|f| f.change.replicates()).max().unwrap_or(0);
     if c.figures.iter().any(|f| f.change.basis == Basis::Unpaired) {
         return format!(
@@ -189,7 +189,7 @@ fn basis_line(c: &Comparison) -> String {
     }
 }
 
-fn score_line(c: &Comparison) -> String {
+pub(crate) fn score_line(c: &Comparison) -> String {
     match c.score {
         Some(score) => format!(
             "score {} (pass from {}, marginal from {}); guard {}",
@@ -202,7 +202,7 @@ fn score_line(c: &Comparison) -> String {
     }
 }
 
-fn headline(c: &Comparison) -> String {
+pub(crate) fn headline(c: &Comparison) -> String {
     let judged = c.figures.iter().filter(|f| f.judgement.is_some()).count();
     match c.verdict {
         Verdict::Pass if c.decided_by.is_empty() => format!("all {judged} judged figures within their allowed change"),
@@ -246,7 +246,7 @@ fn table(rows: &[Vec<String>], indent: &str) -> String {
     out
 }
 
-fn figure_row(f: &FigureResult) -> Vec<String> {
+pub(crate) fn figure_row(f: &FigureResult) -> Vec<String> {
     let c = &f.change;
     let mut row = vec![
         f.figure.to_string(),
@@ -263,7 +263,7 @@ fn figure_row(f: &FigureResult) -> Vec<String> {
     row
 }
 
-fn request_lines(view: &RequestView) -> Vec<String> {
+pub(crate) fn request_lines(view: &RequestView) -> Vec<String> {
     let n = &view.counts;
     let mut lines = vec![format!(
         "{} requests, {} served by both: {} slower, {} faster, {} the same; {} newly failed, {} newly served",

@@ -30,6 +30,7 @@ mod portkey;
 mod prices;
 mod recorded;
 mod reference;
+mod review;
 mod schemas;
 mod trace;
 
