@@ -47,7 +47,7 @@ pub fn fit_empirical(sorted: &[f64]) -> Vec<[f64; 2]> {
 }
 
 /// How well a fitted distribution describes a sample.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct Gof {
     /// Observations compared.
     pub n: usize,

@@ -25,7 +25,7 @@ pub mod synthetic;
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::catalog::LatencyDist;
 use crate::catalog::spec::{
@@ -45,7 +45,7 @@ pub const MIN_SAMPLES_FOR_P99: usize = 100;
 pub const INSTANT_DECODE_TPS: f64 = 1e9;
 
 /// Which fitted form goes into the catalog for TTFT (and latency).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FitMethod {
     #[default]
@@ -72,7 +72,7 @@ impl Default for CalibrateOptions {
 pub type CdfPoint = (f64, f64, f64, f64);
 
 /// One fitted quantity with both forms and their goodness of fit.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QuantityFit {
     /// Observations fitted.
     pub n_fit: usize,
@@ -108,7 +108,7 @@ impl QuantityFit {
 }
 
 /// A run of consecutive failures at one endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Outage {
     pub start_s: f64,
     pub end_s: f64,
@@ -116,7 +116,7 @@ pub struct Outage {
 }
 
 /// Everything calibrated for one (model, region).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EndpointFit {
     pub model: String,
     pub region: String,
@@ -141,7 +141,7 @@ impl EndpointFit {
 }
 
 /// The result of a calibration.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
     pub source: String,
     pub method: FitMethod,
@@ -507,6 +507,18 @@ impl Calibration {
             }
         }
         out
+    }
+
+    /// A fit `calibrate --json` wrote; `path` names it in errors.
+    pub fn load(path: &std::path::Path) -> Result<Calibration> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        serde_json::from_str(&text).map_err(|e| {
+            Error::one(Problem::new(
+                Place::file(path).line(e.line()),
+                format!("does not read as a calibration fit: {e}"),
+                "give the file `switchyard calibrate --json FILE` wrote",
+            ))
+        })
     }
 
     /// The goodness-of-fit table, one row per endpoint and quantity.

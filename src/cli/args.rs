@@ -256,6 +256,9 @@ pub struct ReportArgs {
     /// `frontier.json` of `frontier`: cost against latency and quality, the two policies marked.
     #[arg(long, value_name = "FILE")]
     pub frontier: Option<PathBuf>,
+    /// The fit `calibrate --json` wrote for the catalog: its table shows how far to trust it.
+    #[arg(long, value_name = "FILE")]
+    pub calibration: Option<PathBuf>,
     /// The page to write (.html).
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: PathBuf,
@@ -624,6 +627,7 @@ impl Command {
                 .input("--trace", a.trace.as_ref())
                 .input("--recommendation", a.recommendation.as_ref())
                 .input("--frontier", a.frontier.as_ref())
+                .input("--calibration", a.calibration.as_ref())
                 .output("--output", File, [&a.output]),
             Command::Validate(a) => Declared::new("validate")
                 .input("--catalog", a.catalog.as_ref())

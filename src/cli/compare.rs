@@ -129,11 +129,11 @@ pub fn compare(a: &CompareArgs, quiet: bool, timer: Timer, out: &Outputs) -> any
 
 /// `switchyard report`: the review page from saved outputs.
 pub fn report(a: &ReportArgs, out: &Outputs) -> anyhow::Result<()> {
-    if a.comparison.is_none() && a.recommendation.is_none() && a.frontier.is_none() {
+    if a.comparison.is_none() && a.recommendation.is_none() && a.frontier.is_none() && a.calibration.is_none() {
         return Err(usage(
             "--comparison",
-            "nothing to review: no comparison, recommendation or frontier given",
-            "give --comparison (from `compare --json`), --recommendation or --frontier",
+            "nothing to review: no comparison, recommendation, frontier or calibration given",
+            "give --comparison (from `compare --json`), --recommendation, --frontier or --calibration",
         ));
     }
     let comparisons: Vec<Comparison> = match &a.comparison {
@@ -152,6 +152,7 @@ pub fn report(a: &ReportArgs, out: &Outputs) -> anyhow::Result<()> {
     let trace = a.trace.as_ref().map(|t| load_trace(t, &read_options(&a.read)?)).transpose()?;
     let recommendation = a.recommendation.as_deref().map(RecommendationReport::load).transpose()?;
     let frontier = a.frontier.as_deref().map(FrontierReport::load).transpose()?;
+    let calibration = a.calibration.as_deref().map(switchyard::calibrate::Calibration::load).transpose()?;
     let name = |p: &Option<PathBuf>, default: &str| {
         p.as_ref().and_then(|p| p.file_name()).map_or(default.to_string(), |n| n.to_string_lossy().into_owned())
     };
@@ -165,6 +166,7 @@ pub fn report(a: &ReportArgs, out: &Outputs) -> anyhow::Result<()> {
         ("candidate policy", &a.candidate),
         ("recommendation", &a.recommendation),
         ("frontier", &a.frontier),
+        ("calibration", &a.calibration),
     ] {
         if let Some(p) = path {
             files.push(review::InputFile::new(role, p));
@@ -178,6 +180,7 @@ pub fn report(a: &ReportArgs, out: &Outputs) -> anyhow::Result<()> {
         catalog: Some(&catalog),
         frontiers: frontier.as_ref().map(|f| review::frontier_charts(f, &comparisons)).unwrap_or_default(),
         recommendation: recommendation.as_ref(),
+        calibration: calibration.as_ref(),
         provenance: review::Provenance {
             files,
             requests: trace.as_ref().map(Trace::len),

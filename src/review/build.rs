@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::capacity::Peaks;
 use super::{Banner, Cell, Chart, Review, Section, Table};
+use crate::calibrate::Calibration;
 use crate::catalog::Catalog;
 use crate::chart::{self, FrontierChart, Marker, Point, Series, TimelineChart};
 use crate::compare::{self, Comparison, FigureResult, Metric, Scope, Verdict};
@@ -70,6 +71,8 @@ pub struct Inputs<'a> {
     pub frontiers: Vec<FrontierChart>,
     pub recommendation: Option<&'a RecommendationReport>,
     pub timeline: Option<TimelineChart>,
+    /// A calibration fit (`calibrate --json`): its table goes under "how far to trust it".
+    pub calibration: Option<&'a Calibration>,
     pub provenance: Provenance,
 }
 
@@ -479,9 +482,11 @@ fn cost_section(inputs: &Inputs<'_>) -> Option<Section> {
             .iter()
             .filter(|f| f.figure.metric == Metric::Cost)
             .filter(|f| f.change.baseline.mean != 0.0 || f.change.candidate.mean != 0.0)
-            .filter(|f| match (&f.figure.scope, wanted) {
-                (Scope::Provider(_), "provider") | (Scope::Model(_), "model") | (Scope::Class(_), "class") => true,
-                _ => false,
+            .filter(|f| {
+                matches!(
+                    (&f.figure.scope, wanted),
+                    (Scope::Provider(_), "provider") | (Scope::Model(_), "model") | (Scope::Class(_), "class")
+                )
             })
             .map(row)
             .collect();
@@ -693,6 +698,9 @@ fn trust_section(inputs: &Inputs<'_>) -> Section {
          against your own gateway's logs (switchyard calibrate fits a catalog to them)."
             .into(),
     );
+    if let Some(fit) = inputs.calibration {
+        s.tables.push(calibration_table(fit));
+    }
     let Some(catalog) = inputs.catalog else { return s };
     let mut used: Vec<usize> = Vec::new();
     for p in [inputs.baseline.policy, inputs.candidate.policy].into_iter().flatten() {
@@ -738,6 +746,51 @@ fn trust_section(inputs: &Inputs<'_>) -> Section {
         });
     }
     s
+}
+
+/// The calibration's goodness of fit, one row per endpoint and quantity (as `calibrate` prints it).
+fn calibration_table(fit: &Calibration) -> Table {
+    let pct = |x: f64| Cell::num(format!("{:+.1}%", 100.0 * x), x);
+    let mut rows = Vec::new();
+    for e in &fit.endpoints {
+        for (name, q) in [("ttft", &e.ttft), ("decode", &e.decode_tps), ("latency", &e.latency)] {
+            let Some(q) = q else { continue };
+            let g = q.gof(fit.method);
+            let ks_class = if g.ks > 0.1 { "bad" } else { "" };
+            rows.push(vec![
+                Cell::text(e.id()),
+                Cell::text(name),
+                Cell::num(thousands(q.n_fit as u64), q.n_fit as f64),
+                Cell::num(format!("{:.4}", q.lognormal_gof.ks), q.lognormal_gof.ks).with_class(ks_class),
+                Cell::num(format!("{:.4}", q.empirical_gof.ks), q.empirical_gof.ks),
+                pct(g.p50_error),
+                pct(g.p99_error),
+                Cell::num(format!("{:.4}", e.availability), e.availability),
+                Cell::num(format!("{:.4}", e.rate_limit_rate), e.rate_limit_rate),
+            ]);
+        }
+    }
+    Table {
+        caption: format!("Calibration fit ({:?} forms) from {}", fit.method, fit.source),
+        header: [
+            "endpoint",
+            "quantity",
+            "n",
+            "KS lognormal",
+            "KS empirical",
+            "p50 error",
+            "p99 error",
+            "availability",
+            "429 rate",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+        note: Some(format!(
+            "{}KS above 0.1 marked: the fitted form misses the recorded distribution.",
+            if fit.holdout { "Errors on held-out requests. " } else { "" }
+        )),
+    }
 }
 
 /// Every figure of the first comparison, sortable: the reference behind the sections above.

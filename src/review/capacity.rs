@@ -46,8 +46,7 @@ pub fn peaks(catalog: &Catalog, trace: &Trace, served: &[u16]) -> Vec<Peaks> {
         used: bool,
     }
     let mut runs = vec![Run::default(); catalog.endpoints.len()];
-    for i in 0..n {
-        let e = served[i];
+    for (i, &e) in served.iter().enumerate() {
         if e == NOT_SERVED || usize::from(e) >= runs.len() {
             continue;
         }

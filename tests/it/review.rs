@@ -176,3 +176,42 @@ fn compare_and_report_write_the_same_review_from_a_run_and_from_saved_outputs() 
     let (code, _, stderr) = switchyard(dir, &["report", "--comparison", "c.json", "-o", "c.json"]);
     assert_eq!(code, Some(2), "writing the page over its input is refused: {stderr}");
 }
+
+/// A calibration fit on the page: `report --calibration` reads what `calibrate --json` wrote and
+/// shows its goodness of fit per endpoint and quantity as a table.
+#[test]
+fn a_calibration_fit_shows_as_a_table_under_how_far_to_trust_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let spend = root().join("tests/fixtures/import/litellm_spend.csv");
+    let (code, _, stderr) = switchyard(
+        dir,
+        &[
+            "calibrate",
+            "-q",
+            "--format",
+            "litellm",
+            "--trace",
+            spend.to_str().unwrap(),
+            "-o",
+            "cat.yaml",
+            "--json",
+            "fit.json",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, _, stderr) =
+        switchyard(dir, &["report", "--calibration", "fit.json", "--catalog", "cat.yaml", "-o", "fit.html"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let html = std::fs::read_to_string(dir.join("fit.html")).unwrap();
+    let fit: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("fit.json")).unwrap()).unwrap();
+    let first = &fit["endpoints"][0];
+    let id = format!("{}@{}", first["model"].as_str().unwrap(), first["region"].as_str().unwrap());
+    let trust = html.split("id=\"trust\"").nth(1).expect("the trust section");
+    assert!(trust.contains("Calibration fit") && trust.contains(&id), "the fit table names {id}");
+    // A file that is not a fit is an error naming it.
+    std::fs::write(dir.join("bad.json"), "{\"endpoints\": 3}").unwrap();
+    let (code, _, stderr) = switchyard(dir, &["report", "--calibration", "bad.json", "-o", "x.html"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("bad.json") && stderr.contains("calibration fit"), "{stderr}");
+}
