@@ -12,15 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-10000000}"
-SHARED="${SWITCHYARD_SHARED:-$(cd .. && pwd)/shared}"
-B="$SHARED/bench"
-D="bench-data/ref-$N"
-PY=.bench-venv/bin/python
-[ -x "$PY" ] || { python3 -m venv .bench-venv && .bench-venv/bin/pip install -q -r "$B/requirements.txt"; }
-[ -f "$D/trace.csv" ] || "$PY" "$B/gen_workload.py" --requests "$N" --seed 42 --out "$D" >/dev/null
-cargo build --release --quiet
-SY=target/release/switchyard
-[ -f "$D/trace.parquet" ] || $SY --quiet trace convert "$D/trace.csv" -o "$D/trace.parquet" 2>/dev/null
+# shellcheck source=benches/reference.sh
+. benches/reference.sh
 [ -x bench-data/limit_c ] || gcc -O3 -march=native -o bench-data/limit_c "$B/limit/limit_c.c" -lm
 [ -f "$D/params.txt" ] || "$PY" "$B/limit/export_params.py" "$D" > "$D/params.txt"
 

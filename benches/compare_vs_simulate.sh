@@ -11,15 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-10000000}" RUNS="${RUNS:-3}"
-SHARED="${SWITCHYARD_SHARED:-$(cd .. && pwd)/shared}"
-B="$SHARED/bench"
-D="bench-data/ref-$N"
-PY=.bench-venv/bin/python
-[ -x "$PY" ] || { python3 -m venv .bench-venv && .bench-venv/bin/pip install -q -r "$B/requirements.txt"; }
-[ -f "$D/trace.csv" ] || "$PY" "$B/gen_workload.py" --requests "$N" --seed 42 --out "$D" >/dev/null
-cargo build --release --quiet
-SY=target/release/switchyard
-[ -f "$D/trace.parquet" ] || $SY --quiet trace convert "$D/trace.csv" -o "$D/trace.parquet" 2>/dev/null
+# shellcheck source=benches/reference.sh
+. benches/reference.sh
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 sed -e 's/deepseek-v4-flash@us-east-1: 0.35/deepseek-v4-flash@us-east-1: 0.15/' \

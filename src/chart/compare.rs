@@ -44,12 +44,10 @@ pub struct CompareChart {
     pub cost: Option<Pair>,
 }
 
-const BASELINE: RGBColor = RGBColor(0, 114, 178);
-const CANDIDATE: RGBColor = RGBColor(213, 94, 0);
-const INK: RGBColor = RGBColor(34, 34, 34);
-const MUTED: RGBColor = RGBColor(90, 90, 90);
-const AXIS: RGBColor = RGBColor(120, 120, 120);
-const MARGIN: i32 = 24;
+use super::palette::{AXIS, BLUE, INK, MARGIN, MUTED, VERMILION};
+
+const BASELINE: RGBColor = BLUE;
+const CANDIDATE: RGBColor = VERMILION;
 
 /// Render to `<stem>.png` and `<stem>.svg`.
 pub fn render_compare(chart: &CompareChart, stem: &Path) -> Result<(PathBuf, PathBuf)> {
@@ -123,6 +121,11 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, pen: Pen, chart: &Com
     Ok(())
 }
 
+/// What a panel says when it has nothing to draw.
+fn nothing<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, pen: Pen, frame: Frame, why: &str) -> DrawResult<(), DB> {
+    pen.draw(root, why, (frame.left, frame.top + 20), &Style::new(14.0, MUTED))
+}
+
 /// A panel title above its frame.
 fn panel_title<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -186,8 +189,7 @@ fn draw_classes<DB: DrawingBackend>(
     panel_title(root, pen, "p99 latency by class (s)", (frame.left - 64, title_y))?;
     let estimates = chart.classes.iter().flat_map(|(_, p)| [&p.baseline, &p.candidate]);
     let Some((lo, hi)) = range(estimates) else {
-        let note = Style::new(14.0, MUTED);
-        return pen.draw(root, "no class has a p99 under both policies", (frame.left, frame.top + 20), &note);
+        return nothing(root, pen, frame, "no class has a p99 under both policies");
     };
     let scale = if lo > 0.0 && hi / lo > 10.0 {
         Scale::log(lo * 0.8, hi * 1.25, Unit::Seconds)
@@ -221,8 +223,7 @@ fn draw_overall<DB: DrawingBackend>(
 ) -> DrawResult<(), DB> {
     panel_title(root, pen, "total cost (USD) against p99, overall", (frame.left - 64, title_y))?;
     let (Some(p99), Some(cost)) = (chart.p99, chart.cost) else {
-        let note = Style::new(14.0, MUTED);
-        return pen.draw(root, "overall cost or p99 unknown", (frame.left, frame.top + 20), &note);
+        return nothing(root, pen, frame, "overall cost or p99 unknown");
     };
     let (Some((x_lo, x_hi)), Some((y_lo, y_hi))) =
         (range([&p99.baseline, &p99.candidate].into_iter()), range([&cost.baseline, &cost.candidate].into_iter()))

@@ -16,17 +16,12 @@ use super::scale::{Scale, Unit};
 use super::text::{DrawResult, Pen, Style};
 use super::{FrontierChart, Marker, Point};
 
-/// Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
-const SERIES_COLOURS: [RGBColor; 4] =
-    [RGBColor(0, 114, 178), RGBColor(0, 158, 115), RGBColor(204, 121, 167), RGBColor(86, 180, 233)];
-const ACCENT: RGBColor = RGBColor(230, 159, 0);
-const INFEASIBLE: RGBColor = RGBColor(213, 94, 0);
-const INK: RGBColor = RGBColor(34, 34, 34);
-const MUTED: RGBColor = RGBColor(90, 90, 90);
-const HOLLOW: RGBColor = RGBColor(140, 140, 140);
-const AXIS: RGBColor = RGBColor(120, 120, 120);
+use super::palette::{AXIS, BLUE, GREEN, INK, MARGIN, MUTED, ORANGE, PURPLE, SKY, VERMILION};
 
-const MARGIN: i32 = 24;
+const SERIES_COLOURS: [RGBColor; 4] = [BLUE, GREEN, PURPLE, SKY];
+const ACCENT: RGBColor = ORANGE;
+const INFEASIBLE: RGBColor = VERMILION;
+const HOLLOW: RGBColor = RGBColor(140, 140, 140);
 const TITLE_SIZE: f64 = 28.0;
 const SUBTITLE_SIZE: f64 = 18.0;
 const LEGEND_SIZE: f64 = 16.0;

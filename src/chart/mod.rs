@@ -82,6 +82,23 @@ pub struct FrontierChart {
     pub recommended: Option<Marker>,
 }
 
+/// The palette every chart shares (Okabe-Ito hues: distinguishable with the common colour-vision
+/// deficiencies), and the margin round the canvas.
+mod palette {
+    use plotters::style::RGBColor;
+
+    pub const BLUE: RGBColor = RGBColor(0, 114, 178);
+    pub const VERMILION: RGBColor = RGBColor(213, 94, 0);
+    pub const GREEN: RGBColor = RGBColor(0, 158, 115);
+    pub const PURPLE: RGBColor = RGBColor(204, 121, 167);
+    pub const SKY: RGBColor = RGBColor(86, 180, 233);
+    pub const ORANGE: RGBColor = RGBColor(230, 159, 0);
+    pub const INK: RGBColor = RGBColor(34, 34, 34);
+    pub const MUTED: RGBColor = RGBColor(90, 90, 90);
+    pub const AXIS: RGBColor = RGBColor(120, 120, 120);
+    pub const MARGIN: i32 = 24;
+}
+
 /// Pixel size of the PNG (and of the SVG's canvas).
 pub const SIZE: (u32, u32) = (1200, 750);
 

@@ -46,13 +46,10 @@ pub struct TimelineChart {
     pub shades: Vec<Shade>,
 }
 
-const COLOURS: [RGBColor; 4] =
-    [RGBColor(0, 114, 178), RGBColor(213, 94, 0), RGBColor(0, 158, 115), RGBColor(204, 121, 167)];
-const SHADE: RGBColor = RGBColor(230, 159, 0);
-const INK: RGBColor = RGBColor(34, 34, 34);
-const MUTED: RGBColor = RGBColor(90, 90, 90);
-const AXIS: RGBColor = RGBColor(120, 120, 120);
-const MARGIN: i32 = 24;
+use super::palette::{AXIS, BLUE, GREEN, INK, MARGIN, MUTED, ORANGE, PURPLE, VERMILION};
+
+const COLOURS: [RGBColor; 4] = [BLUE, VERMILION, GREEN, PURPLE];
+const SHADE: RGBColor = ORANGE;
 
 /// Render to `<stem>.png` and `<stem>.svg`.
 pub fn render_timeline(chart: &TimelineChart, stem: &Path) -> Result<(PathBuf, PathBuf)> {
