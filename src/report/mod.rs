@@ -34,7 +34,7 @@ pub use simulate::{
     Ci95, Figures, FiguresCi, Latency, LatencyCi, LatencyTable, LatencyTableCi, RequestGroup, RequestGroupCi, RunMeta,
     SCHEMA, ServingGroup, ServingGroupCi, SimulateReport,
 };
-pub use table::{Unit, render_text, with_unit};
+pub use table::{Unit, render_text, thousands, with_unit};
 
 /// Read a report file whose `schema` must be `schema` ([`from_json_text`]).
 pub fn load_json<T: serde::de::DeserializeOwned>(path: &Path, schema: &str, what: &str, made_by: &str) -> Result<T> {

@@ -4,6 +4,11 @@
 use super::replicated::{Interval, Named, Number};
 use super::simulate::{Latency, RequestGroup, ServingGroup, SimulateReport};
 
+/// A whole number with thousands separators: `1,234,567`, `-1,000`.
+pub fn thousands(n: u64) -> String {
+    fmt_int(n as f64)
+}
+
 fn fmt_int(x: f64) -> String {
     let s = format!("{:.0}", x);
     let (sign, digits) = s.strip_prefix('-').map_or(("", s.as_str()), |d| ("-", d));

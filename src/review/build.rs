@@ -17,7 +17,7 @@ use crate::compare::{self, Comparison, FigureResult, Metric, Scope, Verdict};
 use crate::error::{Error, Result};
 use crate::optimize::frontier::FrontierPoint;
 use crate::policy::{Policy, Rule};
-use crate::report::{FrontierReport, RecommendationReport};
+use crate::report::{FrontierReport, RecommendationReport, thousands};
 
 /// One side of the change: its name on the page, its policy (for the diff) and its peak minutes
 /// (for capacity; empty when unknown).
@@ -295,19 +295,6 @@ fn sha256(path: &Path) -> Result<(String, u64)> {
     }
     let hex: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
     Ok((hex, bytes))
-}
-
-/// `1,234,567`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// A rule's targets as `a 80%, b 20%`, with each target's own fallback chain if it has one.

@@ -12,6 +12,7 @@
 //!
 //! Deliberately absent: anything about outcomes (latency, cost); that is `metrics`.
 
+use crate::report::thousands;
 use serde::Serialize;
 
 use super::Trace;
@@ -216,18 +217,6 @@ pub(crate) fn quantiles_u32(values: &[u32], qs: &[f64]) -> Vec<f64> {
             lo + (hi - lo) * frac
         })
         .collect()
-}
-
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 fn fmt_opt(v: Option<f64>, decimals: usize) -> String {
