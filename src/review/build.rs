@@ -481,8 +481,12 @@ fn cost_section(inputs: &Inputs<'_>) -> Option<Section> {
             s.tables.push(Table { caption: caption.into(), header: header.clone(), rows, note: None });
         }
     }
-    // Regions: the endpoints' means summed (a sum of means is the mean of the sum; intervals are not
-    // additive, so none are shown).
+    // Providers and regions: the endpoints' means summed (a sum of means is the mean of the sum;
+    // intervals are not additive, so none are shown).
+    let provider_of = |id: &str| -> Option<String> {
+        inputs.catalog.and_then(|cat| cat.endpoints.iter().find(|e| e.id == id)).map(|e| e.provider.clone())
+    };
+    let mut providers: BTreeMap<String, (f64, f64)> = BTreeMap::new();
     let mut regions: BTreeMap<String, (f64, f64)> = BTreeMap::new();
     for f in c.figures.iter().filter(|f| f.figure.metric == Metric::Cost) {
         if f.change.baseline.mean == 0.0 && f.change.candidate.mean == 0.0 {
@@ -490,13 +494,20 @@ fn cost_section(inputs: &Inputs<'_>) -> Option<Section> {
         }
         if let Scope::Endpoint(id) = &f.figure.scope {
             let region = id.rsplit_once('@').map_or(id.as_str(), |(_, r)| r).to_string();
-            let e = regions.entry(region).or_default();
-            e.0 += f.change.baseline.mean;
-            e.1 += f.change.candidate.mean;
+            for key in
+                [Some((&mut regions, region)), provider_of(id).map(|p| (&mut providers, p))].into_iter().flatten()
+            {
+                let e = key.0.entry(key.1).or_default();
+                e.0 += f.change.baseline.mean;
+                e.1 += f.change.candidate.mean;
+            }
         }
     }
-    if !regions.is_empty() {
-        let rows = regions
+    for (caption, what, sums) in [("By provider", "provider", &providers), ("By serving region", "region", &regions)] {
+        if sums.is_empty() {
+            continue;
+        }
+        let rows = sums
             .iter()
             .map(|(r, &(b, a))| {
                 vec![
@@ -509,8 +520,8 @@ fn cost_section(inputs: &Inputs<'_>) -> Option<Section> {
             })
             .collect();
         s.tables.push(Table {
-            caption: "By serving region".into(),
-            header: ["region", "baseline", "candidate", "change", "candidate per month"].map(String::from).to_vec(),
+            caption: caption.into(),
+            header: [what, "baseline", "candidate", "change", "candidate per month"].map(String::from).to_vec(),
             rows,
             note: Some("Sums of the endpoints' mean costs; no intervals (they do not add).".into()),
         });

@@ -145,6 +145,7 @@ fn compare_and_report_write_the_same_review_from_a_run_and_from_saved_outputs() 
     let run = std::fs::read_to_string(dir.join("run.html")).unwrap();
     assert!(run.contains("<div class=\"verdict\">FAIL</div>") && run.contains("id=\"capacity\""), "compare --html");
     assert!(run.contains("switchyard compare -q --trace t.parquet"), "the page prints the command that made it");
+    assert!(run.contains("By provider") && run.contains("By serving region"), "cost by provider and region");
     let (code, _, stderr) = switchyard(
         dir,
         &[
