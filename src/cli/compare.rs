@@ -441,10 +441,14 @@ impl Pair<'_> {
                 });
             }
             let [b, c] = [&ran[0], &ran[1]];
-            let inputs = compare::paired_inputs(
+            let mut inputs = compare::paired_inputs(
                 Side { figures: &b.figures, des: &b.des },
                 Side { figures: &c.figures, des: &c.des },
             );
+            let provider_of = |id: &str| {
+                sides.iter().find_map(|s| s.catalog.endpoints.iter().find(|e| e.id == id)).map(|e| e.provider.clone())
+            };
+            inputs.extend(compare::provider_inputs(&inputs, provider_of));
             let requests = match (&b.latency_s, &c.latency_s) {
                 (Some(bl), Some(cl)) => Some(compare::request_view(bl, cl, &trace.class, &trace.class_names)?),
                 _ => None,

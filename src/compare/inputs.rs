@@ -79,6 +79,32 @@ pub fn unpaired_inputs(baseline: &SimulateReport, candidate: &SimulateReport) ->
         .collect()
 }
 
+/// Cost and traffic share per provider, summed replicate by replicate from the endpoints' paired
+/// figures (both add up), `provider_of` naming each endpoint's provider (from the catalog). For
+/// "what moved": a swap within a provider's models leaves its provider's share where it was.
+/// Endpoints the inputs lack in some replicate are not in the sums.
+pub fn provider_inputs(inputs: &[FigureInput], provider_of: impl Fn(&str) -> Option<String>) -> Vec<FigureInput> {
+    let mut sums: Vec<(Figure, Vec<f64>, Vec<f64>)> = Vec::new();
+    for input in inputs {
+        let (Scope::Endpoint(id), Values::Paired { baseline, candidate }) = (&input.figure.scope, &input.values) else {
+            continue;
+        };
+        if !matches!(input.figure.metric, Metric::Cost | Metric::TrafficShare) {
+            continue;
+        }
+        let Some(provider) = provider_of(id) else { continue };
+        let figure = Figure { metric: input.figure.metric, scope: Scope::Provider(provider) };
+        match sums.iter_mut().find(|(f, _, _)| *f == figure) {
+            Some((_, b, c)) => {
+                b.iter_mut().zip(baseline).for_each(|(s, v)| *s += v);
+                c.iter_mut().zip(candidate).for_each(|(s, v)| *s += v);
+            }
+            None => sums.push((figure, baseline.clone(), candidate.clone())),
+        }
+    }
+    sums.into_iter().map(|(figure, baseline, candidate)| FigureInput::paired(figure, baseline, candidate)).collect()
+}
+
 /// One replicate's figures as (figure, value), in the order [`paired_inputs`] keeps.
 fn values_of(f: &Figures, des: Option<&DesFigures>) -> Vec<(Figure, f64)> {
     let mut out = Vec::new();

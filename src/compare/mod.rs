@@ -41,7 +41,7 @@ use crate::error::{Place, Problems, Result};
 pub use chart::chart;
 pub use figure::{Direction, Figure, Metric, Scope, Unit};
 pub use guard::{Allowed, DEFAULT_GUARD_YAML, EVERY_CLASS, Guard, GuardSpec, Rule, parse_allowed};
-pub use inputs::{Side, paired_inputs, unpaired_inputs};
+pub use inputs::{Side, paired_inputs, provider_inputs, unpaired_inputs};
 pub use paired::{Basis, Change, Interval, Moments, Values};
 pub use power::{MAX_REPLICATES, Power, half_width_at, settle};
 pub(crate) use render::{basis_line, figure_row, headline, request_lines, score_line, sentence};

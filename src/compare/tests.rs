@@ -315,3 +315,31 @@ fn guard_file_not_utf8_is_bad_input_naming_its_line() {
     let problems: Vec<String> = err.problems().iter().map(|p| format!("{:?}: {}", p.place.line, p.message)).collect();
     assert_eq!(problems, ["Some(2): is not UTF-8 text: byte 6 of the line (0xe9) is not UTF-8"]);
 }
+
+#[test]
+fn provider_figures_sum_their_endpoints_replicate_by_replicate() {
+    use crate::compare::{Scope, provider_inputs};
+    let endpoint = |metric: Metric, id: &str, b: Vec<f64>, c: Vec<f64>| {
+        FigureInput::paired(Figure { metric, scope: Scope::Endpoint(id.into()) }, b, c)
+    };
+    // Traffic moves from one deepseek endpoint to another: deepseek's share stays, its cost rises.
+    let inputs = vec![
+        endpoint(Metric::TrafficShare, "flash@us", vec![0.5, 0.25], vec![0.125, 0.125]),
+        endpoint(Metric::TrafficShare, "priority@us", vec![0.0, 0.25], vec![0.375, 0.375]),
+        endpoint(Metric::TrafficShare, "qwen@us", vec![0.5, 0.5], vec![0.5, 0.5]),
+        endpoint(Metric::Cost, "flash@us", vec![6.0, 5.0], vec![1.0, 1.0]),
+        endpoint(Metric::Cost, "priority@us", vec![0.0, 2.0], vec![10.0, 10.0]),
+        endpoint(Metric::P99, "flash@us", vec![1.0, 1.0], vec![2.0, 2.0]),
+    ];
+    let provider = |id: &str| Some(if id.starts_with("qwen") { "qwen" } else { "deepseek" }.to_string());
+    let sums = provider_inputs(&inputs, provider);
+    let find = |metric: Metric, p: &str| {
+        sums.iter().find(|i| i.figure == Figure { metric, scope: Scope::Provider(p.into()) }).map(|i| i.values.clone())
+    };
+    let share = find(Metric::TrafficShare, "deepseek").expect("deepseek's share");
+    assert_eq!(share, Values::Paired { baseline: vec![0.5, 0.5], candidate: vec![0.5, 0.5] });
+    let cost = find(Metric::Cost, "deepseek").expect("deepseek's cost");
+    assert_eq!(cost, Values::Paired { baseline: vec![6.0, 7.0], candidate: vec![11.0, 11.0] });
+    assert!(find(Metric::P99, "deepseek").is_none(), "quantiles do not add up");
+    assert_eq!(sums.len(), 3, "deepseek share and cost, qwen share: {sums:?}");
+}

@@ -481,12 +481,8 @@ fn cost_section(inputs: &Inputs<'_>) -> Option<Section> {
             s.tables.push(Table { caption: caption.into(), header: header.clone(), rows, note: None });
         }
     }
-    // Providers and regions: the endpoints' means summed (a sum of means is the mean of the sum;
-    // intervals are not additive, so none are shown).
-    let provider_of = |id: &str| -> Option<String> {
-        inputs.catalog.and_then(|cat| cat.endpoints.iter().find(|e| e.id == id)).map(|e| e.provider.clone())
-    };
-    let mut providers: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    // Regions: the endpoints' means summed (a sum of means is the mean of the sum; intervals are not
+    // additive, so none are shown).
     let mut regions: BTreeMap<String, (f64, f64)> = BTreeMap::new();
     for f in c.figures.iter().filter(|f| f.figure.metric == Metric::Cost) {
         if f.change.baseline.mean == 0.0 && f.change.candidate.mean == 0.0 {
@@ -494,20 +490,13 @@ fn cost_section(inputs: &Inputs<'_>) -> Option<Section> {
         }
         if let Scope::Endpoint(id) = &f.figure.scope {
             let region = id.rsplit_once('@').map_or(id.as_str(), |(_, r)| r).to_string();
-            for key in
-                [Some((&mut regions, region)), provider_of(id).map(|p| (&mut providers, p))].into_iter().flatten()
-            {
-                let e = key.0.entry(key.1).or_default();
-                e.0 += f.change.baseline.mean;
-                e.1 += f.change.candidate.mean;
-            }
+            let e = regions.entry(region).or_default();
+            e.0 += f.change.baseline.mean;
+            e.1 += f.change.candidate.mean;
         }
     }
-    for (caption, what, sums) in [("By provider", "provider", &providers), ("By serving region", "region", &regions)] {
-        if sums.is_empty() {
-            continue;
-        }
-        let rows = sums
+    if !regions.is_empty() {
+        let rows = regions
             .iter()
             .map(|(r, &(b, a))| {
                 vec![
@@ -520,8 +509,8 @@ fn cost_section(inputs: &Inputs<'_>) -> Option<Section> {
             })
             .collect();
         s.tables.push(Table {
-            caption: caption.into(),
-            header: [what, "baseline", "candidate", "change", "candidate per month"].map(String::from).to_vec(),
+            caption: "By serving region".into(),
+            header: ["region", "baseline", "candidate", "change", "candidate per month"].map(String::from).to_vec(),
             rows,
             note: Some("Sums of the endpoints' mean costs; no intervals (they do not add).".into()),
         });
