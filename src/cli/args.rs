@@ -236,6 +236,13 @@ pub struct ReportArgs {
     /// The comparison `compare --json` wrote (one scenario or several).
     #[arg(long, value_name = "FILE")]
     pub comparison: Option<PathBuf>,
+    /// A saved simulate report (`simulate --json`): once for one policy's figures; twice (baseline,
+    /// then candidate) to compare them unpaired when there is no --comparison.
+    #[arg(long, value_name = "FILE", num_args = 1, action = clap::ArgAction::Append)]
+    pub simulate: Vec<PathBuf>,
+    /// Guard YAML for a comparison of two --simulate reports (default: the embedded guard).
+    #[arg(long, value_name = "FILE")]
+    pub guard: Option<PathBuf>,
     /// The baseline policy (YAML), for the rule-by-rule diff.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
@@ -621,6 +628,8 @@ impl Command {
                 .output("--chart", Folder { owns: super::owned::compare_chart }, &a.chart),
             Command::Report(a) => Declared::new("report")
                 .input("--comparison", a.comparison.as_ref())
+                .inputs("--simulate", &a.simulate)
+                .input("--guard", a.guard.as_ref())
                 .input("--baseline", a.baseline.as_ref())
                 .input("--candidate", a.candidate.as_ref())
                 .input("--catalog", a.catalog.as_ref())

@@ -129,22 +129,39 @@ pub fn compare(a: &CompareArgs, quiet: bool, timer: Timer, out: &Outputs) -> any
 
 /// `switchyard report`: the review page from saved outputs.
 pub fn report(a: &ReportArgs, out: &Outputs) -> anyhow::Result<()> {
-    if a.comparison.is_none() && a.recommendation.is_none() && a.frontier.is_none() && a.calibration.is_none() {
+    let nothing = a.comparison.is_none()
+        && a.simulate.is_empty()
+        && a.recommendation.is_none()
+        && a.frontier.is_none()
+        && a.calibration.is_none();
+    if nothing {
         return Err(usage(
             "--comparison",
-            "nothing to review: no comparison, recommendation, frontier or calibration given",
-            "give --comparison (from `compare --json`), --recommendation, --frontier or --calibration",
+            "nothing to review: no comparison, simulate report, recommendation, frontier or calibration given",
+            "give --comparison (from `compare --json`), --simulate, --recommendation, --frontier or --calibration",
         ));
     }
-    let comparisons: Vec<Comparison> = match &a.comparison {
-        None => Vec::new(),
-        Some(path) => {
+    if a.simulate.len() > 2 {
+        return Err(usage("--simulate", "is given more than twice", "give one report, or a baseline and a candidate"));
+    }
+    let saved: Vec<SimulateReport> = a.simulate.iter().map(|p| SimulateReport::load(p)).collect::<Result<_, _>>()?;
+    let comparisons: Vec<Comparison> = match (&a.comparison, saved.as_slice()) {
+        (Some(path), _) => {
             let text = std::fs::read_to_string(path).map_err(|e| switchyard::error::Error::read(path, e))?;
             match Scenarios::from_json(&text, path) {
                 Ok(s) => s.comparisons,
                 Err(_) => vec![Comparison::from_json(&text, path)?],
             }
         }
+        (None, [baseline, candidate]) => {
+            let classes: Vec<String> = baseline.figures.per_class.iter().map(|(c, _)| c.to_string()).collect();
+            let guard = match &a.guard {
+                Some(path) => Guard::load(path, &classes)?,
+                None => Guard::default_guard(),
+            };
+            vec![compare::compare(&compare::unpaired_inputs(baseline, candidate), &guard, None)?]
+        }
+        (None, _) => Vec::new(),
     };
     let (catalog, _) = load_catalog(a.catalog.as_deref())?;
     let policy = |p: &Option<PathBuf>| p.as_ref().map(|p| Policy::load(p, &catalog)).transpose();
@@ -160,6 +177,8 @@ pub fn report(a: &ReportArgs, out: &Outputs) -> anyhow::Result<()> {
     let mut files = Vec::new();
     for (role, path) in [
         ("comparison", &a.comparison),
+        ("baseline report", &a.simulate.first().cloned()),
+        ("candidate report", &a.simulate.get(1).cloned()),
         ("trace", &a.trace),
         ("catalog", &a.catalog),
         ("baseline policy", &a.baseline),
@@ -181,6 +200,10 @@ pub fn report(a: &ReportArgs, out: &Outputs) -> anyhow::Result<()> {
         frontiers: frontier.as_ref().map(|f| review::frontier_charts(f, &comparisons)).unwrap_or_default(),
         recommendation: recommendation.as_ref(),
         calibration: calibration.as_ref(),
+        single: match saved.as_slice() {
+            [one] if comparisons.is_empty() => Some(one),
+            _ => None,
+        },
         provenance: review::Provenance {
             files,
             requests: trace.as_ref().map(Trace::len),

@@ -44,7 +44,7 @@ pub use guard::{Allowed, DEFAULT_GUARD_YAML, EVERY_CLASS, Guard, GuardSpec, Rule
 pub use inputs::{Side, paired_inputs, provider_inputs, unpaired_inputs};
 pub use paired::{Basis, Change, Interval, Moments, Values};
 pub use power::{MAX_REPLICATES, Power, half_width_at, settle};
-pub(crate) use render::{basis_line, figure_row, headline, request_lines, score_line, sentence};
+pub(crate) use render::{basis_line, figure_row, headline, request_lines, score_line, sentence, value};
 pub use render::{render_markdown, render_scenarios_markdown, render_scenarios_text, render_text};
 pub use requests::{ClassShift, Counts, LEVELS, Level, RequestView, request_view};
 pub use verdict::{Outcome, Scored, Verdict, classify, decide, worsening, worsening_interval};

@@ -17,7 +17,7 @@ use crate::compare::{self, Comparison, FigureResult, Metric, Scope, Verdict};
 use crate::error::{Error, Result};
 use crate::optimize::frontier::FrontierPoint;
 use crate::policy::{Policy, Rule};
-use crate::report::{FrontierReport, RecommendationReport, thousands};
+use crate::report::{FrontierReport, RecommendationReport, SimulateReport, t95, thousands};
 
 /// One side of the change: its name on the page, its policy (for the diff) and its peak minutes
 /// (for capacity; empty when unknown).
@@ -73,6 +73,8 @@ pub struct Inputs<'a> {
     pub timeline: Option<TimelineChart>,
     /// A calibration fit (`calibrate --json`): its table goes under "how far to trust it".
     pub calibration: Option<&'a Calibration>,
+    /// One saved simulate report and no comparison: its figures, each with its 95% interval.
+    pub single: Option<&'a SimulateReport>,
     pub provenance: Provenance,
 }
 
@@ -87,6 +89,9 @@ pub fn build(inputs: &Inputs<'_>) -> Result<Review> {
         sections.push(s);
     }
     sections.push(provenance_section(&inputs.provenance)?);
+    if let Some(r) = inputs.single {
+        sections.push(single_section(r));
+    }
     if let Some(s) = policy_section(inputs) {
         sections.push(s);
     }
@@ -732,6 +737,53 @@ fn trust_section(inputs: &Inputs<'_>) -> Section {
             note: None,
         });
     }
+    s
+}
+
+/// One simulate report's figures (no comparison): each figure's mean over the report's replicates
+/// and its 95% interval where the report has one.
+fn single_section(r: &SimulateReport) -> Section {
+    let mut s = Section::new("figures", "Simulated figures of one policy");
+    s.paragraphs.push(format!(
+        "{} on {}, {} replicate{}, engine {}, seed {}. No comparison: nothing is judged.",
+        r.inputs.policy,
+        r.inputs.trace,
+        r.replicates,
+        if r.replicates == 1 { "" } else { "s" },
+        r.inputs.engine,
+        r.inputs.seed
+    ));
+    let rows = compare::unpaired_inputs(r, r)
+        .into_iter()
+        .filter_map(|input| match input.values {
+            crate::compare::Values::Unpaired { baseline: m, .. } => Some((input.figure, m)),
+            crate::compare::Values::Paired { .. } => None,
+        })
+        .map(|(figure, m)| {
+            let unit = figure.metric.unit();
+            let half = m.sd.filter(|_| m.n >= 2).map(|sd| t95(m.n - 1) * sd / (m.n as f64).sqrt());
+            vec![
+                Cell::text(figure.to_string()),
+                Cell::num(compare::value(unit, m.mean), m.mean),
+                half.map_or_else(
+                    || Cell::text("-"),
+                    |h| {
+                        Cell::text(format!(
+                            "[{}, {}]",
+                            compare::value(unit, m.mean - h),
+                            compare::value(unit, m.mean + h)
+                        ))
+                    },
+                ),
+            ]
+        })
+        .collect();
+    s.tables.push(Table {
+        caption: "Every figure".into(),
+        header: ["figure", "value", "95% interval"].map(String::from).to_vec(),
+        rows,
+        note: None,
+    });
     s
 }
 

@@ -214,7 +214,7 @@ fn a_swap_to_a_pricier_tier_fails_on_cost_in_every_scenario() {
         .arg(policies.join("scenario-outage.yaml"))
         .arg("--scenario")
         .arg(policies.join("scenario-outage-nocooldown.yaml"))
-        .args(["--json", "c.json", "--markdown", "c.md", "--chart", "charts"])
+        .args(["--json", "c.json", "--markdown", "c.md", "--chart", "charts", "--html", "review.html"])
         .output()
         .unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -242,6 +242,12 @@ fn a_swap_to_a_pricier_tier_fails_on_cost_in_every_scenario() {
         ["scenario-outage", "scenario-outage-nocooldown"]
     );
     assert!(std::fs::read_to_string(dir.join("c.md")).unwrap().contains("#### Scenario `scenario-outage`"));
+    // The review page of a discrete-event run: both scenarios' verdicts, the first one's timeline.
+    let page = std::fs::read_to_string(dir.join("review.html")).unwrap();
+    assert!(
+        page.contains("id=\"timeline\"") && page.contains("scenario-outage-nocooldown FAIL"),
+        "the DES review page"
+    );
     for stem in ["compare-scenario-outage", "compare-scenario-outage-nocooldown"] {
         let png = std::fs::read(dir.join(format!("charts/{stem}.png"))).unwrap();
         assert_eq!(&png[1..4], b"PNG");

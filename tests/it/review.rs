@@ -216,3 +216,42 @@ fn a_calibration_fit_shows_as_a_table_under_how_far_to_trust_it() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("bad.json") && stderr.contains("calibration fit"), "{stderr}");
 }
+
+/// Saved simulate reports: one gives a page of that policy's figures, two a comparison, unpaired
+/// (as `compare` does with two saved reports), with its verdict.
+#[test]
+fn saved_simulate_reports_make_a_page_of_figures_or_an_unpaired_comparison() {
+    let dir = root().join("tests/golden/simulate");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path();
+    let replicates = dir.join("replicates.json");
+    let (code, _, stderr) = switchyard(out, &["report", "--simulate", replicates.to_str().unwrap(), "-o", "one.html"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let one = std::fs::read_to_string(out.join("one.html")).unwrap();
+    assert!(
+        one.contains("Simulated figures of one policy") && !one.contains("class=\"banner"),
+        "one report, no verdict"
+    );
+    let (code, _, stderr) = switchyard(
+        out,
+        &[
+            "report",
+            "--simulate",
+            replicates.to_str().unwrap(),
+            "--simulate",
+            replicates.to_str().unwrap(),
+            "-o",
+            "two.html",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let two = std::fs::read_to_string(out.join("two.html")).unwrap();
+    // A report against itself: nothing changed, so the verdict passes; the basis says unpaired.
+    assert!(two.contains("<div class=\"verdict\">PASS</div>"), "a report against itself passes");
+    assert!(two.contains("unpaired"), "saved reports compare unpaired");
+    let (code, _, stderr) = switchyard(
+        out,
+        &["report", "--simulate", "a.json", "--simulate", "b.json", "--simulate", "c.json", "-o", "x.html"],
+    );
+    assert_eq!(code, Some(2), "three reports is a usage error: {stderr}");
+}
